@@ -1,0 +1,160 @@
+"""Command line: parses arguments and calls the stages. Run as `python -m pipeline COMMAND`."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from pipeline.errors import BaocaoError
+
+
+class OfficerError(click.ClickException):
+    """One Vietnamese line on stderr and exit code 2: what the officer sees instead of a traceback."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"Lỗi: {self.format_message()}", err=True)
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BaocaoError as exc:
+            raise OfficerError(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
+            raise
+        except Exception as exc:  # the officer never sees a traceback unless asked for one
+            if ctx.obj and ctx.obj.verbose:
+                traceback.print_exc()
+            raise OfficerError(f"lỗi không mong đợi ({type(exc).__name__}: {exc}). "
+                               f"Chạy lại với --verbose để xem chi tiết.") from exc
+
+
+class Project:
+    """What a command needs, loaded on first use so that `--help` stays fast."""
+
+    def __init__(self, root: Path | None, verbose: bool):
+        self.root = root
+        self.verbose = verbose
+        self._settings = self._registry = self._matrix = None
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from pipeline.config import load_settings
+
+            self._settings = load_settings(self.root)
+        return self._settings
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from pipeline.units import load_registry
+
+            self._registry = load_registry(self.settings)
+        return self._registry
+
+    @property
+    def matrix(self):
+        if self._matrix is None:
+            from pipeline.matrix import load_matrix
+
+            self._matrix = load_matrix(self.settings, self.registry)
+        return self._matrix
+
+    def period(self, code: str):
+        from pipeline.periods import parse_period
+
+        return parse_period(code, self.settings)
+
+
+pass_project = click.make_pass_decorator(Project)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project folder (default: BAOCAO_ROOT or the current folder).")
+@click.option("-v", "--verbose", is_flag=True, help="Show the full traceback of an unexpected error.")
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None, verbose: bool) -> None:
+    """baocao: templates, ingestion, validation, consolidation and reports for a plan's periodic reports."""
+    ctx.obj = Project(root, verbose)
+
+
+def _echo_table(frame) -> None:
+    """Left-aligned columns, as an officer reads a table."""
+    if frame.empty:
+        click.echo("(không có dòng nào)")
+        return
+    cells = [[str(c) for c in frame.columns]] + [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(frame.columns))]
+    for n, row in enumerate(cells):
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+@cli.command()
+@pass_project
+def matrix(project: Project) -> None:
+    """The assignment matrix with its leads and partners resolved to reporting units.
+
+    Example: python -m pipeline matrix
+    """
+    from pipeline.views import matrix_table
+
+    _echo_table(matrix_table(project.matrix, project.registry))
+
+
+@cli.command()
+@pass_project
+def units(project: Project) -> None:
+    """The reporting units: departments from inputs/departments.csv, communes from the official list.
+
+    Example: python -m pipeline units
+    """
+    frame = project.registry.units
+    table = frame.assign(kind=frame["kind"].map({"commune": "xã/phường", "department": "sở, ngành"}))
+    _echo_table(table[["id", "name", "kind", "active_from", "email"]].rename(columns={
+        "id": "Mã", "name": "Tên đơn vị", "kind": "Loại", "active_from": "Từ kỳ", "email": "Email"}))
+    click.echo(f"\n{len(project.registry.departments())} sở, ngành; {len(project.registry.communes())} xã/phường.")
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--unit", "unit_id", default=None, help="One unit's id (see `units`).")
+@pass_project
+def obligations(project: Project, period_code: str, unit_id: str | None) -> None:
+    """The tasks each unit reports on in a period, with its role (chủ trì / phối hợp).
+
+    Example: python -m pipeline obligations --period 2026S1 --unit 03405
+    """
+    from pipeline.obligations import obligations as owed
+
+    period = project.period(period_code)
+    frame = owed(project.matrix, project.registry, period, unit_id)
+    names = project.registry.units.set_index("id")["name"]
+    table = frame.assign(
+        unit=frame["unit_id"].map(names),
+        due=frame["due"].map({True: "đến hạn", False: "chưa đến hạn"}),
+    )[["unit_id", "unit", "task_id", "role", "timeframe", "due"]]
+    _echo_table(table.rename(columns={"unit_id": "Mã ĐV", "unit": "Đơn vị", "task_id": "Nhiệm vụ",
+                                      "role": "Vai trò", "timeframe": "Thời gian", "due": "Kỳ này"}))
+    click.echo(f"\nKỳ {period.label} ({period.window_start:%d/%m/%Y}-{period.cutoff:%d/%m/%Y}), "
+               f"hạn nộp {period.deadline:%d/%m/%Y}: {frame['unit_id'].nunique()} đơn vị, {len(frame)} dòng nhiệm vụ.")
+
+
+def main() -> None:
+    # Windows consoles may not default to UTF-8; Vietnamese must still print.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    try:
+        cli(prog_name="python -m pipeline")
+    except BrokenPipeError:  # output piped into `head`
+        sys.stderr.close()

@@ -1,0 +1,131 @@
+"""The reporting-units registry: every department and commune that may owe a report.
+
+Departments are an editable file (`inputs/departments.csv`); communes come from the official
+list in the `vietnam-provinces` package for the configured province, with their contact details
+from `inputs/commune_contacts.csv`. Unit ids are unique across provinces: a commune's official
+five-digit code, a department's `<province code>-<abbreviation>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.errors import ConfigError, UnknownUnitError
+from pipeline.text import fold
+
+COMMUNE = "commune"
+DEPARTMENT = "department"
+UNIT_COLUMNS = ["id", "name", "short_name", "kind", "division", "aliases", "active_from",
+                "email", "phone", "contact_person", "province_code"]
+
+
+@dataclass(frozen=True)
+class Registry:
+    """`units`: one row per unit, columns UNIT_COLUMNS, ordered departments first then communes by code."""
+
+    units: pd.DataFrame
+
+    @property
+    def ids(self) -> list[str]:
+        return self.units["id"].tolist()
+
+    def communes(self) -> pd.DataFrame:
+        return self.units[self.units["kind"] == COMMUNE]
+
+    def departments(self) -> pd.DataFrame:
+        return self.units[self.units["kind"] == DEPARTMENT]
+
+    def get(self, unit_id: str) -> pd.Series:
+        match = self.units[self.units["id"] == str(unit_id).strip()]
+        if match.empty:
+            raise UnknownUnitError(f"Không có đơn vị mã {unit_id!r} trong danh sách đơn vị báo cáo "
+                                   f"(xem: python -m pipeline units)")
+        return match.iloc[0]
+
+    def find_by_name(self, text: str) -> str | None:
+        """The id of the unit whose name, short name or alias is `text` (tone placement, case and
+        the prefixes `UBND` / `Ủy ban nhân dân` ignored); None when no unit or several match."""
+        key = _name_key(text)
+        if not key:
+            return None
+        hits = {uid for uid, names in self._name_keys() if key in names}
+        return hits.pop() if len(hits) == 1 else None
+
+    def _name_keys(self):
+        for row in self.units.itertuples(index=False):
+            names = {_name_key(row.name), _name_key(row.short_name), *(_name_key(a) for a in row.aliases)}
+            if row.kind == COMMUNE:
+                # "Tả Lèng" alone names "Xã Tả Lèng"
+                names.add(_name_key(row.name.split(" ", 1)[1]))
+            yield row.id, names - {""}
+
+
+def _name_key(text: str) -> str:
+    key = fold(text)
+    for prefix in ("ủy ban nhân dân ", "uỷ ban nhân dân ", "ubnd "):
+        prefix = fold(prefix) + " "
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    return key
+
+
+def load_registry(settings: Settings) -> Registry:
+    from pipeline.io_csv import read_text_table, validate_table
+    from schemas.units import (COMMUNE_MESSAGES, DEPARTMENT_MESSAGES, CommuneContactsFileSchema,
+                               DepartmentsFileSchema)
+
+    dept_path = settings.path("departments")
+    contact_cols = ["active_from", "email", "phone", "contact_person"]
+    departments = read_text_table(dept_path, ["id", "name", "short_name", "aliases", *contact_cols],
+                                  optional=tuple(contact_cols))
+    departments = validate_table(departments, DepartmentsFileSchema, DEPARTMENT_MESSAGES, dept_path)
+    wrong_province = departments[~departments["id"].str.startswith(f"{settings.province_code:02d}-")]
+    if not wrong_province.empty:
+        raise ConfigError(f"{dept_path.name}: mã đơn vị phải bắt đầu bằng mã tỉnh "
+                          f"{settings.province_code:02d}-: {', '.join(wrong_province['id'])}")
+
+    communes = _official_communes(settings.province_code)
+    contacts_path = settings.path("commune_contacts")
+    if contacts_path.is_file():
+        contacts = read_text_table(contacts_path, ["id", "name", *contact_cols], optional=tuple(contact_cols))
+        contacts = validate_table(contacts, CommuneContactsFileSchema, COMMUNE_MESSAGES, contacts_path)
+        unknown = sorted(set(contacts["id"]) - set(communes["id"]))
+        if unknown:
+            raise ConfigError(f"{contacts_path.name}: mã không có trong danh mục xã/phường chính thức của tỉnh: "
+                              f"{', '.join(unknown)}")
+        communes = communes.drop(columns=contact_cols).merge(
+            contacts[["id", *contact_cols]], on="id", how="left").fillna("")
+
+    departments = departments.assign(
+        kind=DEPARTMENT, division="",
+        aliases=departments["aliases"].map(lambda s: tuple(a.strip() for a in s.split("|") if a.strip())),
+        province_code=settings.province_code,
+    )
+    units = pd.concat([departments[UNIT_COLUMNS], communes[UNIT_COLUMNS]], ignore_index=True)
+    return Registry(units=units)
+
+
+def _official_communes(province_code: int) -> pd.DataFrame:
+    from vietnam_provinces import Province, Ward
+
+    try:
+        Province.from_code(province_code)
+    except ValueError as exc:
+        raise ConfigError(f"Mã tỉnh {province_code} không có trong danh mục hành chính chính thức") from exc
+    wards = sorted(Ward.iter_by_province(province_code), key=lambda w: int(w.code))
+    return pd.DataFrame(
+        [{"id": f"{int(w.code):05d}", "name": w.name, "short_name": w.name.split(" ", 1)[1],
+          "kind": COMMUNE, "division": w.division_type.value, "aliases": (), "active_from": "",
+          "email": "", "phone": "", "contact_person": "", "province_code": province_code}
+         for w in wards],
+        columns=UNIT_COLUMNS,
+    )
+
+
+def province_name(province_code: int) -> str:
+    from vietnam_provinces import Province
+
+    return Province.from_code(province_code).name

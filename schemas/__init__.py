@@ -1,0 +1,1 @@
+"""pandera schemas for the data baocao reads and the indicator catalogue."""

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use when they are missing (LibreOffice to open what we
+# write). Needs root (as in CI); without it, says so loudly and the tests that need them skip.
+set -u
+need=()
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui libreoffice-writer-nogui fonts-liberation)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "!!! Missing system packages: ${need[*]} (not root or no apt-get): the tests that need them will be SKIPPED." >&2
+  exit 0
+fi
+echo "Installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || echo "!!! apt-get update failed" >&2
+apt-get install -y -qq "${need[@]}" >/dev/null \
+  || echo "!!! apt-get install ${need[*]} failed: the tests that need them will be SKIPPED." >&2
+exit 0
