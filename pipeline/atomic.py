@@ -1,0 +1,63 @@
+"""Writing outputs atomically and reproducibly.
+
+An output is written to a temporary file beside its target and renamed over it, so an interrupted
+run leaves the previous version intact. Office files are zip archives whose entries carry the time
+of writing; they are repacked with a fixed entry time so that the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def repack_zip(data: bytes) -> bytes:
+    """The same archive with every entry's time fixed and entries in their original order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+def workbook_bytes(workbook, timestamp: dt.datetime) -> bytes:
+    """An openpyxl workbook as reproducible .xlsx bytes: document dates set to `timestamp`."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    workbook.properties.created = timestamp
+    workbook.properties.modified = timestamp
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(workbook, archive).save()
+    return repack_zip(buffer.getvalue())
+
+
+def save_workbook(workbook, path: Path, timestamp: dt.datetime) -> None:
+    write_bytes(path, workbook_bytes(workbook, timestamp))
