@@ -97,3 +97,6 @@ def fingerprint(unit_id: str, period_code: str, task_ids: list[str], indicator_c
              *(c.header for c in TASK_COLUMNS), *(c.header for c in INDICATOR_COLUMNS),
              "|".join(task_ids), "|".join(indicator_codes)]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+# The longest text a unit may type in one cell (Excel's own limit is 32,767).
+MAX_TEXT_LENGTH = 8000
