@@ -40,3 +40,26 @@ def project(tmp_path) -> Path:
     (root / "inputs" / "submissions").mkdir()
     (root / "outputs").mkdir()
     return root
+
+
+def soffice_convert(source: Path, target_format: str, out_dir: Path) -> Path:
+    """Converts with headless LibreOffice, as a unit re-saving the file would; returns the new file.
+
+    Each call gets its own LibreOffice profile so that parallel conversions do not collide.
+    """
+    import subprocess
+    import tempfile
+
+    binary = shutil.which("soffice") or shutil.which("libreoffice")
+    if binary is None:
+        pytest.skip("!!! LibreOffice (soffice) is not installed: `make test` installs it as root via "
+                    "scripts/ensure_system_packages.sh; this LibreOffice round trip was NOT tested")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        proc = subprocess.run(
+            [binary, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+             "--convert-to", target_format, "--outdir", str(out_dir), str(source)],
+            capture_output=True, text=True, timeout=180)
+    produced = out_dir / f"{source.stem}.{target_format.split(':')[0]}"
+    assert produced.is_file(), f"LibreOffice did not convert {source.name}: {proc.stdout} {proc.stderr}"
+    return produced
