@@ -4,13 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test matrix units obligations
+.PHONY: help install test matrix units obligations templates
 
 help:
 	@echo "make test                          install what is missing and run the tests"
 	@echo "make matrix                        the assignment matrix with leads and partners resolved"
 	@echo "make units                         the reporting units"
 	@echo "make obligations PERIOD=2026S1     who reports on which task in a period"
+	@echo "make templates PERIOD=2026S1       blank templates for every unit, in outputs/templates/2026S1/"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +36,6 @@ units: $(STAMP)
 
 obligations: $(STAMP)
 	$(PY) -m pipeline obligations --period $(PERIOD) $(if $(UNIT),--unit $(UNIT))
+
+templates: $(STAMP)
+	$(PY) -m pipeline templates --period $(PERIOD) $(if $(UNIT),--unit $(UNIT))

@@ -47,6 +47,23 @@ def repack_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+class FixedTimeZipFile(zipfile.ZipFile):
+    """A ZipFile whose entries written by name all carry FIXED_ZIP_TIME (no repacking needed)."""
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=FIXED_ZIP_TIME)
+            info.compress_type = self.compression
+            info.external_attr = 0o600 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        # openpyxl streams worksheets through temporary files, whose mtime would leak in
+        with open(filename, "rb") as handle:
+            self.writestr(arcname or Path(filename).name, handle.read(), compress_type, compresslevel)
+
+
 def workbook_bytes(workbook, timestamp: dt.datetime) -> bytes:
     """An openpyxl workbook as reproducible .xlsx bytes: document dates set to `timestamp`."""
     from openpyxl.writer.excel import ExcelWriter
@@ -54,9 +71,9 @@ def workbook_bytes(workbook, timestamp: dt.datetime) -> bytes:
     workbook.properties.created = timestamp
     workbook.properties.modified = timestamp
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    with FixedTimeZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(workbook, archive).save()
-    return repack_zip(buffer.getvalue())
+    return buffer.getvalue()
 
 
 def save_workbook(workbook, path: Path, timestamp: dt.datetime) -> None:

@@ -67,6 +67,14 @@ class Project:
             self._matrix = load_matrix(self.settings, self.registry)
         return self._matrix
 
+    @property
+    def catalogue(self):
+        if getattr(self, "_catalogue", None) is None:
+            from pipeline.catalogue import load_catalogue
+
+            self._catalogue = load_catalogue(self.settings, self.matrix, self.registry)
+        return self._catalogue
+
     def period(self, code: str):
         from pipeline.periods import parse_period
 
@@ -147,6 +155,29 @@ def obligations(project: Project, period_code: str, unit_id: str | None) -> None
                                       "role": "Vai trò", "timeframe": "Thời gian", "due": "Kỳ này"}))
     click.echo(f"\nKỳ {period.label} ({period.window_start:%d/%m/%Y}-{period.cutoff:%d/%m/%Y}), "
                f"hạn nộp {period.deadline:%d/%m/%Y}: {frame['unit_id'].nunique()} đơn vị, {len(frame)} dòng nhiệm vụ.")
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--unit", "unit_id", default=None, help="Only this unit's template (see `units`).")
+@pass_project
+def templates(project: Project, period_code: str, unit_id: str | None) -> None:
+    """Blank, protected templates for every unit expected to report, and a manifest.
+
+    Writes outputs/templates/<period>/<period>_<unit id>_<name>.xlsx and danh-sach-bieu-mau.csv.
+
+    Example: python -m pipeline templates --period 2026S1
+    """
+    from pipeline.templates import MANIFEST_NAME, templates_dir, write_templates
+
+    period = project.period(period_code)
+    rows = write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    import pandas as pd
+
+    _echo_table(pd.DataFrame(rows)[["Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu"]])
+    folder = templates_dir(project.settings, period)
+    click.echo(f"\nĐã tạo {len(rows)} biểu mẫu kỳ {period.label} (hạn nộp {period.deadline:%d/%m/%Y}) "
+               f"trong {folder}; danh sách: {folder / MANIFEST_NAME}")
 
 
 def main() -> None:
