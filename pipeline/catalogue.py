@@ -24,11 +24,17 @@ class Catalogue:
     indicators: pd.DataFrame
     reporters: pd.DataFrame
 
+    def asked(self, period: Period) -> pd.DataFrame:
+        """The indicators asked in `period` (annual-only ones are left out of the first half)."""
+        return self.indicators[self.indicators["asked_in"].eq("all") | period.is_annual]
+
+    def codes_by_unit(self) -> dict[str, set[str]]:
+        return self.reporters.groupby("unit_id")["code"].agg(set).to_dict()
+
     def for_unit(self, unit_id: str, period: Period) -> pd.DataFrame:
         """The indicators `unit_id` reports in `period`, in catalogue order."""
-        codes = set(self.reporters.loc[self.reporters["unit_id"] == unit_id, "code"])
-        asked = self.indicators["asked_in"].eq("all") | period.is_annual
-        return self.indicators[self.indicators["code"].isin(codes) & asked].reset_index(drop=True)
+        asked = self.asked(period)
+        return asked[asked["code"].isin(self.codes_by_unit().get(unit_id, set()))].reset_index(drop=True)
 
 
 def load_catalogue(settings: Settings, matrix: Matrix, registry: Registry) -> Catalogue:
@@ -62,6 +68,6 @@ def load_catalogue(settings: Settings, matrix: Matrix, registry: Registry) -> Ca
 def indicator_obligations(catalogue: Catalogue, registry: Registry, period: Period) -> pd.DataFrame:
     """code, unit_id for every indicator an active unit reports in `period`."""
     active = registry.units.loc[registry.units["active_from"].map(lambda a: is_active(a, period)), "id"]
-    asked = set(catalogue.indicators.loc[catalogue.indicators["asked_in"].eq("all") | period.is_annual, "code"])
+    asked = set(catalogue.asked(period)["code"])
     frame = catalogue.reporters
     return frame[frame["unit_id"].isin(set(active)) & frame["code"].isin(asked)].reset_index(drop=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 from concurrent.futures import ProcessPoolExecutor
@@ -75,13 +76,17 @@ def template_path(settings: Settings, period: Period, unit_id: str, unit_name: s
     return templates_dir(settings, period) / template_file_name(period, unit_id, unit_name)
 
 
-def render_guide(settings: Settings, context: dict) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=8)
+def _guide_template(templates_folder: Path):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(settings.root / "templates"), undefined=StrictUndefined,
-                      keep_trailing_newline=False, autoescape=False)
-    text = env.get_template("huong-dan-bieu-mau.txt.j2").render(**context)
-    return tuple(text.splitlines())
+    env = Environment(loader=FileSystemLoader(templates_folder), undefined=StrictUndefined, autoescape=False)
+    return env.get_template("huong-dan-bieu-mau.txt.j2")
+
+
+def render_guide(settings: Settings, context: dict) -> tuple[str, ...]:
+    """The "Hướng dẫn" sheet's lines, from the editable text template in templates/."""
+    return tuple(_guide_template(settings.root / "templates").render(**context).splitlines())
 
 
 def template_specs(settings: Settings, registry, matrix, catalogue, period: Period,
@@ -109,9 +114,12 @@ def template_specs(settings: Settings, registry, matrix, catalogue, period: Peri
         "statuses": list(STATUS_MEANINGS.items()), "max_text": f"{layout.MAX_TEXT_LENGTH:,}".replace(",", "."),
     }
     specs = []
+    tasks_by_unit = {uid: frame for uid, frame in owed.groupby("unit_id", sort=False)}
+    asked = catalogue.asked(period)
+    codes_by_unit = catalogue.codes_by_unit()
     for unit in expected.itertuples(index=False):
-        tasks = owed[owed["unit_id"] == unit.id]
-        indicators = catalogue.for_unit(unit.id, period)
+        tasks = tasks_by_unit[unit.id]
+        indicators = asked[asked["code"].isin(codes_by_unit.get(unit.id, set()))]
         guide = render_guide(settings, {**common, "unit_name": unit.name, "unit_id": unit.id,
                                         "tasks": len(tasks), "indicators": len(indicators)})
         specs.append(TemplateSpec(
@@ -438,15 +446,10 @@ def _write_one(args: tuple[TemplateSpec, Path]) -> None:
     write_bytes(folder / spec.file_name, template_bytes(spec))
 
 
-def write_templates(settings: Settings, registry, matrix, catalogue, period: Period,
-                    unit_id: str | None = None, workers: int | None = None) -> list[dict]:
-    """Writes the period's templates and the manifest; returns the manifest rows written this run."""
+def write_template_files(jobs: list[tuple[TemplateSpec, Path]], workers: int | None = None) -> None:
+    """Writes each spec's workbook into its folder; a process pool over the cores for large batches."""
     import os
 
-    specs = template_specs(settings, registry, matrix, catalogue, period, unit_id)
-    folder = templates_dir(settings, period)
-    folder.mkdir(parents=True, exist_ok=True)
-    jobs = [(spec, folder) for spec in specs]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs) >= POOL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -454,6 +457,15 @@ def write_templates(settings: Settings, registry, matrix, catalogue, period: Per
     else:
         for job in jobs:
             _write_one(job)
+
+
+def write_templates(settings: Settings, registry, matrix, catalogue, period: Period,
+                    unit_id: str | None = None, workers: int | None = None) -> list[dict]:
+    """Writes the period's templates and the manifest; returns the manifest rows written this run."""
+    specs = template_specs(settings, registry, matrix, catalogue, period, unit_id)
+    folder = templates_dir(settings, period)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_template_files([(spec, folder) for spec in specs], workers)
     emails = registry.units.set_index("id")["email"]
     rows = [{"Mã đơn vị": s.unit_id, "Tên đơn vị": s.unit_name, "Tệp": s.file_name,
              "Số nhiệm vụ": len(s.tasks), "Số chỉ tiêu": len(s.indicators),
