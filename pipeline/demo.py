@@ -1,0 +1,135 @@
+"""Demo data: the province's templates filled the way its communes and departments would.
+
+Deterministic (a seeded generator per unit and period), realistic Vietnamese text and figures,
+written into the real generated templates. Used by `make demo` and by the benchmark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from pipeline import layout
+
+# What a clerk writes for each task: {n}, {m}, {p} are drawn per unit; {place} is "trên địa bàn xã"
+# for a commune and "trên địa bàn tỉnh" for a department.
+RESULTS = {
+    "1": ["Đã ban hành kế hoạch triển khai công tác phòng, chống mại dâm năm 2026 {place}; quán triệt đến {p} cán bộ, công chức.",
+          "Rà soát, tham mưu ban hành {n} văn bản chỉ đạo, hướng dẫn; kiện toàn Ban chỉ đạo và phân công thành viên phụ trách.",
+          "Lồng ghép nội dung phòng, chống mại dâm vào kế hoạch phát triển kinh tế - xã hội năm 2026 {place}."],
+    "2": ["Tổ chức {n} buổi truyền thông trực tiếp tại {m} thôn, bản với {p} lượt người tham dự; treo {m} băng rôn, khẩu hiệu.",
+          "Phát {p} tờ rơi, tài liệu truyền thông; phát {n} tin bài trên hệ thống loa truyền thanh cơ sở.",
+          "Lồng ghép tuyên truyền phòng, chống mại dâm trong {n} buổi họp thôn, bản và sinh hoạt của các đoàn thể."],
+    "3": ["Rà soát, nắm bắt {n} trường hợp có nguy cơ cao; phối hợp tư vấn, hỗ trợ {m} lượt người.",
+          "Duy trì {m} nhóm đồng đẳng, {n} cộng tác viên tham gia hỗ trợ tại cộng đồng.",
+          "Giới thiệu {n} người tham gia học nghề, vay vốn hỗ trợ sinh kế tại Ngân hàng Chính sách xã hội."],
+    "4": ["Phối hợp kiểm tra {n} lượt cơ sở kinh doanh dịch vụ dễ bị lợi dụng; nhắc nhở {m} cơ sở thực hiện đúng quy định.",
+          "Rà soát {m} địa bàn có nguy cơ phát sinh tệ nạn mại dâm; tiếp nhận, xác minh {n} tin báo.",
+          "Duy trì quản lý chặt chẽ các cơ sở lưu trú, karaoke {place}; chưa phát hiện vi phạm mới."],
+    "5": ["Cử {n} cán bộ tham gia tập huấn nâng cao năng lực; thực hiện báo cáo định kỳ đúng thời hạn.",
+          "Tổ chức sơ kết 6 tháng, đánh giá kết quả thực hiện kế hoạch; cập nhật số liệu vào cơ sở dữ liệu.",
+          "Thực hiện chế độ thống kê, báo cáo định kỳ theo biểu mẫu của Sở Y tế."],
+}
+DIFFICULTIES = [
+    "Địa bàn rộng, giao thông đi lại khó khăn, nhất là vào mùa mưa.",
+    "Kinh phí bố trí cho công tác phòng, chống mại dâm còn hạn hẹp.",
+    "Cán bộ phụ trách kiêm nhiệm nhiều việc, chưa được tập huấn chuyên sâu.",
+    "Một bộ phận người dân là đồng bào dân tộc thiểu số, khả năng tiếp cận thông tin còn hạn chế.",
+    "Hoạt động mại dâm ngày càng tinh vi, lợi dụng mạng xã hội nên khó phát hiện.",
+]
+PROPOSALS = [
+    "Đề nghị Sở Y tế tổ chức tập huấn chuyên môn cho cán bộ cấp xã.",
+    "Đề nghị bố trí kinh phí riêng cho hoạt động truyền thông tại thôn, bản.",
+    "Đề nghị cung cấp thêm tài liệu truyền thông bằng tiếng dân tộc.",
+    "Đề nghị tăng cường phối hợp liên ngành trong kiểm tra các cơ sở kinh doanh dịch vụ.",
+]
+PREPARERS = ["Nguyễn Thị Hoa", "Lò Văn Thắng", "Tẩn Thị Mai", "Vàng A Sử", "Lê Minh Tuấn", "Đỗ Thu Hằng",
+             "Giàng Thị Dua", "Phạm Văn Quang", "Lường Thị Ngọc", "Hoàng Văn Long"]
+HEADS = ["Lò Văn Hùng", "Nguyễn Văn Bình", "Chảo A Lử", "Trần Thị Lan", "Sùng A Páo", "Vũ Đức Minh"]
+
+# Plausible ranges per indicator for a commune and for a department (whole numbers unless decimal).
+COMMUNE_RANGES = {
+    "TT01": (2, 10), "TT02": (60, 600), "TT04": (0, 4), "TT08": (1, 4), "TT09": (40, 300), "TT10": (1, 6),
+    "HT01": (0, 5), "HT02": (0, 12), "HT05": (0, 4), "HT06": (0, 3), "HT07": (0.0, 150.0), "HT08": (0, 2),
+    "HT09": (0, 2), "HT10": (0, 8), "QL01": (0, 3), "XL06": (0, 3), "XL07": (0, 3), "VB01": (1, 5),
+    "NS01": (5.0, 40.0), "DG01": (1, 2),
+}
+DEPARTMENT_RANGES = {
+    "TT01": (8, 20), "TT02": (400, 2000), "TT03": (10, 80), "TT04": (4, 20), "TT05": (1000, 5000),
+    "TT06": (20, 60), "TT07": (2000, 9000), "TT08": (2, 8), "TT09": (100, 600), "HT03": (20, 120),
+    "HT04": (30, 200), "HT05": (10, 60), "HT08": (1, 4), "KT01": (2, 6), "KT02": (2, 8), "KT03": (15, 60),
+    "KT04": (0, 6), "KT05": (0, 45_000_000), "NL01": (2, 6), "NL02": (60, 300), "QL02": (80, 200),
+    "QL03": (30, 90), "QL04": (10, 40), "QL05": (2, 10), "QL06": (10, 40), "XL01": (2, 10), "XL02": (4, 30),
+    "XL03": (0, 3), "XL04": (0, 8), "XL05": (0, 3), "XL06": (5, 30), "XL07": (3, 25), "VB01": (2, 10),
+    "NS01": (50.0, 400.0), "DG01": (1, 3),
+}
+# (smaller, larger): the first never exceeds the second, as in reality.
+ORDERED_PAIRS = (("KT04", "KT03"), ("XL07", "XL06"), ("XL03", "XL01"), ("XL01", "XL02"), ("XL03", "XL04"),
+                 ("TT01", "TT02"), ("TT08", "TT09"), ("NL01", "NL02"), ("HT06", "HT02"))
+
+
+def unit_rng(unit_id: str, period_code: str, salt: str = "") -> random.Random:
+    """The same unit and period always get the same figures."""
+    return random.Random(f"baocao-demo|{unit_id}|{period_code}|{salt}")
+
+
+def indicator_values(spec, is_commune: bool, rng: random.Random, first_half: dict | None = None,
+                     aggregation: dict | None = None) -> dict:
+    """code -> value. For an annual period, flows are at least the first half's figure (the year
+    includes it) and stocks stay close to it."""
+    ranges = COMMUNE_RANGES if is_commune else DEPARTMENT_RANGES
+    values = {}
+    for indicator in spec.indicators:
+        code = indicator["code"]
+        low, high = ranges.get(code, (0, 5))
+        if indicator["value_type"] == "decimal":
+            value = round(rng.uniform(float(low), float(high)), 1)
+        else:
+            value = rng.randint(int(low), int(high))
+        if first_half and code in first_half:
+            earlier = first_half[code]
+            if (aggregation or {}).get(code) == "stock":
+                value = max(0, earlier + rng.randint(-1, 2)) if isinstance(earlier, int) else earlier
+            else:
+                value = earlier + (round(value * 0.9, 1) if isinstance(value, float) else int(value * 0.9))
+        values[code] = value
+    for small, large in ORDERED_PAIRS:
+        if small in values and large in values and values[small] > values[large]:
+            values[small], values[large] = values[large], values[small]
+    if "KT05" in values and values.get("KT04") == 0:
+        values["KT05"] = 0
+    return values
+
+
+def fill_workbook(wb, spec, *, is_commune: bool, rng: random.Random, report_date: dt.date,
+                  values: dict) -> None:
+    """Types what the unit's clerk types into its template."""
+    info = wb[layout.SHEET_INFO]
+    fields = {key: row for row, key, *_ in layout.INFO_FIELDS}
+    info[f"B{fields['preparer']}"] = rng.choice(PREPARERS)
+    info[f"B{fields['phone']}"] = f"0{rng.choice([912, 983, 979, 868, 214])} {rng.randint(100, 999)} {rng.randint(100, 999)}"
+    info[f"B{fields['report_date']}"] = report_date
+    info[f"B{fields['head_of_unit']}"] = rng.choice(HEADS)
+    place = "trên địa bàn xã" if is_commune else "trên địa bàn tỉnh"
+    tasks = wb[layout.SHEET_TASKS]
+    col = {c.key: c.letter for c in layout.TASK_COLUMNS}
+    for n, task in enumerate(spec.tasks):
+        row = layout.TASKS_FIRST_ROW + n
+        status = rng.choices(layout.STATUSES, weights=(1, 6, 4, 1))[0]
+        tasks[f"{col['status']}{row}"] = status
+        if status in layout.STATUSES_NEEDING_RESULTS or rng.random() < 0.3:
+            sentence = rng.choice(RESULTS[task["task_id"].split(".")[0]])
+            tasks[f"{col['results']}{row}"] = sentence.format(n=rng.randint(1, 6), m=rng.randint(2, 12),
+                                                              p=rng.randint(30, 400), place=place)
+            tasks[f"{col['quantity']}{row}"] = rng.randint(1, 8)
+        if rng.random() < 0.35:
+            tasks[f"{col['documents']}{row}"] = (f"Kế hoạch số {rng.randint(10, 250)}/KH-UBND ngày "
+                                                 f"{rng.randint(1, 28)}/{rng.randint(1, 5)}/2026")
+        if rng.random() < 0.2:
+            tasks[f"{col['difficulties']}{row}"] = rng.choice(DIFFICULTIES)
+        if rng.random() < 0.15:
+            tasks[f"{col['proposals']}{row}"] = rng.choice(PROPOSALS)
+    sheet = wb[layout.SHEET_INDICATORS]
+    value_col = layout.column(layout.INDICATOR_COLUMNS, "value").letter
+    for n, indicator in enumerate(spec.indicators):
+        sheet[f"{value_col}{layout.INDICATORS_FIRST_ROW + n}"] = values[indicator["code"]]
