@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test matrix units obligations templates
+.PHONY: help install test matrix units obligations templates ingest history
 
 help:
 	@echo "make test                          install what is missing and run the tests"
@@ -12,6 +12,8 @@ help:
 	@echo "make units                         the reporting units"
 	@echo "make obligations PERIOD=2026S1     who reports on which task in a period"
 	@echo "make templates PERIOD=2026S1       blank templates for every unit, in outputs/templates/2026S1/"
+	@echo "make ingest PERIOD=2026S1          read, check and record the files in inputs/submissions/2026S1/"
+	@echo "make history PERIOD=2026S1 UNIT=ID the versions a unit sent and what changed between them"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +41,9 @@ obligations: $(STAMP)
 
 templates: $(STAMP)
 	$(PY) -m pipeline templates --period $(PERIOD) $(if $(UNIT),--unit $(UNIT))
+
+ingest: $(STAMP)
+	$(PY) -m pipeline ingest --period $(PERIOD)
+
+history: $(STAMP)
+	$(PY) -m pipeline history --period $(PERIOD) --unit $(UNIT)

@@ -180,6 +180,87 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
                f"trong {folder}; danh sách: {folder / MANIFEST_NAME}")
 
 
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when the batch is large).")
+@pass_project
+def ingest(project: Project, period_code: str, progress: bool | None) -> None:
+    """Ingest and validate the files in inputs/submissions/<period>/, record them in the ledger.
+
+    Writes outputs/<period>/kiem-tra.xlsx (every finding) and, for each unit whose file has
+    findings, outputs/<period>/phan-hoi/<period>_<unit id>_<name>_phan-hoi.xlsx to send back.
+
+    Example: python -m pipeline ingest --period 2026S1
+    """
+    import pandas as pd
+
+    from pipeline.feedback import summary_rows
+    from pipeline.ingest import ingest as run_ingest
+    from pipeline.ledger import ACCEPTED, REJECTED, WARNED
+
+    period = project.period(period_code)
+    report = run_ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
+                        progress=progress)
+    if report.judged:
+        _echo_table(pd.DataFrame(summary_rows(report.judged)))
+        click.echo("")
+    outcomes = [j["outcome"] for j in report.judged]
+    click.echo(f"Kỳ {period.label}: {report.files_seen} tệp trong thư mục, {report.files_new} tệp mới; đã kiểm tra "
+               f"{len(report.judged)} tệp: {outcomes.count(ACCEPTED)} chấp nhận, {outcomes.count(WARNED)} chấp nhận có "
+               f"cảnh báo, {outcomes.count(REJECTED)} không chấp nhận.")
+    if report.check_report:
+        click.echo(f"Kết quả kiểm tra: {report.check_report}")
+    if report.feedback_files:
+        click.echo(f"Tệp phản hồi gửi đơn vị ({len(report.feedback_files)}): {report.feedback_files[0].parent}")
+
+
+@cli.command()
+@click.option("--unit", "unit_id", required=True, help="The unit's id (see `units`).")
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@pass_project
+def history(project: Project, unit_id: str, period_code: str) -> None:
+    """The versions a unit sent for a period, and which values changed between them.
+
+    Example: python -m pipeline history --unit 03405 --period 2026S1
+    """
+    import pandas as pd
+
+    from pipeline.feedback import outcome_label
+    from pipeline.ledger import Ledger, version_changes
+
+    period = project.period(period_code)
+    unit = project.registry.get(unit_id)
+    path = project.settings.path("ledger")
+    if not path.is_file():
+        click.echo(f"Chưa có sổ cái {path}: chạy python -m pipeline ingest --period {period.code} trước.")
+        return
+    with Ledger(path) as ledger:
+        versions = ledger.versions(unit_id, period.code)
+        click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")
+        if not versions:
+            return
+        _echo_table(pd.DataFrame([{
+            "Bản": v["version"], "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
+            "Kết quả": outcome_label(v["outcome"]), "Lỗi": v["errors"], "Cảnh báo": v["warnings"],
+            "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else ""),
+        } for v in versions]))
+        for older, newer in zip(versions, versions[1:]):
+            changes = version_changes(ledger, older["id"], newer["id"])
+            click.echo(f"\nBản {older['version']} → bản {newer['version']}: {len(changes)} thay đổi")
+            if changes:
+                _echo_table(pd.DataFrame([{"Nội dung": c["what"], "Ô": f"{c['sheet']}!{c['cell']}",
+                                           "Trước": _short(c["before"]), "Sau": _short(c["after"])} for c in changes]))
+
+
+def _short(value, width: int = 40) -> str:
+    if value is None:
+        return "(trống)"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def main() -> None:
     # Windows consoles may not default to UTF-8; Vietnamese must still print.
     for stream in (sys.stdout, sys.stderr):

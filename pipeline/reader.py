@@ -1,0 +1,336 @@
+"""Reading one submitted file into plain data, without trusting it.
+
+`sniff` looks at the bytes before any spreadsheet library does: an empty file, a Word document or
+a PDF renamed to .xlsx, a corrupt zip, a password-protected workbook, a file far larger than any
+template or a zip bomb (judged from the sizes in the zip directory, before anything is inflated)
+each raise `Unreadable` with a Vietnamese reason. `read_workbook` then reads every sheet with
+python-calamine (the fast path) and adds what calamine does not report: error cells (`#DIV/0!`,
+which calamine turns into blanks), hidden rows, merged cells, formulas without a cached value and
+the workbook's defined names. For .xlsx/.xlsm it finds them with a cheap scan of the sheet XML;
+for .ods with a walk of content.xml, only when the file contains such things at all.
+
+Rows are kept with their Excel row number (1-based), so every later finding names a cell.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# A filled template is 20-60 KB; a unit pasting long texts might reach a few MB.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024   # the sum of the zip directory's sizes
+MAX_MEMBERS = 2000
+MAX_RATIO = 200                             # per member, above 1 MB uncompressed
+
+FORMATS = ("xlsx", "xlsm", "xls", "ods")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+class Unreadable(Exception):
+    """The file cannot be read as a workbook. `rule` is the finding's rule, the message says why."""
+
+    def __init__(self, rule: str, message: str):
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list]                       # rows[0] is Excel row 1, cells from column A
+    hidden: bool = False
+    hidden_rows: list[int] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)          # "E5:E6"
+    error_cells: dict[str, str] = field(default_factory=dict)  # "E7" -> "#DIV/0!"
+    uncached_formulas: list[str] = field(default_factory=list)
+
+    def cell(self, row: int, column: str):
+        """The value at an Excel address (row 1-based, column letter); '' when outside the data."""
+        index = column_index(column)
+        if row - 1 < len(self.rows):
+            values = self.rows[row - 1]
+            if index < len(values):
+                return values[index]
+        return ""
+
+
+@dataclass
+class Workbook:
+    path: Path
+    format: str
+    sheet_names: list[str]
+    sheets: dict[str, Sheet]
+    defined_names: dict[str, str]          # name -> its formula text ("'_meta'!$B$1" or '"03405"')
+
+
+def column_index(letter: str) -> int:
+    n = 0
+    for ch in letter:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def column_letter(index: int) -> str:
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def sniff(path: Path) -> str:
+    """The workbook format of `path` ('xlsx', 'xlsm', 'xls', 'ods'), judged from its bytes."""
+    size = path.stat().st_size
+    if size == 0:
+        raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
+    if size > MAX_FILE_BYTES:
+        raise Unreadable("file_too_large", f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
+                                           "không phải biểu mẫu báo cáo; hãy gửi đúng tệp biểu mẫu đã điền.")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    suffix = path.suffix.lower().lstrip(".")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _sniff_zip(path)
+    if head == OLE_MAGIC:
+        data = path.read_bytes()
+        if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
+            raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu "
+                                                   "(Tệp > Thông tin > Bảo vệ sổ làm việc) rồi gửi lại.")
+        if "WordDocument".encode("utf-16-le") in data:
+            raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.doc), không phải bảng tính: "
+                                                  "hãy gửi tệp biểu mẫu Excel đã điền.")
+        return "xls"
+    if head.startswith(b"%PDF"):
+        raise Unreadable("not_a_spreadsheet", "Tệp là PDF, không phải bảng tính: hãy gửi tệp biểu mẫu Excel "
+                                              "đã điền (không in ra PDF).")
+    kind = f"tệp .{suffix}" if suffix else "tệp"
+    raise Unreadable("not_a_spreadsheet", f"Không phải bảng tính ({kind} không có cấu trúc Excel hay "
+                                          "LibreOffice): hãy gửi tệp biểu mẫu đã điền.")
+
+
+def _sniff_zip(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            if len(infos) > MAX_MEMBERS:
+                raise Unreadable("zip_bomb", f"Tệp chứa {len(infos)} thành phần, bất thường đối với một biểu mẫu: "
+                                             "không mở để bảo đảm an toàn.")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_UNCOMPRESSED_BYTES or any(
+                    i.file_size > 1048576 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
+                raise Unreadable("zip_bomb", f"Tệp khi giải nén lên tới {total / 1048576:.0f} MB, lớn hơn nhiều so với "
+                                             "biểu mẫu: không mở để bảo đảm an toàn; hãy gửi đúng tệp biểu mẫu.")
+            if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIME:
+                return "ods"
+            if "xl/workbook.xml" in names:
+                content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+                return "xlsm" if b"macroEnabled" in content_types else "xlsx"
+            if "word/document.xml" in names:
+                raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.docx) đổi đuôi, không phải bảng tính: "
+                                                      "hãy gửi tệp biểu mẫu Excel đã điền.")
+            if "ppt/presentation.xml" in names:
+                raise Unreadable("not_a_spreadsheet", "Tệp là bản trình chiếu PowerPoint, không phải bảng tính.")
+            if "mimetype" in names:
+                raise Unreadable("not_a_spreadsheet", "Tệp OpenDocument nhưng không phải bảng tính (.ods).")
+            raise Unreadable("not_a_spreadsheet", "Tệp nén (zip) không chứa bảng tính: hãy gửi tệp biểu mẫu đã điền.")
+    except zipfile.BadZipFile as exc:
+        raise Unreadable("corrupt_file", f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
+                                         "hoặc LibreOffice, lưu lại rồi gửi.") from exc
+
+
+def read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> Workbook:
+    """Every sheet's values (or only `wanted` sheets) and the cell-level facts calamine omits.
+
+    Raises Unreadable for anything that is not a readable workbook.
+    """
+    import python_calamine as pc
+
+    fmt = sniff(path)
+    try:
+        book = pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError as exc:
+        raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.") from exc
+    except Exception as exc:  # calamine's errors are not one hierarchy (zip, xml, unsupported)
+        raise Unreadable("corrupt_file", f"Tệp bị hỏng, không đọc được ({type(exc).__name__}: {exc}): "
+                                         "hãy mở lại bằng Excel hoặc LibreOffice, lưu lại rồi gửi.") from exc
+    try:
+        sheets: dict[str, Sheet] = {}
+        names = list(book.sheet_names)
+        hidden = {m.name for m in book.sheets_metadata if m.visible != pc.SheetVisibleEnum.Visible}
+        for name in names:
+            if wanted is not None and name not in wanted:
+                continue
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = sheet.merged_cell_ranges or []
+            sheets[name] = Sheet(name, rows, hidden=name in hidden,
+                                 merged=[f"{column_letter(a[1])}{a[0] + 1}:{column_letter(b[1])}{b[0] + 1}"
+                                         for a, b in merged])
+    except Exception as exc:
+        raise Unreadable("corrupt_file", f"Tệp bị hỏng, không đọc được nội dung ({type(exc).__name__}: {exc}).") from exc
+    finally:
+        book.close()
+    defined: dict[str, str] = {}
+    if fmt in ("xlsx", "xlsm"):
+        defined = _scan_xlsx(path, sheets)
+    elif fmt == "ods":
+        defined = _scan_ods(path, sheets)
+    return Workbook(path=path, format=fmt, sheet_names=names, sheets=sheets, defined_names=defined)
+
+
+# ---------------------------------------------------------------- xlsx: what calamine does not say
+
+_DEFINED = re.compile(rb'<definedName\b([^>]*)>([^<]*)</definedName>')
+_SHEET = re.compile(rb'<sheet\b([^>]*)/>')
+_REL = re.compile(rb'<Relationship\b([^>]*)/>')
+_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+_ROW_HIDDEN = re.compile(rb'<row\b[^>]*>')
+_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
+
+def _attrs(text: bytes) -> dict[bytes, bytes]:
+    return dict(_ATTR.findall(text))
+
+
+def _unescape(text: bytes) -> str:
+    from xml.sax.saxutils import unescape
+
+    return unescape(text.decode("utf-8"), {"&quot;": '"', "&apos;": "'"})
+
+
+def _scan_xlsx(path: Path, sheets: dict[str, Sheet]) -> dict[str, str]:
+    """Defined names, and per sheet: error cells, hidden rows, formulas without a cached value.
+
+    Byte-level scans of XML that calamine has already parsed successfully; a sheet without the
+    markers (`t="e"`, `hidden=`, `<f`) costs one `in` test.
+    """
+    with zipfile.ZipFile(path) as archive:
+        workbook_xml = archive.read("xl/workbook.xml")
+        defined = {}
+        for attrs, text in _DEFINED.findall(workbook_xml):
+            name = _attrs(attrs).get(b"name", b"").decode("utf-8")
+            if name:
+                defined[name] = _unescape(text)
+        rels = {}
+        try:
+            for attrs in _REL.findall(archive.read("xl/_rels/workbook.xml.rels")):
+                a = _attrs(attrs)
+                target = a.get(b"Target", b"").decode("utf-8")
+                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                rels[a.get(b"Id", b"")] = target
+        except KeyError:
+            return defined
+        for attrs in _SHEET.findall(workbook_xml):
+            a = _attrs(attrs)
+            name = _unescape(a.get(b"name", b""))
+            part = rels.get(a.get(b"r:id", b""))
+            if name not in sheets or part is None:
+                continue
+            try:
+                xml = archive.read(part)
+            except KeyError:
+                continue
+            _scan_sheet_xml(xml, sheets[name])
+    return defined
+
+
+def _scan_sheet_xml(xml: bytes, sheet: Sheet) -> None:
+    if b'hidden="1"' in xml or b'hidden="true"' in xml:
+        for tag in _ROW_HIDDEN.findall(xml):
+            a = _attrs(tag)
+            if a.get(b"hidden") in (b"1", b"true") and b"r" in a:
+                sheet.hidden_rows.append(int(a[b"r"]))
+    if b't="e"' not in xml and b"<f" not in xml:
+        return
+    for attrs, body in _CELL.findall(xml):
+        a = _attrs(attrs)
+        ref = a.get(b"r", b"").decode("ascii")
+        body = body or b""
+        if a.get(b"t") == b"e":
+            value = re.search(rb"<v>([^<]*)</v>", body)
+            sheet.error_cells[ref] = _unescape(value.group(1)) if value else "#N/A"
+        elif b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
+            sheet.uncached_formulas.append(ref)
+
+
+# ---------------------------------------------------------------- ods: the same facts from content.xml
+
+_ODS_MARKERS = (b'calcext:value-type="error"', b'table:visibility="collapse"', b'table:visibility="filter"',
+                b"number-columns-spanned", b"number-rows-spanned", b"<table:named-range", b"<table:named-expression")
+
+
+def _scan_ods(path: Path, sheets: dict[str, Sheet]) -> dict[str, str]:
+    with zipfile.ZipFile(path) as archive:
+        content = archive.read("content.xml")
+    if not any(marker in content for marker in _ODS_MARKERS):
+        return {}
+    from defusedxml import ElementTree
+
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+          "calcext": "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0",
+          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0"}
+    t = "{%s}" % ns["table"]
+    root = ElementTree.fromstring(content)
+    defined = {}
+    for named in root.iter(f"{t}named-range"):
+        defined[named.get(f"{t}name")] = _ods_reference(named.get(f"{t}cell-range-address") or "")
+    for named in root.iter(f"{t}named-expression"):
+        defined[named.get(f"{t}name")] = (named.get(f"{t}expression") or "").removeprefix("of:=")
+    for table in root.iter(f"{t}table"):
+        sheet = sheets.get(table.get(f"{t}name"))
+        if sheet is None:
+            continue
+        row = 0
+        for row_el in table.iter(f"{t}table-row"):
+            repeat = int(row_el.get(f"{t}number-rows-repeated") or 1)
+            if row_el.get(f"{t}visibility") in ("collapse", "filter") and row < 10000:
+                sheet.hidden_rows.extend(range(row + 1, row + 1 + min(repeat, 10000)))
+            col = 0
+            for cell in row_el:
+                if cell.tag not in (f"{t}table-cell", f"{t}covered-table-cell"):
+                    continue
+                span = int(cell.get(f"{t}number-columns-repeated") or 1)
+                cols = int(cell.get(f"{t}number-columns-spanned") or 1)
+                rows = int(cell.get(f"{t}number-rows-spanned") or 1)
+                if cols > 1 or rows > 1:
+                    sheet.merged.append(f"{column_letter(col)}{row + 1}:{column_letter(col + cols - 1)}{row + rows}")
+                if cell.get("{%s}value-type" % ns["calcext"]) == "error":
+                    text = "".join(cell.itertext()).strip() or "#N/A"
+                    sheet.error_cells[f"{column_letter(col)}{row + 1}"] = text
+                col += span
+            row += repeat
+    return defined
+
+
+def _ods_reference(address: str) -> str:
+    """`$_meta.$B$1` -> `'_meta'!$B$1` (the xlsx spelling, which `defined_value` resolves)."""
+    if "." not in address:
+        return address
+    sheet, cell = address.rsplit(".", 1)
+    return f"'{sheet.lstrip('$').strip(chr(39))}'!{cell}"
+
+
+def defined_value(workbook: Workbook, name: str) -> str | None:
+    """The value a defined name holds: a quoted constant, or the one cell it points at."""
+    text = workbook.defined_names.get(name)
+    if text is None:
+        return None
+    text = text.strip().removeprefix("=")
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    match = re.fullmatch(r"'?(.+?)'?!\$?([A-Z]+)\$?(\d+)", text)
+    if not match:
+        return None
+    sheet = workbook.sheets.get(match.group(1).replace("''", "'"))
+    if sheet is None:
+        return None
+    value = sheet.cell(int(match.group(3)), match.group(2))
+    return None if value == "" else str(value)

@@ -1,0 +1,617 @@
+"""Validating a batch of read workbooks: findings as data, values ready for the ledger.
+
+The batch's rows go into one long frame per sheet kind ("Thông tin", "Nhiệm vụ", "Chỉ tiêu"),
+with the file and the Excel row as columns; each frame is validated once, lazily, by its pandera
+schema in `schemas/submission.py`, and the failures are split back per file with a cell address.
+What a schema cannot say row by row is checked here on the same frames: that the rows are exactly
+the unit's tasks and indicators, the plausibility pairs of `schemas/plausibility.csv`, and values
+far from the unit's own earlier periods. Cell-level facts from the reader (error cells, merged
+cells, hidden rows, formulas without a value, Unicode NFD, Vietnamese number typing) become
+findings while the rows are built.
+
+A finding: unit_id, file, sheet, cell, value, rule, severity ('error' blocks acceptance,
+'warning' does not) and a Vietnamese message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import layout
+from pipeline.reader import Sheet, Workbook
+from pipeline.text import fold, nfc
+
+ERROR, WARNING = "error", "warning"
+INFO, TASKS, INDICATORS = layout.SHEET_INFO, layout.SHEET_TASKS, layout.SHEET_INDICATORS
+DATA_SHEETS = (INFO, TASKS, INDICATORS)
+# A value this many times the unit's largest earlier value (and at least OUTLIER_MIN_GAP more) is
+# flagged, as is one this many times smaller than it.
+OUTLIER_RATIO = 5
+OUTLIER_MIN_GAP = 20
+_STATUS_BY_KEY = {fold(s): s for s in layout.STATUSES}
+
+
+def finding(item, sheet: str, cell: str, value, rule: str, severity: str, message: str) -> dict:
+    return {"unit_id": item.unit_id, "file": item.file, "sheet": sheet, "cell": cell,
+            "value": _show(value), "rule": rule, "severity": severity, "message": message}
+
+
+def _show(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + f"… ({len(text):,} ký tự)".replace(",", ".")
+
+
+# ---------------------------------------------------------------- where the sheets are
+
+@dataclass
+class LocatedSheet:
+    sheet: Sheet
+    header_row: int   # the row the column headers were found on (data starts on the next)
+
+
+def _header_matches(sheet: Sheet, row: int, columns) -> bool:
+    return all(fold(str(sheet.cell(row, c.letter))) == fold(c.header) for c in columns[:4])
+
+
+def _find_header(sheet: Sheet, columns, expected: int) -> int | None:
+    if _header_matches(sheet, expected, columns):
+        return expected
+    for row in range(1, min(len(sheet.rows), 40) + 1):
+        if _header_matches(sheet, row, columns):
+            return row
+    return None
+
+
+def _looks_like_info(sheet: Sheet) -> bool:
+    return sum(fold(str(sheet.cell(r, "A"))) == fold(label) for r, _k, label, _i, _q in layout.INFO_FIELDS) >= 4
+
+
+def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], list[dict]]:
+    """The data sheets by kind, found by name or, when renamed, by their content."""
+    found: dict[str, LocatedSheet] = {}
+    findings: list[dict] = []
+    by_fold = {fold(name): name for name in workbook.sheet_names}
+    expected = {INFO: None, TASKS: layout.TASK_COLUMNS, INDICATORS: layout.INDICATOR_COLUMNS}
+    header_rows = {INFO: layout.INFO_HEADER_ROW, TASKS: layout.TASKS_HEADER_ROW,
+                   INDICATORS: layout.INDICATORS_HEADER_ROW}
+    claimed = set()
+    for kind, columns in expected.items():
+        name = by_fold.get(fold(kind))
+        candidates = [name] if name else []
+        candidates += [n for n in workbook.sheet_names if n not in candidates and fold(n) not in
+                       {fold(s) for s in (*layout.VISIBLE_SHEETS, layout.SHEET_LISTS, layout.SHEET_META)}]
+        for candidate in candidates:
+            if candidate in claimed or candidate not in workbook.sheets:
+                continue
+            sheet = workbook.sheets[candidate]
+            if columns is None:
+                header = header_rows[kind] if _looks_like_info(sheet) else None
+            else:
+                header = _find_header(sheet, columns, header_rows[kind])
+            if header is None:
+                continue
+            found[kind] = LocatedSheet(sheet, header)
+            claimed.add(candidate)
+            if candidate != kind:
+                findings.append(finding(item, candidate, "", candidate, "sheet_renamed", WARNING,
+                                        f"Trang '{candidate}' là trang '{kind}' đã bị đổi tên; đã đọc theo nội dung. "
+                                        f"Lần sau hãy giữ nguyên tên trang '{kind}'."))
+            if header != header_rows[kind]:
+                findings.append(finding(item, candidate, f"A{header}", "", "rows_shifted", WARNING,
+                                        f"Dòng tiêu đề của trang '{kind}' nằm ở dòng {header} thay vì dòng "
+                                        f"{header_rows[kind]} (có dòng bị chèn hoặc xoá phía trên); đã đọc theo tiêu đề."))
+            break
+        else:
+            if name and name in workbook.sheets:
+                findings.append(finding(item, name, f"A{header_rows[kind]}", "", "header_changed", ERROR,
+                                        f"Trang '{kind}' không còn đúng cấu trúc biểu mẫu (dòng tiêu đề bị sửa hoặc "
+                                        "các cột bị chèn, xoá): hãy chép số liệu vào biểu mẫu gốc và gửi lại."))
+            else:
+                findings.append(finding(item, kind, "", "", "sheet_missing", ERROR,
+                                        f"Thiếu trang '{kind}' (đã bị xoá hoặc đổi tên): hãy dùng biểu mẫu gốc, "
+                                        "không xoá hoặc đổi tên các trang."))
+    if fold(layout.SHEET_GUIDE) not in by_fold:
+        findings.append(finding(item, layout.SHEET_GUIDE, "", "", "sheet_missing", WARNING,
+                                f"Thiếu trang '{layout.SHEET_GUIDE}' (không ảnh hưởng số liệu)."))
+    visible = {fold(s) for s in layout.VISIBLE_SHEETS}
+    order = [n for n in workbook.sheet_names if fold(n) in visible]
+    template_order = [s for s in layout.VISIBLE_SHEETS if fold(s) in {fold(n) for n in order}]
+    moved = next((n for n, t in zip(order, template_order) if fold(n) != fold(t)), None)
+    if moved:
+        findings.append(finding(item, moved, "", ", ".join(workbook.sheet_names), "sheets_reordered",
+                                WARNING, "Thứ tự các trang đã bị thay đổi; đã đọc theo tên trang, không ảnh hưởng "
+                                         "số liệu. Lần sau hãy giữ nguyên thứ tự."))
+    return found, findings
+
+
+# ---------------------------------------------------------------- reading cells
+
+class CellError(str):
+    """A cell whose value cannot be used: an error value (#DIV/0!) or a formula never calculated."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: float | None
+    rule: str = ""
+    severity: str = ""
+    message: str = ""
+
+
+_NUMBER = re.compile(r"^([+-]?)\s*(\d[\d.,\s]*)\s*([^\d\s.,+-][^\d]*)?$")
+_ZERO_WORDS = {fold(w) for w in ("không", "không có", "khong", "ko")}
+
+
+def parse_number(raw, decimal: bool) -> Parsed:
+    """A cell typed as a number the Vietnamese way: `1.200` = 1200, `1,5` = 1.5, `12 người` = 12,
+    `không` = 0 (each noted as a warning); ambiguous (`1,200`) or not a number: an error."""
+    if isinstance(raw, CellError):
+        return Parsed(None, "error_cell", ERROR, f"Ô bị lỗi ({raw}): hãy nhập số trực tiếp, không dùng công thức lỗi.")
+    if raw is None or raw == "":
+        return Parsed(None)
+    if isinstance(raw, bool):
+        return Parsed(None, "not_a_number", ERROR, f"'{raw}' không phải là số: hãy ghi số, không có số liệu thì ghi 0.")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+        if math.isnan(value) or math.isinf(value):
+            return Parsed(None, "not_a_number", ERROR, "Ô không chứa số hợp lệ.")
+        return Parsed(value)
+    if isinstance(raw, (dt.date, dt.time, dt.timedelta)):
+        return Parsed(None, "not_a_number", ERROR, "Ô chứa ngày tháng, không phải số: hãy ghi số.")
+    text = nfc(str(raw))
+    if not text:
+        return Parsed(None)
+    if fold(text) in _ZERO_WORDS:
+        return Parsed(0.0, "vietnamese_number", WARNING, f"Đã hiểu '{text}' là 0; lần sau hãy ghi số 0.")
+    match = _NUMBER.match(text)
+    not_number = Parsed(None, "not_a_number", ERROR,
+                        f"'{_show(text)}' không phải là số: hãy chỉ ghi số (ví dụ 12), không có số liệu thì ghi 0; "
+                        "giải thích ghi ở cột Ghi chú.")
+    if not match:
+        return not_number
+    sign, digits, suffix = match.group(1), re.sub(r"\s+", "", match.group(2)), (match.group(3) or "").strip()
+    if suffix and not all(ch.isalpha() or ch in " /." for ch in suffix):
+        return not_number
+    if re.fullmatch(r"\d+", digits):
+        value, how = float(digits), ""
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+", digits):
+        value, how = float(digits.replace(".", "")), "dấu chấm phân cách hàng nghìn"
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})*,\d+", digits) and not re.fullmatch(r"\d{1,3},\d{3}", digits):
+        value, how = float(digits.replace(".", "").replace(",", ".")), "dấu phẩy thập phân"
+    elif re.fullmatch(r"\d{1,3}(,\d{3}){2,}", digits):
+        value, how = float(digits.replace(",", "")), "dấu phẩy phân cách hàng nghìn"
+    elif re.fullmatch(r"\d+\.\d+", digits):
+        value, how = float(digits), "dấu chấm thập phân"
+    elif re.fullmatch(r"\d{1,3},\d{3}", digits):
+        return Parsed(None, "ambiguous_number", ERROR,
+                      f"'{text}' không rõ là {digits.replace(',', '')} hay {digits.replace(',', '.')}: "
+                      "hãy ghi số không có dấu phân cách (ví dụ 1200).")
+    else:
+        return not_number
+    if sign == "-":
+        value = -value
+    if not how and not suffix:
+        return Parsed(value)
+    shown = f"{value:,.10g}".replace(",", "X").replace(".", ",").replace("X", ".")
+    parts = [p for p in (how, f"bỏ chữ '{suffix}'" if suffix else "") if p]
+    return Parsed(value, "vietnamese_number", WARNING,
+                  f"Đã hiểu '{text}' là {shown} ({', '.join(parts)}); lần sau hãy chỉ ghi số.")
+
+
+def clean_text(raw) -> tuple[str | None, bool]:
+    """(text NFC, was it not NFC); None for a blank cell. Line breaks are kept."""
+    if raw is None or raw == "":
+        return None, False
+    if isinstance(raw, float):
+        text = str(int(raw)) if raw.is_integer() else repr(raw)
+    elif isinstance(raw, dt.datetime):
+        text = f"{raw:%d/%m/%Y %H:%M}" if (raw.hour or raw.minute) else f"{raw:%d/%m/%Y}"
+    elif isinstance(raw, dt.date):
+        text = f"{raw:%d/%m/%Y}"
+    else:
+        text = str(raw)
+    text = text.strip()
+    if not text:
+        return None, False
+    normal = unicodedata.normalize("NFC", text)
+    return normal, normal != text
+
+
+def parse_report_date(raw) -> dt.date | None:
+    from pipeline.register import parse_date
+
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, str) and raw.strip():
+        try:
+            return parse_date(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- the batch
+
+@dataclass
+class Expectations:
+    """What each unit owes this period."""
+
+    period_code: str
+    tasks: dict[str, list[tuple[str, str]]]          # unit -> [(task_id, role)] in plan order
+    indicators: dict[str, list[tuple[str, str]]]     # unit -> [(code, value_type)] in catalogue order
+    plausibility: list[dict] = field(default_factory=list)  # code, at_most, message
+    earlier: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)  # (unit, code) -> [(period, value)]
+
+    def fingerprint(self, unit_id: str) -> str:
+        return layout.fingerprint(unit_id, self.period_code, [t for t, _ in self.tasks.get(unit_id, [])],
+                                  [c for c, _ in self.indicators.get(unit_id, [])])
+
+
+@dataclass
+class Item:
+    """One file of the batch, identified, with its sheets located."""
+
+    key: int                  # submission id
+    file: str                 # the name the unit sent, as shown to people
+    unit_id: str | None
+    workbook: Workbook
+    sheets: dict[str, LocatedSheet]
+    findings: list[dict] = field(default_factory=list)
+    tasks: list[dict] = field(default_factory=list)        # for the ledger
+    indicators: list[dict] = field(default_factory=list)   # for the ledger
+    blank: bool = False
+
+
+def load_plausibility(path: Path) -> list[dict]:
+    from pipeline.io_csv import read_text_table
+
+    if not path.is_file():
+        return []
+    return read_text_table(path, ["code", "at_most", "message"]).to_dict("records")
+
+
+def validate_batch(items: list[Item], expectations: Expectations) -> None:
+    """Fills each item's findings, tasks and indicators. Items without a unit are only checked
+    for what their cells say; the structure checks need to know what the unit owes."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from schemas.submission import (IndicatorValueSchema, SubmissionInfoSchema, TaskReportSchema)
+
+    info_rows, task_rows, indicator_rows = [], [], []
+    by_key = {item.key: item for item in items}
+    cell_errors: set[tuple[int, str, str]] = set()
+    for item in items:
+        _extract(item, expectations, info_rows, task_rows, indicator_rows, cell_errors)
+
+    frames = [
+        (INFO, SubmissionInfoSchema, pd.DataFrame(info_rows, columns=["file_key", "preparer", "phone", "report_date",
+                                                                      "head_of_unit"]), None),
+        (TASKS, TaskReportSchema, pd.DataFrame(task_rows, columns=[
+            "file_key", "excel_row", "sheet", "task_id", "status", "results", "quantity", "documents",
+            "difficulties", "proposals"]), _column_cell(layout.TASK_COLUMNS)),
+        (INDICATORS, IndicatorValueSchema, pd.DataFrame(indicator_rows, columns=[
+            "file_key", "excel_row", "sheet", "code", "value_type", "value", "is_blank", "note"]),
+         _column_cell(layout.INDICATOR_COLUMNS)),
+    ]
+    for kind, schema, frame, cell_of in frames:
+        if frame.empty:
+            continue
+        frame = _typed(frame)
+        try:
+            schema.validate(frame.drop(columns=["sheet"], errors="ignore"), lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            _schema_findings(exc.failure_cases, frame, kind, by_key, cell_of, cell_errors)
+    _plausibility(items, expectations)
+    _outliers(items, expectations)
+
+
+def _typed(frame):
+    import pandas as pd
+
+    for column in frame.columns:
+        if column in ("file_key", "excel_row"):
+            frame[column] = frame[column].astype("int64")
+        elif column in ("value", "quantity"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        elif column == "is_blank":
+            frame[column] = frame[column].astype(bool)
+        else:
+            frame[column] = frame[column].astype("str")
+    return frame
+
+
+def _column_cell(columns):
+    letters = {c.key: c.letter for c in columns}
+
+    def cell_of(row, column: str) -> tuple[str, str]:
+        return row["sheet"], f"{letters.get(column, 'A')}{int(row['excel_row'])}"
+    return cell_of
+
+
+def _schema_findings(failures, frame, kind, by_key, cell_of, cell_errors) -> None:
+    from schemas.submission import MESSAGES, ROW_CHECK_COLUMNS
+
+    seen = set()
+    for case in failures.itertuples(index=False):
+        if case.index is None or (isinstance(case.index, float) and math.isnan(case.index)):
+            continue
+        check = str(case.check)
+        column = ROW_CHECK_COLUMNS.get(check, case.column if isinstance(case.column, str) else "")
+        key = (int(case.index), check, column)
+        if key in seen:
+            continue
+        seen.add(key)
+        rule_spec = next((spec for prefix, spec in MESSAGES.get(column, {}).items() if check.startswith(prefix)), None)
+        if rule_spec is None:
+            rule_spec = (check, "error", f"Không đạt kiểm tra {check}.")
+        row = frame.iloc[int(case.index)]
+        item = by_key[int(row["file_key"])]
+        if item.blank:
+            continue
+        sheet, cell = cell_of(row, column) if kind != INFO else _info_location(item, column)
+        if (item.key, sheet, cell) in cell_errors:
+            continue  # the cell already has an error saying why it could not be read
+        value = row[column] if column in row.index else ""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            value = ""
+        rule, severity, message = rule_spec
+        text = value if isinstance(value, str) else _show(value)
+        item.findings.append(finding(item, sheet, cell, value, rule, severity,
+                                     message.format(value=_show(text), length=len(text) if isinstance(text, str) else 0)))
+
+
+def _info_location(item: Item, column: str) -> tuple[str, str]:
+    sheet = item.sheets[INFO].sheet.name if INFO in item.sheets else INFO
+    for r, key, _label, _inp, _req in layout.INFO_FIELDS:
+        if key == column:
+            return sheet, f"{layout.INFO_VALUE_COLUMN}{r}"
+    return sheet, ""
+
+
+# ---------------------------------------------------------------- building the rows of one file
+
+def _cell_value(sheet: Sheet, row: int, letter: str):
+    ref = f"{letter}{row}"
+    if ref in sheet.error_cells:
+        return CellError(sheet.error_cells[ref])
+    if ref in sheet.uncached_formulas:
+        return CellError("công thức chưa được tính")
+    return sheet.cell(row, letter)
+
+
+def _text_cell(item: Item, sheet: Sheet, row: int, letter: str, cell_errors) -> str | None:
+    raw = _cell_value(sheet, row, letter)
+    ref = f"{letter}{row}"
+    if isinstance(raw, CellError):
+        item.findings.append(finding(item, sheet.name, ref, raw, "error_cell", ERROR,
+                                     f"Ô bị lỗi ({raw}): hãy ghi nội dung trực tiếp."))
+        cell_errors.add((item.key, sheet.name, ref))
+        return None
+    text, was_nfd = clean_text(raw)
+    if was_nfd:
+        item.findings.append(finding(item, sheet.name, ref, text, "nfd_text", WARNING,
+                                     "Chữ tiếng Việt ở dạng Unicode tổ hợp (NFD), đã chuyển sang dạng dựng sẵn (NFC); "
+                                     "nên dùng bộ gõ Unicode dựng sẵn."))
+    return text
+
+
+def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool, cell_errors) -> tuple[float | None, bool, str]:
+    raw = _cell_value(sheet, row, letter)
+    ref = f"{letter}{row}"
+    parsed = parse_number(raw, decimal)
+    shown = raw if isinstance(raw, str) else _show(raw)
+    if parsed.rule:
+        item.findings.append(finding(item, sheet.name, ref, shown, parsed.rule, parsed.severity, parsed.message))
+        if parsed.severity == ERROR:
+            cell_errors.add((item.key, sheet.name, ref))
+    blank = (raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()))
+    return parsed.value, blank, "" if raw is None else str(shown)
+
+
+def _cell_facts(item: Item, located: LocatedSheet, first_row: int, last_column: str) -> None:
+    sheet = located.sheet
+    for row in sheet.hidden_rows:
+        if row >= first_row:
+            item.findings.append(finding(item, sheet.name, f"A{row}", "", "hidden_row", WARNING,
+                                         f"Dòng {row} đang bị ẩn; nội dung dòng ẩn vẫn được đọc: hãy bỏ ẩn và kiểm tra lại."))
+    for merged in sheet.merged:
+        start = merged.split(":")[0]
+        if int(re.sub(r"[A-Z]", "", start)) >= first_row:
+            item.findings.append(finding(item, sheet.name, merged, "", "merged_cells", WARNING,
+                                         f"Các ô {merged} bị gộp: chỉ ô đầu ({start}) được đọc, các ô còn lại coi như để "
+                                         "trống. Hãy bỏ gộp ô và ghi riêng từng dòng."))
+
+
+def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows, cell_errors) -> None:
+    owed_tasks = dict(exp.tasks.get(item.unit_id, [])) if item.unit_id else {}
+    owed_codes = dict(exp.indicators.get(item.unit_id, [])) if item.unit_id else {}
+    task_inputs = [c for c in layout.TASK_COLUMNS if c.is_input]
+    indicator_inputs = [c for c in layout.INDICATOR_COLUMNS if c.is_input]
+
+    # blank template: nothing typed in any input cell
+    typed = False
+    if INFO in item.sheets:
+        s = item.sheets[INFO].sheet
+        typed |= any(s.cell(r, layout.INFO_VALUE_COLUMN) not in ("", None) for r, _k, _l, inp, _q in layout.INFO_FIELDS if inp)
+    for kind, inputs in ((TASKS, task_inputs), (INDICATORS, indicator_inputs)):
+        if kind in item.sheets:
+            located = item.sheets[kind]
+            for row in range(located.header_row + 1, len(located.sheet.rows) + 1):
+                typed |= any(_cell_value(located.sheet, row, c.letter) not in ("", None) for c in inputs)
+    if item.sheets and not typed:
+        item.blank = True
+        sheet = item.sheets.get(TASKS) or next(iter(item.sheets.values()))
+        item.findings.append(finding(item, sheet.sheet.name, f"E{sheet.header_row + 1}", "", "blank_template", ERROR,
+                                     "Biểu mẫu chưa được điền: tất cả các ô nhập liệu đều trống. Hãy điền thông tin, "
+                                     "tình trạng và kết quả từng nhiệm vụ, giá trị các chỉ tiêu rồi gửi lại."))
+        return
+
+    if INFO in item.sheets:
+        located = item.sheets[INFO]
+        s = located.sheet
+        _cell_facts(item, located, layout.INFO_FIELDS[0][0], "B")
+        values = {"file_key": item.key}
+        for r, key, _label, is_input, _req in layout.INFO_FIELDS:
+            if not is_input:
+                continue
+            if key == "report_date":
+                raw = _cell_value(s, r, layout.INFO_VALUE_COLUMN)
+                ref = f"{layout.INFO_VALUE_COLUMN}{r}"
+                day = None if isinstance(raw, CellError) else parse_report_date(raw)
+                if raw not in ("", None) and day is None:
+                    item.findings.append(finding(item, s.name, ref, raw, "invalid_date", ERROR,
+                                                 f"Ngày lập báo cáo '{_show(raw)}' không đúng dạng ngày/tháng/năm."))
+                    cell_errors.add((item.key, s.name, ref))
+                values[key] = day.isoformat() if day else None
+            else:
+                values[key] = _text_cell(item, s, r, layout.INFO_VALUE_COLUMN, cell_errors)
+        info_rows.append(values)
+
+    if TASKS in item.sheets:
+        located = item.sheets[TASKS]
+        s = located.sheet
+        first = located.header_row + 1
+        _cell_facts(item, located, first, "J")
+        seen: dict[str, int] = {}
+        for row in range(first, len(s.rows) + 1):
+            values = [_cell_value(s, row, c.letter) for c in layout.TASK_COLUMNS]
+            if all(v in ("", None) for v in values):
+                continue
+            task_id, _ = clean_text(values[0])
+            if not task_id:
+                item.findings.append(finding(item, s.name, f"A{row}", "", "row_inserted", ERROR,
+                                             f"Dòng {row} có nội dung nhưng không có mã nhiệm vụ (dòng chèn thêm): hãy "
+                                             "ghi nội dung vào đúng dòng của nhiệm vụ và xoá dòng này."))
+                continue
+            if task_id in seen:
+                item.findings.append(finding(item, s.name, f"A{row}", task_id, "duplicate_row", ERROR,
+                                             f"Nhiệm vụ {task_id} xuất hiện hai lần (dòng {seen[task_id]} và dòng {row}): "
+                                             "hãy giữ một dòng."))
+                continue
+            if item.unit_id and task_id not in owed_tasks:
+                item.findings.append(finding(item, s.name, f"A{row}", task_id, "unexpected_row", ERROR,
+                                             f"Nhiệm vụ {task_id} không thuộc các nhiệm vụ của đơn vị trong kỳ này: "
+                                             "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
+                continue
+            seen[task_id] = row
+            record = {"file_key": item.key, "excel_row": row, "sheet": s.name, "task_id": task_id}
+            for c in layout.TASK_COLUMNS[4:]:
+                if c.key == "quantity":
+                    record["quantity"], _blank, _raw = _number_cell(item, s, row, c.letter, False, cell_errors)
+                elif c.key == "status":
+                    text = _text_cell(item, s, row, c.letter, cell_errors)
+                    record["status"] = _STATUS_BY_KEY.get(fold(text), text) if text else None
+                else:
+                    record[c.key] = _text_cell(item, s, row, c.letter, cell_errors)
+            task_rows.append(record)
+            item.tasks.append({"task_id": task_id, "role": owed_tasks.get(task_id, ""), "status": record["status"],
+                               "results": record["results"], "quantity": record["quantity"],
+                               "documents": record["documents"], "difficulties": record["difficulties"],
+                               "proposals": record["proposals"], "sheet": s.name, "row": row})
+        if item.unit_id:
+            _check_set(item, s.name, owed_tasks, seen, first, "nhiệm vụ")
+
+    if INDICATORS in item.sheets:
+        located = item.sheets[INDICATORS]
+        s = located.sheet
+        first = located.header_row + 1
+        _cell_facts(item, located, first, "F")
+        seen = {}
+        for row in range(first, len(s.rows) + 1):
+            values = [_cell_value(s, row, c.letter) for c in layout.INDICATOR_COLUMNS]
+            if all(v in ("", None) for v in values):
+                continue
+            code, _ = clean_text(values[0])
+            if not code:
+                item.findings.append(finding(item, s.name, f"A{row}", "", "row_inserted", ERROR,
+                                             f"Dòng {row} có nội dung nhưng không có mã chỉ tiêu (dòng chèn thêm): hãy "
+                                             "ghi số liệu vào đúng dòng của chỉ tiêu và xoá dòng này."))
+                continue
+            if code in seen:
+                item.findings.append(finding(item, s.name, f"A{row}", code, "duplicate_row", ERROR,
+                                             f"Chỉ tiêu {code} xuất hiện hai lần (dòng {seen[code]} và dòng {row}): "
+                                             "hãy giữ một dòng."))
+                continue
+            if item.unit_id and code not in owed_codes:
+                item.findings.append(finding(item, s.name, f"A{row}", code, "unexpected_row", ERROR,
+                                             f"Chỉ tiêu {code} không thuộc các chỉ tiêu đơn vị báo cáo trong kỳ này: "
+                                             "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
+                continue
+            seen[code] = row
+            value_type = owed_codes.get(code, "decimal")
+            value, blank, raw = _number_cell(item, s, row, "E", value_type == "decimal", cell_errors)
+            note = _text_cell(item, s, row, "F", cell_errors)
+            indicator_rows.append({"file_key": item.key, "excel_row": row, "sheet": s.name, "code": code,
+                                   "value_type": value_type, "value": value, "is_blank": blank, "note": note})
+            item.indicators.append({"code": code, "value": value, "raw": raw, "note": note,
+                                    "sheet": s.name, "cell": f"E{row}"})
+        if item.unit_id:
+            _check_set(item, s.name, owed_codes, seen, first, "chỉ tiêu")
+
+
+def _check_set(item: Item, sheet: str, owed: dict, seen: dict[str, int], first_row: int, what: str) -> None:
+    """Exactly the owed rows; rows moved are read by their id, with a warning."""
+    missing = [k for k in owed if k not in seen]
+    for key in missing:
+        item.findings.append(finding(item, sheet, "", key, "row_missing", ERROR,
+                                     f"Thiếu dòng {what} {key} (dòng đã bị xoá): hãy dùng biểu mẫu gốc, không xoá dòng."))
+    if missing:
+        return
+    moved = [seen[k] for n, k in enumerate(owed) if seen[k] != first_row + n]
+    if moved:
+        first_bad = min(moved)
+        item.findings.append(finding(item, sheet, f"A{first_bad}", "", "rows_moved", WARNING,
+                                     f"Các dòng {what} đã bị chèn, xoá hoặc đổi thứ tự (từ dòng {first_bad}); đã đọc "
+                                     f"theo mã {what}, không ảnh hưởng số liệu. Lần sau hãy giữ nguyên thứ tự dòng."))
+
+
+# ---------------------------------------------------------------- across indicators, across periods
+
+def _plausibility(items: list[Item], exp: Expectations) -> None:
+    for item in items:
+        if item.blank or not item.indicators:
+            continue
+        by_code = {i["code"]: i for i in item.indicators}
+        for rule in exp.plausibility:
+            left, right = by_code.get(rule["code"]), by_code.get(rule["at_most"])
+            if not left or not right or left["value"] is None or right["value"] is None:
+                continue
+            if left["value"] > right["value"]:
+                item.findings.append(finding(
+                    item, left["sheet"], left["cell"], left["value"], "implausible", WARNING,
+                    rule["message"].format(left=_show(left["value"]), right=_show(right["value"]),
+                                           right_cell=right["cell"])))
+
+
+def _outliers(items: list[Item], exp: Expectations) -> None:
+    if not exp.earlier:
+        return
+    for item in items:
+        if item.blank or not item.unit_id:
+            continue
+        for ind in item.indicators:
+            value = ind["value"]
+            history = exp.earlier.get((item.unit_id, ind["code"]))
+            if value is None or not history:
+                continue
+            top = max(v for _p, v in history)
+            high = value > OUTLIER_RATIO * max(top, 1) and value - top >= OUTLIER_MIN_GAP
+            low = top >= OUTLIER_MIN_GAP and value * OUTLIER_RATIO < top
+            if high or low:
+                earlier = "; ".join(f"{p}: {_show(v)}" for p, v in sorted(history))
+                item.findings.append(finding(
+                    item, ind["sheet"], ind["cell"], value, "far_from_history", WARNING,
+                    f"Giá trị {_show(value)} khác xa các kỳ trước của đơn vị ({earlier}): hãy kiểm tra lại; "
+                    "nếu đúng, ghi lý do ở cột Ghi chú."))
