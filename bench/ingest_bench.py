@@ -1,0 +1,172 @@
+"""Time and peak memory to ingest a period: Lai Châu (~46 files), then all 34 provinces (3,321
+communes and their departments), with the python-calamine reader and with an openpyxl-only reader
+on the same files in the same run.
+
+    python -m bench.ingest_bench [--period 2026S1] [--province-only]
+
+The filled workbooks (the generator's templates filled with pipeline/demo.py's figures) are built
+once and cached in each benchmark province's inputs/submissions/<period>/ under outputs/bench/.
+Each measurement runs in a fresh process (so its peak memory is its own) on an empty ledger and
+archive, and includes writing kiem-tra.xlsx and the feedback workbooks. Prints a table; asserts
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bench.national import PROJECT_ROOT, province_projects
+
+BASE = PROJECT_ROOT / "outputs" / "bench" / "national"
+STAMP = ".filled"
+
+
+# ---------------------------------------------------------------- the files
+
+def _fill_one(job) -> None:
+    from pipeline.demo import fill_workbook, indicator_values, unit_rng
+    from pipeline.templates import build_workbook
+
+    spec, is_commune, folder, report_date = job
+    rng = unit_rng(spec.unit_id, spec.period_code)
+    wb = build_workbook(spec)
+    fill_workbook(wb, spec, is_commune=is_commune, rng=rng, report_date=report_date,
+                  values=indicator_values(spec, is_commune, rng))
+    wb.save(folder / f"bao-cao-{spec.unit_id}.xlsx")
+
+
+def ensure_files(projects, period_code: str) -> None:
+    from pipeline.periods import parse_period
+    from pipeline.templates import template_specs
+
+    jobs = []
+    for project in projects:
+        period = parse_period(period_code, project.settings)
+        folder = project.settings.path("submissions") / period.code
+        if (folder / STAMP).is_file():
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        communes = set(project.registry.communes()["id"])
+        for spec in template_specs(project.settings, project.registry, project.matrix, project.catalogue, period):
+            jobs.append((spec, spec.unit_id in communes, folder, period.cutoff + dt.timedelta(days=2)))
+    if jobs:
+        print(f"(building {len(jobs)} filled workbooks once; cached for later runs)", flush=True)
+        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            list(pool.map(_fill_one, jobs, chunksize=32))
+        for project in projects:
+            folder = project.settings.path("submissions") / period_code
+            (folder / STAMP).write_text("filled by bench/ingest_bench.py\n")
+
+
+# ---------------------------------------------------------------- an openpyxl-only reader, for comparison
+
+def read_workbook_openpyxl(path: Path, wanted=None):
+    """The same Workbook as pipeline.reader.read_workbook, read with openpyxl alone."""
+    import openpyxl
+
+    from pipeline.reader import Sheet, Unreadable, Workbook, sniff
+
+    fmt = sniff(path)
+    if fmt not in ("xlsx", "xlsm"):
+        raise Unreadable("corrupt_file", f"openpyxl cannot read .{fmt}")
+    values = openpyxl.load_workbook(path, data_only=True)
+    formulas = openpyxl.load_workbook(path, data_only=False)
+    sheets = {}
+    for ws in values.worksheets:
+        rows = [["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)]
+        sheet = Sheet(ws.title, rows, hidden=ws.sheet_state != "visible",
+                      hidden_rows=[r for r, d in ws.row_dimensions.items() if d.hidden],
+                      merged=[str(m) for m in ws.merged_cells.ranges])
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "e":
+                    sheet.error_cells[cell.coordinate] = str(cell.value)
+                elif cell.value is None and formulas[ws.title][cell.coordinate].data_type == "f":
+                    sheet.uncached_formulas.append(cell.coordinate)
+        sheets[ws.title] = sheet
+    defined = {name: dn.attr_text for name, dn in values.defined_names.items()}
+    return Workbook(path=path, format=fmt, sheet_names=values.sheetnames, sheets=sheets, defined_names=defined)
+
+
+# ---------------------------------------------------------------- one measurement, in its own process
+
+def _measure(scope: str, reader: str, period_code: str) -> dict:
+    t_import = time.perf_counter()
+    import pandas  # noqa: F401  the start-up the officer pays once
+    import pandera.pandas  # noqa: F401
+
+    import pipeline.ingest as ingest_module
+    from pipeline.periods import parse_period
+
+    startup = time.perf_counter() - t_import
+    if reader == "openpyxl":
+        ingest_module.read_workbook = read_workbook_openpyxl
+    projects = province_projects(BASE, only=[12] if scope == "province" else None)
+    for project in projects:  # an empty ledger and archive; the templates benchmark's files stay
+        outputs = project.settings.path("outputs")
+        shutil.rmtree(outputs / "archive", ignore_errors=True)
+        shutil.rmtree(outputs / period_code, ignore_errors=True)
+        ledger = project.settings.path("ledger")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{ledger}{suffix}").unlink(missing_ok=True)
+    files = judged = rejected = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    for project in projects:
+        period = parse_period(period_code, project.settings)
+        report = ingest_module.ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
+                                      progress=False)
+        files += report.files_seen
+        judged += len(report.judged)
+        rejected += sum(1 for j in report.judged if j["outcome"] == "rejected")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"scope": scope, "reader": reader, "files": files, "judged": judged, "rejected": rejected,
+            "wall": wall, "cpu": cpu, "peak_mib": peak, "startup": startup}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--period", default="2026S1")
+    parser.add_argument("--province-only", action="store_true", help="skip the national set")
+    parser.add_argument("--measure", nargs=2, metavar=("SCOPE", "READER"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(_measure(*args.measure, args.period)))
+        return
+
+    scopes = ["province"] + ([] if args.province_only else ["national"])
+    ensure_files(province_projects(BASE, only=[12] if args.province_only else None), args.period)
+    results = []
+    for scope in scopes:
+        for reader in ("calamine", "openpyxl"):
+            proc = subprocess.run([sys.executable, "-m", "bench.ingest_bench", "--period", args.period,
+                                   "--measure", scope, reader], capture_output=True, text=True, cwd=PROJECT_ROOT)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                raise SystemExit(proc.returncode)
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            r = results[-1]
+            print(f"  {scope} / {reader}: {r['wall']:.2f} s", file=sys.stderr, flush=True)
+
+    print(f"Ingestion, period {args.period}, one process (start-up: import pandas + pandera "
+          f"{results[0]['startup']:.2f} s, not counted)")
+    print(f"{'set':<10} {'reader':<10} {'files':>6} {'rejected':>8} {'wall s':>8} {'cpu s':>8} {'ms/file':>8} "
+          f"{'peak MiB':>9}")
+    for r in results:
+        print(f"{r['scope']:<10} {r['reader']:<10} {r['files']:>6} {r['rejected']:>8} {r['wall']:>8.2f} "
+              f"{r['cpu']:>8.2f} {1000 * r['wall'] / max(r['files'], 1):>8.1f} {r['peak_mib']:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
