@@ -180,6 +180,106 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
                f"trong {folder}; danh sách: {folder / MANIFEST_NAME}")
 
 
+_SEND = click.option("--send", is_flag=True,
+                     help="Deliver over SMTP. Without it: a dry run writing .eml files into outputs/mail/.")
+_RESEND = click.option("--resend", is_flag=True, help="Send again to units that already received this message.")
+
+
+def _echo_mail_report(report) -> None:
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--unit", "unit_id", default=None, help="Only this unit (see `units`).")
+@_SEND
+@_RESEND
+@pass_project
+def distribute(project: Project, period_code: str, unit_id: str | None, send: bool, resend: bool) -> None:
+    """Email each unit its blank template (generated first where missing).
+
+    Without --send, writes the messages to outputs/mail/<period>/distribute/ to check first.
+    The SMTP password is read from the variable named by [mail] smtp_password_env.
+
+    Example: python -m pipeline distribute --period 2026S1 --send
+    """
+    from pipeline.mail import DISTRIBUTE, distribution, send_messages
+
+    period = project.period(period_code)
+    items = distribution(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    _echo_mail_report(send_messages(project.settings, DISTRIBUTE, period, items, send=send, resend=resend))
+
+
+@cli.command("send-feedback")
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--unit", "unit_id", default=None, help="Only this unit (see `units`).")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the feedback workbooks are (default: outputs/<period>/phan-hoi/).")
+@_SEND
+@_RESEND
+@pass_project
+def send_feedback(project: Project, period_code: str, unit_id: str | None, folder: Path | None,
+                  send: bool, resend: bool) -> None:
+    """Email each unit its feedback workbook, with a summary of what to fix.
+
+    A file goes to the unit whose id is in its name; a new feedback file is a new message.
+
+    Example: python -m pipeline send-feedback --period 2026S1 --send
+    """
+    from pipeline.mail import FEEDBACK, feedback, send_messages
+
+    period = project.period(period_code)
+    items = feedback(project.settings, project.registry, period, folder, unit_id)
+    _echo_mail_report(send_messages(project.settings, FEEDBACK, period, items, send=send, resend=resend))
+
+
+@cli.command("send-reminders")
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--unit", "unit_ids", multiple=True, required=True,
+              help="A unit the letter addresses; repeat for each unit.")
+@click.option("--letter", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The reminder letter (default: outputs/<period>/cong-van-don-doc-<period>.docx).")
+@click.option("--new-deadline", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
+              help="The new deadline the letter sets, for the message body.")
+@_SEND
+@_RESEND
+@pass_project
+def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...], letter: Path | None,
+                   new_deadline, send: bool, resend: bool) -> None:
+    """Email the reminder letter (công văn đôn đốc) to the units it addresses.
+
+    Example: python -m pipeline send-reminders --period 2026S1 --unit 03405 --unit 12-CA --send
+    """
+    from pipeline.mail import REMINDER, reminder_letter_path, reminders, send_messages
+
+    period = project.period(period_code)
+    items = reminders(project.registry, letter or reminder_letter_path(project.settings, period), list(unit_ids),
+                      new_deadline=new_deadline.date() if new_deadline else None)
+    _echo_mail_report(send_messages(project.settings, REMINDER, period, items, send=send, resend=resend))
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
+              help="Read mail from this day (default: the day before the templates went out).")
+@pass_project
+def collect(project: Project, period_code: str, since) -> None:
+    """Save the spreadsheets units sent to the mailbox into inputs/submissions/<period>/.
+
+    Reads over IMAP without changing the mailbox; records each file's receipt date in so-den.csv;
+    a rerun takes nothing twice. The password is read from [mail] imap_password_env.
+
+    Example: python -m pipeline collect --period 2026S1
+    """
+    from pipeline.collect import collect as collect_mail
+
+    period = project.period(period_code)
+    report = collect_mail(project.settings, period, since.date() if since else None)
+    for line in report.lines():
+        click.echo(line)
+
+
 @cli.command()
 @click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when the batch is large).")

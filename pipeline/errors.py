@@ -21,3 +21,7 @@ class UnknownUnitError(BaocaoError):
 
 class MatrixError(BaocaoError):
     """The assignment matrix does not pass its checks."""
+
+
+class MailError(BaocaoError):
+    """The mail settings or the mail server cannot be used (sending or collecting stops)."""

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use when they are missing (LibreOffice to open what we
-# write). Needs root (as in CI); without it, says so loudly and the tests that need them skip.
+# write, Dovecot as a mailbox to collect from). Needs root (as in CI); without it, says so loudly
+# and the tests that need them skip.
 set -u
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui libreoffice-writer-nogui fonts-liberation)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+# Dovecot: the real IMAP server the mail-collection tests start on loopback with a throwaway config.
+{ command -v dovecot || [ -x /usr/sbin/dovecot ]; } >/dev/null 2>&1 || need+=(dovecot-imapd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "!!! Missing system packages: ${need[*]} (not root or no apt-get): the tests that need them will be SKIPPED." >&2

@@ -1,0 +1,316 @@
+"""Collecting submissions from a real IMAP mailbox (Dovecot on loopback, filled by IMAP APPEND):
+every spreadsheet kind, zips, duplicates, hostile names; nothing changed in the mailbox; a rerun
+takes nothing twice; no password anywhere."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email
+import email.policy
+import io
+import sqlite3
+import zipfile
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, configure_mail, imap_config, imap_server,  # noqa: F401
+                          set_emails, smtp_config, smtp_server)
+from pipeline.cli import cli
+from pipeline.collect import safe_file_name, unpack_zip
+from pipeline.register import read_register
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def run(project, *args):
+    return CliRunner().invoke(cli, ["--root", str(project), *args])
+
+
+def workbook(text: str) -> bytes:
+    book = openpyxl.Workbook()
+    book.active["A1"] = text
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def ods(text: str) -> bytes:
+    """A minimal OpenDocument spreadsheet: the mimetype entry first and stored, as the format requires."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", f'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+                                        f'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">'
+                                        f'<office:body><office:spreadsheet>{text}</office:spreadsheet>'
+                                        f'</office:body></office:document-content>')
+        archive.writestr("META-INF/manifest.xml", "<manifest/>")
+    return buffer.getvalue()
+
+
+def xls(text: str) -> bytes:
+    """A stand-in for a legacy .xls: the OLE2 container signature, which is what collecting checks."""
+    return OLE_MAGIC + text.encode("utf-8").ljust(504, b"\0")
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def submission(sender: str, subject: str, files: list[tuple[str, bytes]] = (), *,
+               date: str = "Tue, 16 Jun 2026 09:15:00 +0700", message_id: str | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "baocao@syt.example.vn"
+    message["Subject"] = subject
+    message["Date"] = date
+    message["Message-ID"] = message_id or make_msgid(domain="laichau.example.vn")
+    message.set_content("Kính gửi Sở Y tế,\nđơn vị gửi báo cáo kèm theo.\n")
+    for name, data in files:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
+def outlook_style(sender: str, name: str, data: bytes) -> bytes:
+    """An attachment name as RFC 2047 encoded-words inside quotes (what Outlook writes)."""
+    encoded = "=?utf-8?B?" + base64.b64encode(name.encode("utf-8")).decode() + "?="
+    body = base64.encodebytes(data).decode().replace("\n", "\r\n")
+    return (f"From: {sender}\r\nTo: baocao@syt.example.vn\r\nSubject: =?utf-8?B?"
+            f"{base64.b64encode('Báo cáo 6 tháng Xã Bình Lư'.encode()).decode()}?=\r\n"
+            f"Date: Thu, 18 Jun 2026 16:59:00 +0700\r\nMessage-ID: <outlook-1@laichau.example.vn>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XYZ\"\r\n\r\n"
+            f"--XYZ\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBáo cáo\r\n"
+            f"--XYZ\r\nContent-Type: application/vnd.ms-excel; name=\"{encoded}\"\r\n"
+            f"Content-Disposition: attachment; filename=\"{encoded}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            f"{body}--XYZ--\r\n").encode("utf-8")
+
+
+@pytest.fixture
+def mailbox_project(project, imap_server, monkeypatch):  # noqa: F811
+    configure_mail(project, **imap_config(imap_server, max_attachment_mb=0.05))
+    monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
+    return project
+
+
+TALENG = workbook("Xã Tả Lèng: báo cáo 6 tháng")
+TALENG_OTHER = workbook("Xã Tả Lèng: bản sửa")
+CA = workbook("Công an tỉnh")
+STP = xls("Sở Tư pháp")
+DOANKET = ods("Phường Đoàn Kết")
+BINHLU = workbook("Xã Bình Lư")
+BINHLU_OUTLOOK = workbook("Xã Bình Lư (Outlook)")
+OUTSIDE = workbook("tên tệp có ../")
+RESERVED = workbook("tên tệp CON")
+
+
+def fill_mailbox(imap_server) -> None:  # noqa: F811
+    add = imap_server.append
+    add(submission("UBND xã Tả Lèng <ubnd.taleng@laichau.example.vn>", "Báo cáo 6 tháng đầu năm 2026",
+                   [("Báo cáo 6 tháng - Xã Tả Lèng.xlsx", TALENG), ("chu-ky.png", b"\x89PNG....")],
+                   date="Wed, 17 Jun 2026 23:30:00 +0000"))          # 18/06 06:30 in Lai Châu
+    ca = submission("Công an tỉnh <vanthu.ca@laichau.example.vn>", "V/v báo cáo PCMD",
+                    [("bao-cao-cong-an.xlsm", CA)], message_id="<ca-1@laichau.example.vn>")
+    add(ca)
+    add(ca)                                                                   # the same message twice
+    add(submission("stp@laichau.example.vn", "BC Sở Tư pháp", [("BC_SoTuPhap.xls", STP)]))
+    add(submission("vp.doanket@laichau.example.vn", "Phường Đoàn Kết gửi báo cáo",
+                   [("Phường Đoàn Kết.ods", DOANKET)]))
+    add(submission("binhlu@laichau.example.vn", "Bình Lư (nén)",
+                   [("baocao.zip", zipped({"Xã Bình Lư/Báo cáo Bình Lư.xlsx": BINHLU, "ghichu.txt": b"x"}))]))
+    add(outlook_style("binhlu@laichau.example.vn", "Báo cáo Xã Bình Lư - Outlook.xlsx", BINHLU_OUTLOOK))
+    add(submission("ubnd.taleng@laichau.example.vn", "Gửi lại báo cáo", [("Gửi lại.xlsx", TALENG)]))
+    add(submission("xa-khac@laichau.example.vn", "Báo cáo", [("Báo cáo 6 tháng - Xã Tả Lèng.xlsx", TALENG_OTHER)]))
+    add(submission("quen@laichau.example.vn", "Quên đính kèm tệp"))
+    add(submission("ke-xau@example.vn", "Tệp có ../", [("../../outside.xlsx", OUTSIDE)]))
+    add(submission("ke-xau@example.vn", "Tên thiết bị Windows", [("CON.xlsx", RESERVED)]))
+    add(submission("scan@laichau.example.vn", "Bản scan có chữ ký", [("scan.pdf", b"%PDF-1.4 ...")]))
+    add(submission("gia@laichau.example.vn", "Tệp giả", [("tai-lieu.xlsx", b"%PDF-1.4 not a workbook")]))
+    add(submission("lon@laichau.example.vn", "Tệp rất lớn", [("lon.xlsx", b"PK\x03\x04" + bytes(80_000))]))
+    add(submission("bom@laichau.example.vn", "Tệp nén bom", [("bom.zip", zipped({"bom.xlsx": bytes(5_000_000)}))]))
+    add(submission("rat-lon@laichau.example.vn", "Thư quá lớn", [("x.xlsx", b"PK\x03\x04" + bytes(1_300_000))]))
+    add(submission("cu@laichau.example.vn", "Báo cáo năm 2025", [("nam-2025.xlsx", workbook("2025"))]),
+        when="2026-05-10 10:00")                                              # before --since
+
+
+EXPECTED = {
+    "Báo cáo 6 tháng - Xã Tả Lèng.xlsx": TALENG,
+    "bao-cao-cong-an.xlsm": CA,
+    "BC_SoTuPhap.xls": STP,
+    "Phường Đoàn Kết.ods": DOANKET,
+    "Báo cáo Bình Lư.xlsx": BINHLU,
+    "Báo cáo Xã Bình Lư - Outlook.xlsx": BINHLU_OUTLOOK,
+    "Báo cáo 6 tháng - Xã Tả Lèng (2).xlsx": TALENG_OTHER,
+    "outside.xlsx": OUTSIDE,
+    "_CON.xlsx": RESERVED,
+}
+
+
+def test_collect_takes_every_spreadsheet_once_and_changes_nothing_in_the_mailbox(mailbox_project, imap_server):  # noqa: F811
+    fill_mailbox(imap_server)
+    flags_before = imap_server.flags()
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    folder = mailbox_project / "inputs" / "submissions" / "2026S1"
+    saved = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "so-den.csv"}
+    assert sorted(saved) == sorted(EXPECTED)
+    assert all(saved[name] == data for name, data in EXPECTED.items())
+    # nothing written anywhere else
+    everything = [p for p in mailbox_project.rglob("*") if p.is_file()]
+    assert [p for p in everything if p.name == "outside.xlsx"] == [folder / "outside.xlsx"]
+    assert not list((mailbox_project / "inputs" / "submissions").glob("*.xlsx"))
+
+    receipts = {r.file_name: r for r in read_register(folder)}
+    assert sorted(receipts) == sorted(EXPECTED)
+    assert receipts["Báo cáo 6 tháng - Xã Tả Lèng.xlsx"].received == dt.date(2026, 6, 18)
+    assert receipts["Báo cáo Xã Bình Lư - Outlook.xlsx"].received == dt.date(2026, 6, 18)
+    assert receipts["bao-cao-cong-an.xlsm"].received == dt.date(2026, 6, 16)
+    assert "ubnd.taleng@laichau.example.vn" in receipts["Báo cáo 6 tháng - Xã Tả Lèng.xlsx"].note
+
+    out = result.output
+    assert "Đã lưu 9 tệp" in out
+    assert "Gửi lại.xlsx (từ ubnd.taleng@laichau.example.vn: Gửi lại báo cáo): giống hệt tệp đã lưu " \
+           "Báo cáo 6 tháng - Xã Tả Lèng.xlsx" in out
+    for sender, subject, reason in [
+        ("quen@laichau.example.vn", "Quên đính kèm tệp", "không có tệp đính kèm"),
+        ("scan@laichau.example.vn", "Bản scan có chữ ký", "không có bảng tính (tệp đính kèm: scan.pdf)"),
+        ("gia@laichau.example.vn", "Tệp giả", "tai-lieu.xlsx: có đuôi bảng tính nhưng nội dung không phải"),
+        ("lon@laichau.example.vn", "Tệp rất lớn", "lon.xlsx: quá lớn"),
+        ("bom@laichau.example.vn", "Tệp nén bom", "bom.zip/bom.xlsx: quá lớn khi giải nén"),
+        ("rat-lon@laichau.example.vn", "Thư quá lớn", "thư quá lớn"),
+    ]:
+        assert any(f"từ {sender} - \"{subject}\"" in line and reason in line for line in out.splitlines()), \
+            (sender, out)
+    assert "Tệp đính kèm khác (không phải bảng tính), bỏ qua: 2" in out      # named, not saved
+    assert "chu-ky.png" in out and "baocao.zip/ghichu.txt" in out
+    assert "cu@laichau.example.vn" not in out                        # before --since: not examined
+
+    # the mailbox is as it was: nothing deleted, moved or marked read
+    assert imap_server.flags() == flags_before
+    assert not any(b"\\Seen" in f for f in imap_server.flags())
+
+    register_before = (folder / "so-den.csv").read_bytes()
+    again = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert again.exit_code == 0, again.output
+    assert "Đã lưu 0 tệp" in again.output
+    assert "17 thư đã lấy trước đó" in again.output
+    assert {p.name for p in folder.iterdir()} == {*EXPECTED, "so-den.csv"}
+    assert (folder / "so-den.csv").read_bytes() == register_before
+
+
+def test_collect_without_a_distribution_or_since_is_one_line(mailbox_project):
+    result = run(mailbox_project, "collect", "--period", "2026S1")
+    assert result.exit_code == 2
+    assert "dùng --since" in result.output and "Traceback" not in result.output
+
+
+def test_wrong_imap_password_is_one_line(mailbox_project, imap_server, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", "sai-mat-khau")
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 2
+    assert f"Hộp thư 127.0.0.1:{imap_server.port} từ chối đăng nhập của hopthu" in result.output
+    assert "sai-mat-khau" not in result.output
+
+
+def test_an_interrupted_collect_does_not_copy_twice(mailbox_project, imap_server):  # noqa: F811
+    """Files saved and registered, the ledger not yet updated (a kill in between): the rerun finds
+    the same file under the same name and neither copies nor registers it again."""
+    imap_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]))
+    assert run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01").exit_code == 0
+    ledger = mailbox_project / "outputs" / "ledger.sqlite"
+    with sqlite3.connect(ledger) as db:
+        db.execute("DELETE FROM mail_collected")
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    folder = mailbox_project / "inputs" / "submissions" / "2026S1"
+    assert {p.name for p in folder.iterdir()} == {"so-den.csv", "Tả Lèng.xlsx"}
+    assert [r.file_name for r in read_register(folder)] == ["Tả Lèng.xlsx"]
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("Báo cáo.xlsx", "Báo cáo.xlsx"),
+    ("Ba\u0301o ca\u0301o.xlsx", "Báo cáo.xlsx"),                   # NFD in, NFC out
+    ("../../etc/passwd.xlsx", "passwd.xlsx"),
+    ("..\\..\\Windows\\win.ini.xls", "win.ini.xls"),
+    ("/etc/cron.d/job.ods", "job.ods"),
+    ("C:\\Users\\a\\Desktop\\BC.xlsx", "BC.xlsx"),
+    ("CON.xlsx", "_CON.xlsx"),
+    ("lpt1.tar.xlsx", "_lpt1.tar.xlsx"),
+    ("bao<cao>:\"x\"|?*.xlsx", "baocaox.xlsx"),
+    ("report\u202excod.xlsx", "reportxcod.xlsx"),                   # right-to-left override dropped
+    ("  .. ", "tep-dinh-kem"),
+    ("..", "tep-dinh-kem"),
+    ("tên. .xlsx", "tên.xlsx"),
+    ("a" * 300 + ".xlsx", "a" * 175 + ".xlsx"),
+])
+def test_safe_file_name(name, safe):
+    assert safe_file_name(name) == safe
+
+
+def test_zip_member_count_is_bounded():
+    data = zipped({f"{i}.xlsx": b"PK\x03\x04" for i in range(201)})
+    found, problems, _ = unpack_zip("nhieu.zip", data, 10_000)
+    assert found == [] and "201 tệp bên trong" in problems[0].reason
+
+
+def test_distribute_then_collect_reads_replies_since_the_templates_went_out_and_leaks_no_password(
+        project, smtp_server, imap_server, monkeypatch, caplog):  # noqa: F811
+    """The officer's period: templates out by SMTP, replies in by IMAP, then a check that neither
+    password appears in any file, .eml, ledger row or line of output or log."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    set_emails(project, {"03405": "ubnd.taleng@laichau.example.vn"})
+    configure_mail(project, **{**smtp_config(smtp_server), **imap_config(imap_server)})
+    monkeypatch.setenv("BAOCAO_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
+    outputs = [run(project, "distribute", "--period", "2026S1", "--unit", "03405"),
+               run(project, "distribute", "--period", "2026S1", "--unit", "03405", "--send")]
+    [sent] = smtp_server.messages
+    template = next(sent.message.iter_attachments())
+
+    # the commune replies with the template filled in, the day after
+    reply = EmailMessage()
+    reply["From"] = "ubnd.taleng@laichau.example.vn"
+    reply["To"] = "baocao@syt.example.vn"
+    reply["Subject"] = "Re: " + sent.message["Subject"]
+    reply["In-Reply-To"] = sent.message["Message-ID"]
+    reply["Message-ID"] = make_msgid(domain="laichau.example.vn")
+    reply["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    reply.set_content("Xã Tả Lèng gửi báo cáo.")
+    reply.add_attachment(template.get_content(), maintype="application", subtype="octet-stream",
+                         filename=template.get_filename())
+    imap_server.append(reply.as_bytes(policy=email.policy.SMTP))
+    # an older message, from before the templates went out, is not this period's
+    imap_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo năm 2025",
+                                  [("nam-2025.xlsx", workbook("2025"))]), when="2025-12-16 08:00")
+
+    outputs.append(run(project, "collect", "--period", "2026S1"))
+    outputs.append(run(project, "collect", "--period", "2026S1"))
+    assert all(r.exit_code == 0 for r in outputs), [r.output for r in outputs]
+    folder = project / "inputs" / "submissions" / "2026S1"
+    assert {p.name for p in folder.iterdir()} == {"2026S1_03405_xa-ta-leng.xlsx", "so-den.csv"}
+    assert (folder / "2026S1_03405_xa-ta-leng.xlsx").read_bytes() == template.get_content()
+    assert "Đã lưu 0 tệp" in outputs[-1].output
+
+    secrets = [SMTP_PASSWORD, IMAP_PASSWORD]
+    encoded = [s.encode("utf-8") for s in secrets]
+    files = [p for p in project.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".eml" for p in files) and any(p.name == "ledger.sqlite" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        assert not any(s in data for s in encoded), path
+    with sqlite3.connect(project / "outputs" / "ledger.sqlite") as db:
+        dump = "\n".join(db.iterdump())
+    assert "mail_deliveries" in dump and "mail_collected" in dump
+    text = dump + "".join(r.output for r in outputs) + caplog.text
+    assert not any(s in text for s in secrets)

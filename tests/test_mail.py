@@ -1,0 +1,301 @@
+"""Mail out: templates, feedback and reminders, composed in Vietnamese and delivered to a real SMTP
+server (aiosmtpd on loopback); a rerun sends nothing twice; a failing recipient does not stop the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sqlite3
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from mail_servers import SMTP_PASSWORD, configure_mail, set_emails, smtp_config, smtp_server  # noqa: F401
+from pipeline import layout
+from pipeline.cli import cli
+from pipeline.config import load_settings
+from pipeline.errors import MailError
+from pipeline.mail import (FEEDBACK, Outgoing, Recipient, compose, deliveries, mail_settings, parse_addresses,
+                           send_messages)
+from pipeline.periods import parse_period
+
+# the test server warns that it takes a login without TLS: on loopback, that is the point
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+EMAILS = {
+    "12-CA": "vanthu.ca@laichau.example.vn",
+    "03405": "ubnd.taleng@laichau.example.vn; vanphong.taleng@laichau.example.vn",
+    "03388": "Văn phòng UBND phường Đoàn Kết <vp.doanket@laichau.example.vn>",
+    "12-STP": "sai-dia-chi",                                   # not an address
+    "12-SNV": "tu-choi@laichau.example.vn",                    # the server refuses it
+}
+
+
+def run(project, *args):
+    return CliRunner().invoke(cli, ["--root", str(project), *args])
+
+
+@pytest.fixture
+def mail_project(project, smtp_server, monkeypatch):  # noqa: F811
+    set_emails(project, EMAILS)
+    configure_mail(project, **smtp_config(smtp_server))
+    monkeypatch.setenv("BAOCAO_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    smtp_server.refuse.add("tu-choi@laichau.example.vn")
+    return project
+
+
+def meta(data: bytes) -> dict:
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = workbook[layout.SHEET_META]
+    return {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
+
+
+def attachments(message) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+
+
+def by_unit(server) -> dict[str, object]:
+    return {r.message["X-Baocao-Unit"]: r for r in server.messages}
+
+
+@pytest.mark.parametrize("text, valid, invalid", [
+    ("a@x.vn", ["a@x.vn"], []),
+    ("a@x.vn; b@y.vn", ["a@x.vn", "b@y.vn"], []),
+    ("Văn thư <a@x.vn>, a@x.vn", ["a@x.vn"], []),
+    ("", [], []),
+    ("không có", [], ["không có"]),
+    ("a@localhost", [], ["a@localhost"]),
+])
+def test_parse_addresses(text, valid, invalid):
+    assert parse_addresses(text) == (valid, invalid)
+
+
+def test_compose_keeps_vietnamese_and_encodes_the_file_name_per_rfc2231(project, tmp_path):
+    configure_mail(project, from_address="baocao@syt.example.vn")
+    settings = load_settings(project)
+    period = parse_period("2026S1", settings)
+    workbook = tmp_path / "Phản hồi - Xã Tả Lèng.xlsx"
+    workbook.write_bytes(b"PK\x03\x04 test")
+    unit = Recipient("03405", "Xã Tả Lèng", "commune", "a@x.vn", "Lò Thị Hương")
+    message = compose(settings, mail_settings(settings), FEEDBACK, period,
+                      Outgoing(unit, (workbook,), {"errors": 2, "warnings": 1, "findings": [
+                          {"sheet": "Chỉ tiêu", "cell": "D14", "message": "Giá trị phải là số nguyên ≥ 0",
+                           "severity": "error"}], "more": 2}), ["a@x.vn"])
+    raw = message.as_bytes()
+    import re
+
+    assert re.search(rb"filename\*(0\*)?=utf-8''Ph%E1%BA%A3n%20h%E1%BB%93i", raw)   # RFC 2231, not raw UTF-8
+    assert all(b < 128 for b in raw)                                   # 7-bit clean on the wire
+    import email
+    import email.policy
+
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == "[Báo cáo PCMD] Kết quả kiểm tra báo cáo 6 tháng đầu năm 2026 - Xã Tả Lèng"
+    body = parsed.get_body(("plain",)).get_content()
+    assert "Kính gửi: Ủy ban nhân dân xã Tả Lèng." in body
+    assert "Báo cáo còn 2 lỗi phải sửa và 1 điểm cần xem lại" in body
+    assert "- Chỉ tiêu, ô D14: Giá trị phải là số nguyên ≥ 0" in body
+    assert "... và 2 điểm khác" in body
+    assert list(attachments(parsed)) == ["Phản hồi - Xã Tả Lèng.xlsx"]
+
+
+def test_dry_run_writes_eml_files_and_sends_nothing(mail_project, smtp_server):  # noqa: F811
+    result = run(mail_project, "distribute", "--period", "2026S1")
+    assert result.exit_code == 0, result.output
+    folder = mail_project / "outputs" / "mail" / "2026S1" / "distribute"
+    names = sorted(p.name for p in folder.glob("*.eml"))
+    assert names == ["03388_phuong-doan-ket.eml", "03405_xa-ta-leng.eml", "12-CA_cong-an-tinh.eml",
+                     "12-SNV_so-noi-vu.eml"]
+    assert smtp_server.messages == [] and smtp_server.logins == []
+    assert deliveries(load_settings(mail_project)) == []
+    assert "Chạy thử (chưa gửi): 4 thư biểu mẫu" in result.output
+    assert "12-STP Sở Tư pháp (không có địa chỉ hợp lệ): địa chỉ không hợp lệ: sai-dia-chi" in result.output
+    assert "41 đơn vị chưa có địa chỉ thư điện tử" in result.output
+    import email
+    import email.policy
+
+    draft = email.message_from_bytes((folder / "03405_xa-ta-leng.eml").read_bytes(), policy=email.policy.default)
+    assert draft["To"].addresses[1].addr_spec == "vanphong.taleng@laichau.example.vn"
+    assert meta(attachments(draft)["2026S1_03405_xa-ta-leng.xlsx"])["unit_id"] == "03405"
+
+
+def test_distribute_sends_each_unit_its_own_template_once(mail_project, smtp_server):  # noqa: F811
+    result = run(mail_project, "distribute", "--period", "2026S1", "--send")
+    assert result.exit_code == 0, result.output
+    assert smtp_server.logins == [("baocao@syt.example.vn", SMTP_PASSWORD)]
+    received = by_unit(smtp_server)
+    assert sorted(received) == ["03388", "03405", "12-CA"]
+    for unit_id, delivered in received.items():
+        message = delivered.message
+        [(name, data)] = attachments(message).items()
+        assert name.startswith(f"2026S1_{unit_id}_") and meta(data)["unit_id"] == unit_id
+        assert meta(data)["period"] == "2026S1"
+        assert message["Subject"].startswith("[Báo cáo PCMD] Biểu mẫu báo cáo 6 tháng đầu năm 2026 - ")
+    taleng = received["03405"]
+    assert taleng.rcpt_tos == ["ubnd.taleng@laichau.example.vn", "vanphong.taleng@laichau.example.vn"]
+    body = taleng.message.get_body(("plain",)).get_content()
+    assert "Kính gửi: Ủy ban nhân dân xã Tả Lèng." in body
+    assert "Số liệu tính từ ngày 15/12/2025 đến hết ngày 14/06/2026." in body
+    assert "Hạn gửi báo cáo: chậm nhất ngày 18/06/2026." in body
+    assert received["03388"].message["Subject"].endswith("Phường Đoàn Kết")
+    # the refused recipient is reported and recorded; the others still went out
+    assert "12-SNV Sở Nội vụ (tu-choi@laichau.example.vn): tu-choi@laichau.example.vn: 550" in result.output
+    rows = deliveries(load_settings(mail_project))
+    assert {(r["unit_id"], r["outcome"]) for r in rows} == {
+        ("12-CA", "sent"), ("03405", "sent"), ("03388", "sent"), ("12-SNV", "failed")}
+    sent = {r["unit_id"]: r for r in rows if r["outcome"] == "sent"}
+    assert sent["03405"]["message_id"] == received["03405"].message["Message-ID"]
+    assert all(len(r["attachment_sha256"]) == 64 for r in rows)
+
+    again = run(mail_project, "distribute", "--period", "2026S1", "--send")
+    assert again.exit_code == 0, again.output
+    assert len(smtp_server.messages) == 3                      # nothing sent twice
+    assert "Đã gửi 0 thư biểu mẫu" in again.output and "Không gửi lại 3 đơn vị" in again.output
+    assert len(smtp_server.messages) == 3
+
+    # the failed unit is retried on the next run once its address is fixed
+    smtp_server.refuse.clear()
+    third = run(mail_project, "distribute", "--period", "2026S1", "--send")
+    assert third.exit_code == 0, third.output
+    assert [r.message["X-Baocao-Unit"] for r in smtp_server.messages[3:]] == ["12-SNV"]
+
+    forced = run(mail_project, "distribute", "--period", "2026S1", "--unit", "03405", "--send", "--resend")
+    assert forced.exit_code == 0, forced.output
+    assert [r.message["X-Baocao-Unit"] for r in smtp_server.messages[4:]] == ["03405"]
+
+
+def test_feedback_goes_to_the_unit_named_in_the_file_and_again_only_when_it_changes(mail_project, smtp_server):  # noqa: F811
+    folder = mail_project / "outputs" / "2026S1" / "phan-hoi"
+    folder.mkdir(parents=True)
+
+    def feedback_workbook(unit_id: str, note: str) -> bytes:
+        workbook = openpyxl.Workbook()
+        workbook.active["A1"] = f"Đơn vị {unit_id}: {note}"
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+
+    (folder / "2026S1_03405_xa-ta-leng_phản-hồi.xlsx").write_bytes(feedback_workbook("03405", "sửa ô D14"))
+    (folder / "2026S1_12-CA_cong-an-tinh.xlsx").write_bytes(feedback_workbook("12-CA", "sửa ô E7"))
+    (folder / "ghi-chu.txt").write_text("không gửi", encoding="utf-8")
+    result = run(mail_project, "send-feedback", "--period", "2026S1", "--send")
+    assert result.exit_code == 0, result.output
+    received = by_unit(smtp_server)
+    assert sorted(received) == ["03405", "12-CA"]
+    [(name, data)] = attachments(received["03405"].message).items()
+    assert name == "2026S1_03405_xa-ta-leng_phản-hồi.xlsx"
+    assert openpyxl.load_workbook(io.BytesIO(data)).active["A1"].value == "Đơn vị 03405: sửa ô D14"
+    assert "Kết quả kiểm tra báo cáo 6 tháng đầu năm 2026 - Xã Tả Lèng" in received["03405"].message["Subject"]
+
+    assert run(mail_project, "send-feedback", "--period", "2026S1", "--send").exit_code == 0
+    assert len(smtp_server.messages) == 2
+    # a new feedback workbook after the unit's corrected submission is a new message
+    (folder / "2026S1_03405_xa-ta-leng_phản-hồi.xlsx").write_bytes(feedback_workbook("03405", "sửa ô F9"))
+    assert run(mail_project, "send-feedback", "--period", "2026S1", "--send").exit_code == 0
+    assert [r.message["X-Baocao-Unit"] for r in smtp_server.messages[2:]] == ["03405"]
+
+
+def _letter(path, deadline: str, saved: dt.datetime) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("CÔNG VĂN ĐÔN ĐỐC")
+    document.add_paragraph(f"Đề nghị gửi báo cáo trước ngày {deadline}.")
+    document.core_properties.modified = saved
+    document.core_properties.created = saved
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(path)
+
+
+def test_reminders_go_to_the_addressed_units_only_and_once_per_letter(mail_project, smtp_server):  # noqa: F811
+    letter = mail_project / "outputs" / "2026S1" / "cong-van-don-doc-2026S1.docx"
+    _letter(letter, "25/06/2026", dt.datetime(2026, 6, 20, 8, 0))
+    args = ["send-reminders", "--period", "2026S1", "--unit", "03405", "--unit", "12-CA",
+            "--new-deadline", "25/06/2026", "--send"]
+    result = run(mail_project, *args)
+    assert result.exit_code == 0, result.output
+    received = by_unit(smtp_server)
+    assert sorted(received) == ["03405", "12-CA"]
+    message = received["12-CA"].message
+    assert list(attachments(message)) == ["cong-van-don-doc-2026S1.docx"]
+    assert message["Subject"] == "[Báo cáo PCMD] Đôn đốc gửi báo cáo 6 tháng đầu năm 2026 - Công an tỉnh"
+    assert "chậm nhất ngày 25/06/2026" in message.get_body(("plain",)).get_content()
+
+    # the audit rewrote the same letter a day later (only its save time differs): not sent again
+    _letter(letter, "25/06/2026", dt.datetime(2026, 6, 21, 9, 30))
+    assert run(mail_project, *args).exit_code == 0
+    assert len(smtp_server.messages) == 2
+    # a new letter with a new deadline is a new reminder
+    _letter(letter, "30/06/2026", dt.datetime(2026, 6, 26, 9, 30))
+    assert run(mail_project, *args).exit_code == 0
+    assert sorted(r.message["X-Baocao-Unit"] for r in smtp_server.messages[2:]) == ["03405", "12-CA"]
+
+
+def test_reminder_without_the_letter_is_one_line(mail_project):
+    result = run(mail_project, "send-reminders", "--period", "2026S1", "--unit", "03405")
+    assert result.exit_code == 2
+    assert "Không tìm thấy công văn đôn đốc" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"smtp_password_env": "BAOCAO_TEST_NO_SUCH_VARIABLE"}, "đặt biến môi trường BAOCAO_TEST_NO_SUCH_VARIABLE"),
+    ({"smtp_host": "mail.example.vn"}, "chỉ dùng được với máy chủ trên chính máy này"),
+    ({"smtp_security": "ssl"}, "chỉ dùng starttls, tls hoặc none"),
+    ({"smtp_user": "nguoi-khac@syt.example.vn"}, "từ chối đăng nhập của nguoi-khac@syt.example.vn"),
+    ({"smtp_colour": "blue"}, "khóa không biết: smtp_colour"),
+])
+def test_mail_settings_problems_are_one_line_and_send_nothing(project, smtp_server, monkeypatch, change, message):  # noqa: F811
+    set_emails(project, EMAILS)
+    configure_mail(project, **{**smtp_config(smtp_server), **change})
+    monkeypatch.setenv("BAOCAO_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    result = run(project, "distribute", "--period", "2026S1", "--unit", "03405", "--send")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert result.output.count("\n") == 1
+    assert smtp_server.messages == []
+
+
+def test_a_server_that_is_not_there_is_one_line(project, monkeypatch):
+    from mail_servers import free_port
+
+    set_emails(project, EMAILS)
+    port = free_port()
+    configure_mail(project, from_address="baocao@syt.example.vn", smtp_host="127.0.0.1", smtp_port=port,
+                   smtp_security="none", smtp_password_env="BAOCAO_TEST_SMTP_PASSWORD")
+    monkeypatch.setenv("BAOCAO_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    result = run(project, "distribute", "--period", "2026S1", "--unit", "03405", "--send")
+    assert result.exit_code == 2
+    assert f"Không kết nối được máy chủ gửi thư 127.0.0.1:{port}" in result.output
+    # nothing is recorded as sent (or as begun): the next run sends it
+    rows = deliveries(load_settings(project))
+    assert [r for r in rows if r["outcome"] != "failed"] == []
+
+
+def test_an_interrupted_send_is_not_repeated_blindly(mail_project, smtp_server):  # noqa: F811
+    """A run killed between SMTP and the ledger's update leaves a 'sending' row: the next run does not
+    send that unit again without --resend, and says to check the sent folder."""
+    settings = load_settings(mail_project)
+    period = parse_period("2026S1", settings)
+    assert run(mail_project, "distribute", "--period", "2026S1", "--unit", "03405", "--send").exit_code == 0
+    with sqlite3.connect(settings.path("ledger")) as db:
+        db.execute("UPDATE mail_deliveries SET outcome = 'sending' WHERE unit_id = '03405'")
+    report = send_messages(settings, "distribute", period,
+                           [Outgoing(Recipient("03405", "Xã Tả Lèng", "commune", EMAILS["03405"]),
+                                     tuple((mail_project / "outputs" / "templates" / "2026S1").glob("*_03405_*.xlsx")))],
+                           send=True)
+    assert report.sent == [] and len(report.skipped) == 1
+    assert "không rõ đã tới chưa" in report.skipped[0].detail
+    assert len(smtp_server.messages) == 1
+
+
+def test_no_from_address_is_one_line(project):
+    configure_mail(project)
+    result = run(project, "distribute", "--period", "2026S1", "--unit", "03405")
+    assert result.exit_code == 2 and "from_address" in result.output
+
+
+def test_unknown_unit_is_one_line(mail_project):
+    result = run(mail_project, "distribute", "--period", "2026S1", "--unit", "99999")
+    assert result.exit_code == 2 and "Không có đơn vị mã '99999'" in result.output
+
