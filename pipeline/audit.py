@@ -227,3 +227,57 @@ def rates_by_kind(status: pd.DataFrame) -> pd.DataFrame:
             rows.append({"group": label, **rates(part).as_dict()})
     rows.append({"group": "Tổng số", **rates(status).as_dict()})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- history over periods
+
+@dataclass(frozen=True)
+class History:
+    """The reporting-rate summary over periods (DHIS2's units x periods grid).
+
+    `status`: one row per (period, expected unit), STATUS_COLUMNS plus `period`.
+    `periods`: the period codes in chronological order. `units`: the units expected in at
+    least one of them, in registry order (id, name, short_name, kind). `rates`: one row per
+    period with the Rates fields.
+    """
+
+    periods: list[str]
+    units: pd.DataFrame
+    status: pd.DataFrame
+    rates: pd.DataFrame
+
+    def grid(self, column: str = "status") -> pd.DataFrame:
+        """Units x periods of one status column (NaN where the unit was not expected)."""
+        table = self.status.pivot(index="unit_id", columns="period", values=column)
+        return table.reindex(index=self.units["id"], columns=self.periods)
+
+    def unit_counts(self) -> pd.DataFrame:
+        """Per unit: periods expected, on time, late, rejected, missing (chronic cases stand out)."""
+        counts = pd.crosstab(self.status["unit_id"], self.status["status"]).reindex(
+            index=self.units["id"], columns=list(STATUSES), fill_value=0)
+        counts.insert(0, "expected", counts.sum(axis=1))
+        return counts
+
+
+def submission_history(settings, registry, matrix, as_of: dt.date | None = None,
+                       period_codes: list[str] | None = None) -> History:
+    """Every period in the ledger (or `period_codes`), each classified as of `as_of` (default today)."""
+    from pipeline.obligations import expected_units
+    from pipeline.periods import parse_period
+
+    as_of = as_of or dt.date.today()
+    ledger_path = settings.path("ledger")
+    codes = period_codes if period_codes is not None else ledger_periods(ledger_path)
+    periods = sorted(parse_period(code, settings) for code in set(codes))
+    receipts = read_receipts(ledger_path, [p.code for p in periods])
+    frames, rate_rows = [], []
+    for period in periods:
+        status = classify(expected_units(matrix, registry, period), receipts[receipts["period"] == period.code],
+                          period, as_of)
+        frames.append(status.assign(period=period.code))
+        rate_rows.append({"period": period.code, "label": period.label, "deadline": period.deadline,
+                          **rates(status).as_dict()})
+    status = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*STATUS_COLUMNS, "period"])
+    seen = set(status["unit_id"])
+    units = registry.units[registry.units["id"].isin(seen)][["id", "name", "short_name", "kind"]]
+    return History([p.code for p in periods], units.reset_index(drop=True), status, pd.DataFrame(rate_rows))

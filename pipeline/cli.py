@@ -361,6 +361,59 @@ def _short(value, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+@cli.command()
+@click.option("--period", "period_code", default=None, help="Period code: 2026S1 or 2026.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
+              help="Audit as of this day (default: today): only files received by then count.")
+@click.option("--new-deadline", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
+              help="The new deadline the reminder letter sets (default: [audit] new_deadline_days after the audit day).")
+@click.option("--history", "show_history", is_flag=True,
+              help="Units x periods grid over every period in the ledger; writes outputs/lich-su-nop-bao-cao.html.")
+@pass_project
+def audit(project: Project, period_code: str | None, as_of, new_deadline, show_history: bool) -> None:
+    """Who is on time, late, missing or rejected; the reminder letter to those without a report.
+
+    Writes outputs/<period>/tinh-hinh-nop-bao-cao.xlsx, tinh-hinh-nop-bao-cao.csv (for a mail merge)
+    and cong-van-don-doc-<period>.docx addressed to every unit without an accepted report.
+
+    Example: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
+    """
+    import datetime as dt
+
+    from pipeline.audit import submission_history, submission_status
+    from pipeline.audit_outputs import (AuditError, history_lines, status_lines, use_colour, vn_date, write_audit,
+                                        write_history_page)
+
+    if not period_code and not show_history:
+        raise AuditError("Cần chọn kỳ (--period 2026S1) hoặc xem lịch sử các kỳ (--history).")
+    day = as_of.date() if as_of else dt.date.today()
+    colour = use_colour(sys.stdout)
+    if period_code:
+        period = project.period(period_code)
+        status = submission_status(project.settings, project.registry, project.matrix, period, day)
+        for line in status_lines(period, status, day, colour):
+            click.echo(line, color=colour)
+        written = write_audit(project.settings, period, status, day, new_deadline.date() if new_deadline else None)
+        click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
+        if written.letter:
+            names = status.set_index("unit_id").loc[written.addressed, "short_name"].tolist()
+            click.echo(f"Công văn đôn đốc ({len(names)} đơn vị, hạn mới {vn_date(written.new_deadline)}): "
+                       f"{written.letter}\n  Gửi tới: {', '.join(names)}")
+            units = " ".join(written.addressed)
+            click.echo(f'  Gửi thư: make send-reminders PERIOD={period.code} UNITS="{units}"')
+        else:
+            click.echo("Không có đơn vị nào cần đôn đốc"
+                       + (" (đã xoá công văn đôn đốc cũ)." if written.removed_letter else "."))
+    if show_history:
+        if period_code:
+            click.echo("")
+        history = submission_history(project.settings, project.registry, project.matrix, day)
+        for line in history_lines(history, colour):
+            click.echo(line, color=colour)
+        if history.periods:
+            click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
+
+
 def main() -> None:
     # Windows consoles may not default to UTF-8; Vietnamese must still print.
     for stream in (sys.stdout, sys.stderr):

@@ -165,26 +165,48 @@ def reminder_letter() -> Path:
     """templates/cong-van-don-doc.docx. Variables: parent_body, issuing_body, place, date_text,
     symbol (e.g. "SYT-NVY"), period_label, period_code, window_text, deadline_text, new_deadline_text,
     standing_unit, addressees (list of unit names), recipients (list of "- ...;" lines),
-    contact_text."""
+    contact_text (may be empty), plan_years, province_name; overdue (the original deadline has
+    passed), has_missing and has_rejected (whether some addressees sent nothing, or sent a file
+    that was not accepted)."""
     doc = new_document()
     letterhead(doc, "Số: …/{{ symbol }}", "V/v đôn đốc gửi báo cáo kết quả thực hiện công tác phòng, chống mại dâm {{ period_label }}")
     para(doc, "", after=6)
-    p = para(doc, "Kính gửi:", size=14, align="left", indent=False, after=0)
+    # one addressee on the "Kính gửi:" line itself; several as a list below it
+    p = para(doc, "Kính gửi:{% if addressees|length == 1 %} {{ addressees[0] }}.{% endif %}", size=14,
+             align="left", indent=False, after=0)
     p.paragraph_format.left_indent = Cm(3)
+    para(doc, "{%p if addressees|length > 1 %}", align="left", indent=False, after=0)
     para(doc, "{%p for a in addressees %}", align="left", indent=False, after=0)
-    item = para(doc, "- {{ a }};", size=14, align="left", indent=False, after=0)
+    item = para(doc, "- {{ a }}{% if loop.last %}.{% else %};{% endif %}", size=14, align="left", indent=False,
+                after=0)
     item.paragraph_format.left_indent = Cm(5)
     para(doc, "{%p endfor %}", align="left", indent=False, after=0)
+    para(doc, "{%p endif %}", align="left", indent=False, after=0)
     para(doc, "", after=6)
     para(doc, "Thực hiện nhiệm vụ 5.4 của Kế hoạch phòng, chống mại dâm giai đoạn {{ plan_years }} trên địa bàn tỉnh "
               "{{ province_name }} về thực hiện chế độ thống kê, báo cáo định kỳ, {{ standing_unit }} đã gửi biểu mẫu "
               "báo cáo kết quả thực hiện {{ period_label }} (số liệu từ {{ window_text }}) đến các cơ quan, đơn vị, "
               "đề nghị gửi báo cáo trước ngày {{ deadline_text }}.")
-    para(doc, "Đến nay, các cơ quan, đơn vị nêu trên chưa gửi báo cáo hoặc báo cáo đã gửi chưa đạt yêu cầu và cần "
-              "chỉnh sửa theo kết quả kiểm tra đã được thông báo. Để kịp thời tổng hợp, báo cáo Ủy ban nhân dân tỉnh "
-              "và Bộ Y tế, {{ standing_unit }} đề nghị các cơ quan, đơn vị khẩn trương hoàn thiện và gửi báo cáo "
-              "{{ period_label }} về {{ standing_unit }} trước ngày {{ new_deadline_text }}.")
+    para(doc, "{%p if overdue %}", indent=False, after=0)
+    para(doc, "Đến nay, đã quá thời hạn nêu trên nhưng các cơ quan, đơn vị có tên tại phần Kính gửi "
+              "{% if has_missing and has_rejected %}chưa gửi báo cáo hoặc báo cáo đã gửi chưa đạt yêu cầu, cần "
+              "chỉnh sửa theo kết quả kiểm tra đã được thông báo{% elif has_rejected %}có báo cáo đã gửi chưa đạt yêu "
+              "cầu, cần chỉnh sửa theo kết quả kiểm tra đã được thông báo{% else %}chưa gửi báo cáo{% endif %}. "
+              "Để kịp thời tổng hợp, báo cáo Ủy ban nhân dân tỉnh và Bộ Y tế, {{ standing_unit }} đề nghị các cơ "
+              "quan, đơn vị khẩn trương hoàn thiện và gửi báo cáo {{ period_label }} về {{ standing_unit }} "
+              "trước ngày {{ new_deadline_text }}.")
+    para(doc, "{%p else %}", indent=False, after=0)
+    para(doc, "Đến nay, thời hạn gửi báo cáo sắp hết nhưng {{ standing_unit }} "
+              "{% if has_missing and has_rejected %}chưa nhận được báo cáo hoặc báo cáo đã nhận chưa đạt yêu cầu"
+              "{% elif has_rejected %}đã nhận được báo cáo nhưng báo cáo chưa đạt yêu cầu{% else %}chưa nhận được "
+              "báo cáo{% endif %} của các cơ quan, đơn vị có tên tại phần Kính gửi. Để kịp thời tổng hợp, báo cáo "
+              "Ủy ban nhân dân tỉnh và Bộ Y tế, {{ standing_unit }} đề nghị các cơ quan, đơn vị "
+              "{% if has_rejected %}hoàn thiện và {% endif %}gửi báo cáo {{ period_label }} về {{ standing_unit }} "
+              "đúng thời hạn, trước ngày {{ new_deadline_text }}.")
+    para(doc, "{%p endif %}", indent=False, after=0)
+    para(doc, "{%p if contact_text %}", indent=False, after=0)
     para(doc, "{{ contact_text }}")
+    para(doc, "{%p endif %}", indent=False, after=0)
     para(doc, "{{ standing_unit }} đề nghị các cơ quan, đơn vị quan tâm, phối hợp thực hiện./.")
     signature(doc)
     return save(doc, "cong-van-don-doc.docx")
