@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: help install test matrix units obligations templates ingest history
+.PHONY: distribute send-feedback send-reminders collect
 .PHONY: audit audit-history
 
 help:
@@ -15,6 +16,10 @@ help:
 	@echo "make templates PERIOD=2026S1       blank templates for every unit, in outputs/templates/2026S1/"
 	@echo "make ingest PERIOD=2026S1          read, check and record the files in inputs/submissions/2026S1/"
 	@echo "make history PERIOD=2026S1 UNIT=ID the versions a unit sent and what changed between them"
+	@echo "make distribute PERIOD=2026S1      email each unit its template: a dry run into outputs/mail/; SEND=1 sends"
+	@echo "make send-feedback PERIOD=2026S1   email each unit its feedback workbook (SEND=1 sends)"
+	@echo "make send-reminders PERIOD=2026S1 UNITS=\"03405 12-CA\"  email the reminder letter (SEND=1 sends)"
+	@echo "make collect PERIOD=2026S1         save the spreadsheets units emailed into inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           who is on time, late, missing, rejected; the reminder letter (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
 
@@ -50,6 +55,21 @@ ingest: $(STAMP)
 
 history: $(STAMP)
 	$(PY) -m pipeline history --period $(PERIOD) --unit $(UNIT)
+
+# Mail (README, "Mail"): without SEND=1 the messages are only written as .eml files to check first.
+MAIL_FLAGS = $(if $(SEND),--send) $(if $(RESEND),--resend) $(if $(UNIT),--unit $(UNIT))
+
+distribute: $(STAMP)
+	$(PY) -m pipeline distribute --period $(PERIOD) $(MAIL_FLAGS)
+
+send-feedback: $(STAMP)
+	$(PY) -m pipeline send-feedback --period $(PERIOD) $(MAIL_FLAGS)
+
+send-reminders: $(STAMP)
+	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS)
+
+collect: $(STAMP)
+	$(PY) -m pipeline collect --period $(PERIOD) $(if $(SINCE),--since $(SINCE))
 
 # Audit (README, "Audit"): AS_OF=2026-06-20 replays a day, NEW_DEADLINE=2026-06-26 sets the letter's new deadline.
 audit: $(STAMP)

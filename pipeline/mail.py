@@ -698,7 +698,10 @@ MAX_FINDINGS_IN_MAIL = 10
 
 
 def feedback_folder(settings: Settings, period: Period) -> Path:
-    return settings.path("outputs") / period.code / "phan-hoi"
+    """Where ingestion writes each unit's feedback workbook (`<period>_<unit id>_<slug>_phan-hoi.xlsx`)."""
+    from pipeline.feedback import FEEDBACK_DIR
+
+    return settings.path("outputs") / period.code / FEEDBACK_DIR
 
 
 def files_by_unit(folder: Path, unit_ids: list[str], suffixes=FEEDBACK_SUFFIXES) -> dict[str, list[Path]]:

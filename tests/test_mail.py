@@ -299,3 +299,49 @@ def test_unknown_unit_is_one_line(mail_project):
     result = run(mail_project, "distribute", "--period", "2026S1", "--unit", "99999")
     assert result.exit_code == 2 and "Không có đơn vị mã '99999'" in result.output
 
+
+
+def test_feedback_after_ingestion_sends_the_unit_its_marked_file_and_the_cells_to_fix(mail_project, smtp_server):  # noqa: F811
+    """The real chain: a commune's filled template with a word in a number cell, ingested; the
+    feedback workbook ingestion wrote goes to that commune with the finding in the message."""
+    from filling import COMMUNE, Kit, row_of
+
+    from pipeline.catalogue import load_catalogue
+    from pipeline.matrix import load_matrix
+    from pipeline.units import load_registry
+
+    settings = load_settings(mail_project)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    kit = Kit(mail_project, settings, registry, matrix, load_catalogue(settings, matrix, registry),
+              parse_period("2026S1", settings))
+    spec, wb = kit.filled(COMMUNE)
+    code = spec.indicators[0]["code"]
+    wb[layout.SHEET_INDICATORS][f"E{row_of(spec, code)}"] = "nhiều"
+    kit.save(wb, "bao cao ta leng.xlsx")
+    kit.ingest()
+
+    result = run(mail_project, "send-feedback", "--period", "2026S1", "--send")
+    assert result.exit_code == 0, result.output
+    [delivered] = smtp_server.messages
+    message = delivered.message
+    assert delivered.rcpt_tos == ["ubnd.taleng@laichau.example.vn", "vanphong.taleng@laichau.example.vn"]
+    [(name, data)] = attachments(message).items()
+    assert name == "2026S1_03405_xa-ta-leng_phan-hoi.xlsx"
+    marked = openpyxl.load_workbook(io.BytesIO(data))[layout.SHEET_INDICATORS][f"E{row_of(spec, code)}"]
+    assert marked.value == "nhiều" and marked.comment is not None
+    body = message.get_body(("plain",)).get_content()
+    assert "Báo cáo còn 1 lỗi phải sửa" in body
+    assert f"- {layout.SHEET_INDICATORS}, ô E{row_of(spec, code)}: " in body and "'nhiều' không phải là số" in body
+
+
+@pytest.mark.parametrize("command", ["distribute", "send-feedback", "send-reminders", "collect"])
+def test_mail_commands_are_documented(command):
+    from conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"python -m pipeline {command} " in readme and f"make {command} " in readme
+    assert f"\n{command}: $(STAMP)\n\t$(PY) -m pipeline {command} " in makefile
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Example: python -m pipeline " + command in result.output
