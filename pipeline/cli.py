@@ -301,6 +301,11 @@ def ingest(project: Project, period_code: str, progress: bool | None) -> None:
     period = project.period(period_code)
     report = run_ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
                         progress=progress)
+    if report.files_seen == 0:
+        from pipeline.ingest import submissions_dir
+
+        click.echo(f"Chưa có tệp nào trong {submissions_dir(project.settings, period)}: hãy chép các tệp đơn vị gửi "
+                   "vào thư mục này rồi chạy lại.")
     if report.judged:
         _echo_table(pd.DataFrame(summary_rows(report.judged)))
         click.echo("")

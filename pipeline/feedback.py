@@ -201,7 +201,17 @@ def _write_feedback_list(ws, submission, unit_name: str, findings: list, period:
     if not annotated and submission["format"] in ("ods", "xls"):
         verdict += f" (Tệp gốc dạng .{submission['format']}: danh sách dưới đây chỉ rõ trang và ô cần sửa.)"
     _put(ws, 3, 1, verdict).font = Font(name=FONT, bold=True, color="C00000" if errors else "806000")
-    headers = [("STT", 6), ("Trang", 14), ("Ô", 9), ("Giá trị đã ghi", 24), ("Mức độ", 10), ("Cần sửa", 90)]
+    for row, height in ((1, 22), (2, 32), (3, 34)):
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
+        ws.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="center")
+        ws.row_dimensions[row].height = height
+    # prints on A4 landscape, one page wide, the header row repeated
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "5:5"
+    headers = [("STT", 5), ("Trang", 12), ("Ô", 8), ("Giá trị đã ghi", 22), ("Mức độ", 10), ("Cần sửa", 75)]
     for n, (header, width) in enumerate(headers, start=1):
         cell = _put(ws, 5, n, header)
         cell.font = Font(name=FONT, bold=True)

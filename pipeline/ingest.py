@@ -154,15 +154,20 @@ _PERIOD_IN_LABEL = re.compile(r"\((\d{4}(?:S1)?)\)")
 
 
 def _sheet_period(label: str) -> str | None:
+    """`6 tháng đầu năm 2026 (2026S1)` -> 2026S1; the words alone are understood too."""
     match = _PERIOD_IN_LABEL.search(label)
     if match:
         return match.group(1).upper()
-    key = fold(label)
-    match = re.search(r"6 thang dau nam (\d{4})", ascii_slug(label).replace("-", " "))
+    words = ascii_slug(label).replace("-", " ")
+    match = re.search(r"6 thang dau nam (\d{4})", words)
     if match:
         return f"{match.group(1)}S1"
-    match = re.search(r"nam (\d{4})", ascii_slug(label).replace("-", " "))
-    return match.group(1) if match and key else None
+    match = re.search(r"nam (\d{4})", words)
+    return match.group(1) if match else None
+
+
+_META_CELL = {key: f"B{layout.META_FIRST_ROW + n}" for n, key in enumerate(layout.META_KEYS)}
+_INFO_CELL = {key: f"{layout.INFO_VALUE_COLUMN}{row}" for row, key, *_ in layout.INFO_FIELDS}
 
 
 def _unit_in_file_name(name: str, registry) -> str | None:
@@ -207,7 +212,7 @@ def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period
     if version and version != layout.TEMPLATE_VERSION:
         add("template_version", ERROR,
             f"Tệp dùng biểu mẫu phiên bản {version}, kỳ này dùng phiên bản {layout.TEMPLATE_VERSION}: hãy chép số liệu "
-            "sang biểu mẫu mới đã gửi cho đơn vị.", layout.SHEET_META, "B3", version)
+            "sang biểu mẫu mới đã gửi cho đơn vị.", layout.SHEET_META, _META_CELL["template_version"], version)
 
     unit_id = identified_by = None
     meta_known = meta_unit in ids
@@ -215,9 +220,12 @@ def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period
         add("unit_conflict", ERROR,
             f"Tệp mâu thuẫn về đơn vị: dữ liệu nhận diện là {meta_unit} ({names[meta_unit]}) nhưng trang Thông tin ghi "
             f"{sheet_unit} ({names[sheet_unit]}). Không xác định được đơn vị: hãy dùng đúng biểu mẫu của đơn vị.",
-            layout.SHEET_INFO, f"{layout.INFO_VALUE_COLUMN}4", sheet_label)
-    elif meta_known and (meta_period != period.code or meta.get("fingerprint") == exp.fingerprint(meta_unit)
-                         or version != layout.TEMPLATE_VERSION):
+            layout.SHEET_INFO, _INFO_CELL["unit_name"], sheet_label)
+    elif meta_known and (meta.get("fingerprint") == exp.fingerprint(meta_unit)
+                         # the fingerprint is what the unit owes this period: it cannot match a file of
+                         # another period, an older template or a unit not expected (each an error below)
+                         or meta_period != period.code or version != layout.TEMPLATE_VERSION
+                         or meta_unit not in exp.tasks):
         unit_id, identified_by = meta_unit, "metadata"
     elif sheet_unit:
         unit_id, identified_by = sheet_unit, "sheet"
@@ -225,7 +233,7 @@ def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period
                else "dữ liệu nhận diện không khớp với biểu mẫu đã phát (có thể đã bị sửa)")
         add("identified_by_sheet", WARNING,
             f"Tệp {why}; đã xác định đơn vị theo trang Thông tin: {sheet_unit} ({names[sheet_unit]}).",
-            layout.SHEET_INFO, f"{layout.INFO_VALUE_COLUMN}4", sheet_label)
+            layout.SHEET_INFO, _INFO_CELL["unit_name"], sheet_label)
     elif file_unit:
         unit_id, identified_by = file_unit, "file_name"
         add("identified_by_file_name", WARNING,
@@ -233,7 +241,7 @@ def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period
             f"{file_unit} ({names[file_unit]}). Hãy kiểm tra lại.", value=item.file)
     elif meta_unit and not meta_known:
         add("unit_unknown", ERROR, f"Mã đơn vị {meta_unit} trong tệp không có trong danh sách đơn vị báo cáo.",
-            layout.SHEET_META, "B1", meta_unit)
+            layout.SHEET_META, _META_CELL["unit_id"], meta_unit)
     elif not any(f["rule"] == "unit_conflict" for f in findings):
         add("unit_unknown", ERROR, "Không xác định được đơn vị gửi tệp (không có dữ liệu nhận diện, trang Thông tin "
                                    "và tên tệp không ghi đơn vị): hãy dùng biểu mẫu đã phát cho đơn vị.")
@@ -242,12 +250,12 @@ def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period
     if meta_period and sheet_period and meta_period != sheet_period:
         add("period_conflict", ERROR,
             f"Tệp mâu thuẫn về kỳ báo cáo: dữ liệu nhận diện là kỳ {meta_period}, trang Thông tin ghi kỳ {sheet_period}.",
-            layout.SHEET_INFO, f"{layout.INFO_VALUE_COLUMN}6", sheet_period)
+            layout.SHEET_INFO, _INFO_CELL["period_label"], sheet_period)
     elif found_period and found_period != period.code:
         add("period_conflict", ERROR,
             f"Tệp là báo cáo kỳ {found_period} nhưng nằm trong thư mục kỳ {period.code}: hãy chuyển tệp sang thư mục "
             f"inputs/submissions/{found_period}/ (nếu đơn vị gửi nhầm kỳ, đề nghị gửi lại biểu mẫu kỳ {period.code}).",
-            layout.SHEET_INFO, f"{layout.INFO_VALUE_COLUMN}6", found_period)
+            layout.SHEET_INFO, _INFO_CELL["period_label"], found_period)
 
     if unit_id and register_unit and register_unit != unit_id:
         add("unit_conflict", ERROR,
@@ -393,7 +401,7 @@ def _same_unit_twice(items: list[Item], identities: dict[int, Identity]) -> None
             by_unit.setdefault(item.unit_id, []).append(item)
     for unit_id, group in by_unit.items():
         if len(group) < 2:
-            continue
+            continue  # (same content twice is one file: deduplicated by hash before this)
         names = ", ".join(i.file for i in group)
         for item in group:
             item.findings.append(finding(item, "", "", item.file, "two_files_in_batch", WARNING,

@@ -420,7 +420,7 @@ def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool,
     return parsed.value, blank, "" if raw is None else str(shown)
 
 
-def _cell_facts(item: Item, located: LocatedSheet, first_row: int, last_column: str) -> None:
+def _cell_facts(item: Item, located: LocatedSheet, first_row: int) -> None:
     sheet = located.sheet
     for row in sheet.hidden_rows:
         if row >= first_row:
@@ -435,8 +435,11 @@ def _cell_facts(item: Item, located: LocatedSheet, first_row: int, last_column: 
 
 
 def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows, cell_errors) -> None:
-    owed_tasks = dict(exp.tasks.get(item.unit_id, [])) if item.unit_id else {}
-    owed_codes = dict(exp.indicators.get(item.unit_id, [])) if item.unit_id else {}
+    # the structure is checked against what the unit owes; a unit not identified, or not expected
+    # this period (already an error), gets only its cells checked
+    expected = item.unit_id in exp.tasks
+    owed_tasks = dict(exp.tasks[item.unit_id]) if expected else {}
+    owed_codes = dict(exp.indicators.get(item.unit_id, [])) if expected else {}
     task_inputs = [c for c in layout.TASK_COLUMNS if c.is_input]
     indicator_inputs = [c for c in layout.INDICATOR_COLUMNS if c.is_input]
 
@@ -461,7 +464,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
     if INFO in item.sheets:
         located = item.sheets[INFO]
         s = located.sheet
-        _cell_facts(item, located, layout.INFO_FIELDS[0][0], "B")
+        _cell_facts(item, located, layout.INFO_FIELDS[0][0])
         values = {"file_key": item.key}
         for r, key, _label, is_input, _req in layout.INFO_FIELDS:
             if not is_input:
@@ -483,7 +486,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
         located = item.sheets[TASKS]
         s = located.sheet
         first = located.header_row + 1
-        _cell_facts(item, located, first, "J")
+        _cell_facts(item, located, first)
         seen: dict[str, int] = {}
         for row in range(first, len(s.rows) + 1):
             values = [_cell_value(s, row, c.letter) for c in layout.TASK_COLUMNS]
@@ -500,7 +503,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                              f"Nhiệm vụ {task_id} xuất hiện hai lần (dòng {seen[task_id]} và dòng {row}): "
                                              "hãy giữ một dòng."))
                 continue
-            if item.unit_id and task_id not in owed_tasks:
+            if expected and task_id not in owed_tasks:
                 item.findings.append(finding(item, s.name, f"A{row}", task_id, "unexpected_row", ERROR,
                                              f"Nhiệm vụ {task_id} không thuộc các nhiệm vụ của đơn vị trong kỳ này: "
                                              "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
@@ -520,14 +523,14 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                "results": record["results"], "quantity": record["quantity"],
                                "documents": record["documents"], "difficulties": record["difficulties"],
                                "proposals": record["proposals"], "sheet": s.name, "row": row})
-        if item.unit_id:
+        if expected:
             _check_set(item, s.name, owed_tasks, seen, first, "nhiệm vụ")
 
     if INDICATORS in item.sheets:
         located = item.sheets[INDICATORS]
         s = located.sheet
         first = located.header_row + 1
-        _cell_facts(item, located, first, "F")
+        _cell_facts(item, located, first)
         seen = {}
         for row in range(first, len(s.rows) + 1):
             values = [_cell_value(s, row, c.letter) for c in layout.INDICATOR_COLUMNS]
@@ -544,7 +547,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                              f"Chỉ tiêu {code} xuất hiện hai lần (dòng {seen[code]} và dòng {row}): "
                                              "hãy giữ một dòng."))
                 continue
-            if item.unit_id and code not in owed_codes:
+            if expected and code not in owed_codes:
                 item.findings.append(finding(item, s.name, f"A{row}", code, "unexpected_row", ERROR,
                                              f"Chỉ tiêu {code} không thuộc các chỉ tiêu đơn vị báo cáo trong kỳ này: "
                                              "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
@@ -557,7 +560,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                    "value_type": value_type, "value": value, "is_blank": blank, "note": note})
             item.indicators.append({"code": code, "value": value, "raw": raw, "note": note,
                                     "sheet": s.name, "cell": f"E{row}"})
-        if item.unit_id:
+        if expected:
             _check_set(item, s.name, owed_codes, seen, first, "chỉ tiêu")
 
 

@@ -593,3 +593,42 @@ def test_ledger_tables_and_views_exist(kit):
         names = {r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master")}
     assert {"runs", "submissions", "findings", "task_reports", "indicator_values", "latest_submissions",
             "current_task_reports", "current_indicator_values"} <= names
+
+
+def test_annual_period_file_is_accepted(kit):
+    annual = parse_period("2026", kit.settings)
+    kit_annual = Kit(kit.root, kit.settings, kit.registry, kit.matrix, kit.catalogue, annual)
+    spec, wb = kit_annual.filled(COMMUNE)
+    kit_annual.save(wb, "ca nam.xlsx")
+    judged = only(kit_annual.ingest())
+    assert judged["outcome"] == "accepted", judged["findings"]
+    assert "DG01" in {r["code"] for r in ledger_rows(kit, "SELECT code FROM current_indicator_values WHERE period = '2026'")}
+
+
+def test_unit_not_expected_this_period_is_one_finding(kit):
+    from pipeline.units import Registry
+
+    _spec, wb = kit.filled("12-SNV")
+    kit.save(wb, "noi vu.xlsx")
+    units = kit.registry.units.copy()
+    units.loc[units["id"] == "12-SNV", "active_from"] = "2027S1"   # added to the registry from 2027
+    later = Kit(kit.root, kit.settings, Registry(units=units), kit.matrix, kit.catalogue, kit.period)
+    judged = only(later.ingest())
+    assert [f["rule"] for f in judged["findings"]] == ["unit_not_expected"]
+    assert "không phải báo cáo kỳ 2026S1" in judged["findings"][0]["message"]
+
+
+def test_empty_folder_says_where_to_put_the_files(kit):
+    result = CliRunner().invoke(cli, ["--root", str(kit.root), "ingest", "--period", "2026S1"])
+    assert result.exit_code == 0, result.output
+    assert "Chưa có tệp nào trong" in result.output and "0 tệp trong thư mục" in result.output
+
+
+@pytest.mark.parametrize("command", ["ingest", "history"])
+def test_commands_are_documented(command):
+    from conftest import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"python -m pipeline {command} " in readme and f"make {command} " in readme
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Example: python -m pipeline " + command in result.output
