@@ -75,6 +75,11 @@ def _month(day: dt.date) -> str:
     return f"{day.month:02d}" if day.month < 3 else str(day.month)
 
 
+def dmy(day: dt.date) -> str:
+    """`18/06/2026`: how the other commands and the workbooks write a date."""
+    return f"{day:%d/%m/%Y}"
+
+
 def _percent(value: float) -> str:
     return f"{value * 100:.1f}".replace(".", ",") + "%"
 
@@ -134,7 +139,7 @@ def resolve_new_deadline(period: Period, as_of: dt.date, new_deadline: dt.date |
     if new_deadline is None:
         return default_new_deadline(as_of, letter.new_deadline_days)
     if new_deadline <= as_of:
-        raise AuditError(f"Hạn nộp mới {vn_date(new_deadline)} phải sau ngày kiểm tra {vn_date(as_of)}.")
+        raise AuditError(f"Hạn nộp mới {dmy(new_deadline)} phải sau ngày kiểm tra {dmy(as_of)}.")
     return new_deadline
 
 
@@ -221,10 +226,10 @@ def _put(ws, row: int, column: int, value):
 def _note(row) -> str:
     notes = []
     if row["corrected_after_deadline"]:
-        notes.append(f"Đã gửi bản sửa ngày {vn_date(row['latest_receipt_date'])} (sau hạn); "
+        notes.append(f"Đã gửi bản sửa ngày {dmy(row['latest_receipt_date'])} (sau hạn); "
                      "thời gian nộp tính theo bản đạt đầu tiên")
     if row["status"] in (ON_TIME, LATE) and row["latest_outcome"] == "rejected":
-        notes.append(f"Bản gửi ngày {vn_date(row['latest_receipt_date'])} không đạt; đang dùng bản đạt trước đó")
+        notes.append(f"Bản gửi ngày {dmy(row['latest_receipt_date'])} không đạt; đang dùng bản đạt trước đó")
     if row["status"] == REJECTED:
         notes.append("Đơn vị cần sửa theo tệp phản hồi kết quả kiểm tra và gửi lại")
     return "; ".join(notes)
@@ -250,8 +255,8 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
     title.alignment = Alignment(horizontal="center")
     lines = [
-        f"Kỳ {period.code}: số liệu từ {vn_date(period.window_start)} đến {vn_date(period.cutoff)}; "
-        f"hạn nộp {vn_date(period.deadline)}; tình hình tính đến ngày {vn_date(as_of)}.",
+        f"Kỳ {period.code}: số liệu từ {dmy(period.window_start)} đến {dmy(period.cutoff)}; "
+        f"hạn nộp {dmy(period.deadline)}; tình hình tính đến ngày {dmy(as_of)}.",
         f"Tỷ lệ đầy đủ: {r.accepted}/{r.expected} đơn vị ({_percent(r.completeness)}); tỷ lệ đúng hạn: "
         f"{r.on_time}/{r.expected} ({_percent(r.timeliness)}). Muộn {r.late}, không đạt {r.rejected}, "
         f"chưa nộp {r.missing + r.not_yet_received}.",
@@ -267,6 +272,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[cell.column_letter].width = width
+    ws.row_dimensions[head].height = 48   # three lines: LibreOffice does not grow a header row by itself
     kinds = {"department": "Sở, ngành", COMMUNE: "Xã, phường"}
     for i, (_, row) in enumerate(status.iterrows(), start=1):
         days = row["days_late"]
@@ -293,7 +299,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
             ("Đạt (đầy đủ)", 10, "accepted"), ("Đúng hạn", 10, "on_time"), ("Muộn", 10, "late"),
             ("Không đạt", 10, "rejected"), ("Chưa nộp", 10, "missing"), ("Tỷ lệ đầy đủ", 12, "completeness"),
             ("Tỷ lệ đúng hạn", 12, "timeliness")]
-    title = _put(summary, 1, 1, f"TỶ LỆ NỘP BÁO CÁO {period.label.upper()} (tính đến ngày {vn_date(as_of)})")
+    title = _put(summary, 1, 1, f"TỶ LỆ NỘP BÁO CÁO {period.label.upper()} (tính đến ngày {dmy(as_of)})")
     title.font = Font(name=FONT, bold=True, size=13)
     summary.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
     for n, (header, width, _) in enumerate(cols, start=1):
@@ -302,6 +308,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         summary.column_dimensions[cell.column_letter].width = width
+    summary.row_dimensions[3].height = 32
     table = rates_by_kind(status)
     table["missing"] = table["missing"] + table["not_yet_received"]
     for i, row in enumerate(table.to_dict("records"), start=4):
@@ -349,9 +356,9 @@ def mail_merge_csv(period: Period, status: pd.DataFrame, new_deadline: dt.date, 
     writer.writerow(CSV_COLUMNS)
     for _, row in status.iterrows():
         writer.writerow([row["unit_id"], row["unit_name"], row["email"], row["status"], row["status_label"],
-                         vn_date(row["receipt_date"]) if row["receipt_date"] else "",
+                         dmy(row["receipt_date"]) if row["receipt_date"] else "",
                          "" if pd.isna(row["days_late"]) else int(row["days_late"]), int(row["versions"]),
-                         vn_date(period.deadline), vn_date(new_deadline),
+                         dmy(period.deadline), dmy(new_deadline),
                          "có" if row["unit_id"] in addressed_ids else "không"])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -389,11 +396,11 @@ def status_lines(period: Period, status: pd.DataFrame, as_of: dt.date, colour: b
     rows, marks = [], []
     for _, row in status.iterrows():
         rows.append([row["unit_id"], row["unit_name"], row["status_label"],
-                     vn_date(row["receipt_date"]) if row["receipt_date"] else "", str(int(row["versions"]))])
+                     dmy(row["receipt_date"]) if row["receipt_date"] else "", str(int(row["versions"]))])
         marks.append([None, None, row["status"], None, None])
     r = rates(status)
     lines = table_lines(headers, rows, marks, colour) if rows else ["(không có đơn vị nào phải báo cáo)"]
-    lines += ["", f"Kỳ {period.label}, hạn nộp {vn_date(period.deadline)}, tính đến ngày {vn_date(as_of)}: "
+    lines += ["", f"Kỳ {period.label}, hạn nộp {dmy(period.deadline)}, tính đến ngày {dmy(as_of)}: "
                   f"{r.expected} đơn vị phải báo cáo.",
               f"Đúng hạn {r.on_time}, muộn {r.late}, không đạt {r.rejected}, chưa nộp {r.missing}"
               + (f", chưa nhận (chưa đến hạn) {r.not_yet_received}" if r.not_yet_received else "") + ".",
@@ -456,12 +463,12 @@ def history_page(settings, history: History, as_of: dt.date, templates: Path) ->
         c = counts.loc[unit.id]
         rows.append({"id": unit.id, "name": unit.name, "cells": cells, "late": int(c[LATE]),
                      "missing": int(c[MISSING] + c[REJECTED]), "expected": int(c["expected"])})
-    rates_rows = [{"period": r["period"], "label": r["label"], "deadline": vn_date(r["deadline"]),
+    rates_rows = [{"period": r["period"], "label": r["label"], "deadline": dmy(r["deadline"]),
                    "expected": r["expected"], "accepted": r["accepted"], "on_time": r["on_time"],
                    "completeness": _percent(r["completeness"]), "timeliness": _percent(r["timeliness"])}
                   for r in history.rates.to_dict("records")]
     return env.get_template(HISTORY_TEMPLATE).render(
-        province_name=settings.province_name, standing_unit=settings.standing_unit, as_of=vn_date(as_of),
+        province_name=settings.province_name, standing_unit=settings.standing_unit, as_of=dmy(as_of),
         periods=[{"code": p, "label": labels[p]} for p in history.periods], rows=rows, rates=rates_rows,
         legend=[{"status": s or "none", "symbol": sym, "text": text} for s, sym, text in LEGEND],
         fills={**FILLS, "none": "FFFFFF"})

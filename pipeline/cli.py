@@ -386,7 +386,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     import datetime as dt
 
     from pipeline.audit import submission_history, submission_status
-    from pipeline.audit_outputs import (AuditError, history_lines, status_lines, use_colour, vn_date, write_audit,
+    from pipeline.audit_outputs import (AuditError, dmy, history_lines, status_lines, use_colour, write_audit,
                                         write_history_page)
 
     if not period_code and not show_history:
@@ -402,7 +402,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
         if written.letter:
             names = status.set_index("unit_id").loc[written.addressed, "short_name"].tolist()
-            click.echo(f"Công văn đôn đốc ({len(names)} đơn vị, hạn mới {vn_date(written.new_deadline)}): "
+            click.echo(f"Công văn đôn đốc ({len(names)} đơn vị, hạn mới {dmy(written.new_deadline)}): "
                        f"{written.letter}\n  Gửi tới: {', '.join(names)}")
             units = " ".join(written.addressed)
             click.echo(f'  Gửi thư: make send-reminders PERIOD={period.code} UNITS="{units}"')

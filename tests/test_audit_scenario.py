@@ -286,7 +286,7 @@ def test_a_new_deadline_before_the_audit_day_is_refused(scenario):
     result = CliRunner().invoke(cli, ["--root", str(scenario.root), "audit", "--period", "2026S1",
                                       "--as-of", "2026-06-25", "--new-deadline", "2026-06-20"])
     assert result.exit_code == 2
-    assert "Hạn nộp mới 20/6/2026 phải sau ngày kiểm tra 25/6/2026" in result.output
+    assert "Hạn nộp mới 20/06/2026 phải sau ngày kiểm tra 25/06/2026" in result.output
 
 
 def test_audit_needs_a_period_or_history(scenario):
