@@ -324,3 +324,11 @@ def test_history_command_writes_a_self_contained_page(scenario):
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "Xã Tả Lèng" in page and "Bộ Chỉ huy Bộ đội Biên phòng tỉnh" in page
     assert page.count('class="c s-missing"') >= 4
+
+
+def test_audit_command_is_documented():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "python -m pipeline audit --period" in readme and "make audit PERIOD=" in readme
+    assert "make audit-history" in readme and "## Audit" in readme
+    result = CliRunner().invoke(cli, ["audit", "--help"])
+    assert result.exit_code == 0 and "Example: python -m pipeline audit" in result.output
