@@ -8,6 +8,7 @@ root); where it cannot be had, the IMAP tests are skipped with a loud reason, ne
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import getpass
@@ -70,6 +71,7 @@ class SmtpServer:
     messages: list[Received] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)     # recipients answered with 550
+    security: str = "none"
 
 
 class _Handler:
@@ -121,11 +123,18 @@ class ImapServer:
     user: str
     password: str
     log: Path
+    tls: "Certificate | None" = None
 
     def connect(self):
         import imaplib
 
-        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        if self.tls is None:
+            imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        else:
+            import ssl
+
+            context = ssl.create_default_context(cafile=str(self.tls.cert))
+            imap = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=context, timeout=30)
         imap.login(self.user, self.password)
         return imap
 
@@ -161,9 +170,10 @@ def _skip_loudly(reason: str):
     pytest.skip(message)
 
 
-@pytest.fixture
-def imap_server():
-    """Dovecot on 127.0.0.1 with a throwaway config, passwd-file user and Maildir in a temp folder."""
+@contextlib.contextmanager
+def _dovecot(tls: "Certificate | None" = None):
+    """Dovecot on 127.0.0.1 with a throwaway config, passwd-file user and Maildir in a temp folder;
+    with `tls`, IMAP over implicit TLS (imaps) with that certificate."""
     if _DOVECOT is None:
         _skip_loudly("dovecot is not installed (Debian package dovecot-imapd; `make test` installs it as root)")
     # Dovecot's unprivileged processes must reach the mail store: a world-traversable folder of
@@ -182,9 +192,20 @@ def imap_server():
         mail_uid, mail_gid = os.getuid(), os.getgid()
     for sub in ("run", "state", "mail"):
         (base / sub).mkdir()
-    os.chown(base / "mail", mail_uid, mail_gid) if os.geteuid() == 0 else None
+    if os.geteuid() == 0:
+        os.chown(base / "mail", mail_uid, mail_gid)
     (base / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}::::\n", encoding="utf-8")
     (base / "users").chmod(0o644)
+    if tls is None:
+        ssl_settings = "ssl = no"
+        listeners = (f"inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n"
+                     f"  inet_listener imaps {{\n    port = 0\n  }}")
+    else:
+        dh = Path("/usr/share/dovecot/dh.pem")
+        ssl_settings = (f"ssl = required\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}\n"
+                        + (f"ssl_dh = <{dh}\n" if dh.exists() else ""))
+        listeners = (f"inet_listener imap {{\n    port = 0\n  }}\n"
+                     f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {port}\n    ssl = yes\n  }}")
     config = base / "dovecot.conf"
     config.write_text(f"""
 base_dir = {base}/run
@@ -192,7 +213,7 @@ state_dir = {base}/state
 log_path = {base}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl_settings}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{base}/mail/%u
@@ -208,13 +229,7 @@ userdb {{
   args = uid={mail_uid} gid={mail_gid} home={base}/mail/%u
 }}
 service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
+  {listeners}
 }}
 """, encoding="utf-8")
     process = subprocess.Popen([_DOVECOT, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -223,7 +238,7 @@ service imap-login {{
             log = (base / "dovecot.log").read_text(errors="replace") if (base / "dovecot.log").exists() else ""
             output = process.stdout.read().decode(errors="replace") if process.poll() is not None else ""
             _skip_loudly(f"dovecot did not start on 127.0.0.1:{port}: {output.strip()} {log.strip()}"[:800])
-        yield ImapServer(port=port, user=IMAP_USER, password=IMAP_PASSWORD, log=base / "dovecot.log")
+        yield ImapServer(port=port, user=IMAP_USER, password=IMAP_PASSWORD, log=base / "dovecot.log", tls=tls)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -233,6 +248,83 @@ service imap-login {{
                 process.kill()
                 process.wait()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def imap_server():
+    with _dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_tls_server(certificate):
+    with _dovecot(certificate) as server:
+        yield server
+
+
+# ------------------------------------------------------------------------------------------ TLS
+
+
+@dataclass(frozen=True)
+class Certificate:
+    cert: Path      # also the CA file a client trusts (self-signed)
+    key: Path
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1 and localhost, made with the openssl command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        message = "!!! TLS mail tests SKIPPED: the openssl command is not installed (Debian package openssl)"
+        print(message, file=sys.stderr)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("tls")
+    folder.chmod(0o755)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return Certificate(cert, key)
+
+
+def server_tls_context(certificate: Certificate):
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert, certificate.key)
+    return context
+
+
+@pytest.fixture(params=["starttls", "tls"])
+def smtp_tls_server(request, certificate):
+    """aiosmtpd speaking STARTTLS (port 587 style) or implicit TLS (port 465 style)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    server = SmtpServer(port=free_port(), security=request.param)
+
+    def authenticator(smtp, session, envelope, mechanism, auth_data):
+        server.logins.append((_text(auth_data.login), _text(auth_data.password)))
+        return AuthResult(success=(_text(auth_data.login), _text(auth_data.password)) == (SMTP_USER, SMTP_PASSWORD),
+                          handled=False)
+
+    context = server_tls_context(certificate)
+    if request.param == "tls":
+        controller = Controller(_Handler(server), hostname="127.0.0.1", port=server.port, ssl_context=context,
+                                authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    else:
+        controller = Controller(_Handler(server), hostname="127.0.0.1", port=server.port, tls_context=context,
+                                require_starttls=True, authenticator=authenticator, auth_required=True)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 # ------------------------------------------------------------------------------------------ project set-up

@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, configure_mail, imap_config, imap_server,  # noqa: F401
-                          set_emails, smtp_config, smtp_server)
+from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, certificate, configure_mail, imap_config,  # noqa: F401
+                          imap_server, imap_tls_server, set_emails, smtp_config, smtp_server)
 from pipeline.cli import cli
 from pipeline.collect import safe_file_name, unpack_zip
 from pipeline.register import read_register
@@ -314,3 +314,17 @@ def test_distribute_then_collect_reads_replies_since_the_templates_went_out_and_
     assert "mail_deliveries" in dump and "mail_collected" in dump
     text = dump + "".join(r.output for r in outputs) + caplog.text
     assert not any(s in text for s in secrets)
+
+
+def test_collect_over_tls_with_the_configured_ca(project, imap_tls_server, certificate, monkeypatch):  # noqa: F811
+    imap_tls_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]))
+    configure_mail(project, **imap_config(imap_tls_server, imap_security="tls", ca_file=str(certificate.cert)))
+    monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
+    result = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    assert (project / "inputs" / "submissions" / "2026S1" / "Tả Lèng.xlsx").read_bytes() == TALENG
+    # the same server without the CA: the connection is refused before any password is sent
+    configure_mail(project, **imap_config(imap_tls_server, imap_security="tls"))
+    refused = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert refused.exit_code == 2
+    assert f"Không thiết lập được kết nối mã hóa tới hộp thư 127.0.0.1:{imap_tls_server.port}" in refused.output

@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from mail_servers import SMTP_PASSWORD, configure_mail, set_emails, smtp_config, smtp_server  # noqa: F401
+from mail_servers import (SMTP_PASSWORD, certificate, configure_mail, set_emails, smtp_config, smtp_server,  # noqa: F401
+                          smtp_tls_server)
 from pipeline import layout
 from pipeline.cli import cli
 from pipeline.config import load_settings
@@ -345,3 +346,26 @@ def test_mail_commands_are_documented(command):
     assert f"\n{command}: $(STAMP)\n\t$(PY) -m pipeline {command} " in makefile
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and "Example: python -m pipeline " + command in result.output
+
+
+def test_smtp_over_tls_with_the_configured_ca(project, smtp_tls_server, certificate, monkeypatch):  # noqa: F811
+    """STARTTLS and implicit TLS against a server whose certificate only `ca_file` vouches for."""
+    set_emails(project, {"03405": "ubnd.taleng@laichau.example.vn"})
+    configure_mail(project, **smtp_config(smtp_tls_server, smtp_security=smtp_tls_server.security,
+                                          ca_file=str(certificate.cert)))
+    monkeypatch.setenv("BAOCAO_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    result = run(project, "distribute", "--period", "2026S1", "--unit", "03405", "--send")
+    assert result.exit_code == 0, result.output
+    [delivered] = smtp_tls_server.messages
+    assert delivered.rcpt_tos == ["ubnd.taleng@laichau.example.vn"]
+    assert smtp_tls_server.logins == [("baocao@syt.example.vn", SMTP_PASSWORD)]
+
+
+def test_smtp_tls_refuses_a_certificate_nobody_vouches_for(project, smtp_tls_server, monkeypatch):  # noqa: F811
+    set_emails(project, {"03405": "ubnd.taleng@laichau.example.vn"})
+    configure_mail(project, **smtp_config(smtp_tls_server, smtp_security=smtp_tls_server.security))
+    monkeypatch.setenv("BAOCAO_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    result = run(project, "distribute", "--period", "2026S1", "--unit", "03405", "--send")
+    assert result.exit_code == 2
+    assert "Không thiết lập được kết nối mã hóa tới 127.0.0.1" in result.output
+    assert smtp_tls_server.messages == [] and smtp_tls_server.logins == []
