@@ -3,6 +3,7 @@ templates and real ingestion is in test_audit_scenario.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -98,3 +99,75 @@ def test_rates_of_nothing_expected():
 
 def test_status_label_without_days():
     assert status_label(LATE, None) == "Muộn"
+
+
+# ---------------------------------------------------------------- the letter's rendering
+
+def letter_context_for(settings, period, names, as_of=day(3), contact="Liên hệ: Phòng Nghiệp vụ Y & Dược <SYT>"):
+    from pipeline.audit_outputs import LetterSettings, letter_context
+
+    addressed = pd.DataFrame({"unit_id": [f"12-X{n}" for n in range(len(names))], "unit_name": names,
+                              "kind": ["department"] * len(names), "status": [MISSING] * len(names)})
+    letter = dataclasses.replace(LetterSettings.from_settings(settings), contact_text=contact)
+    return letter_context(settings, period, addressed, as_of, day(9), letter)
+
+
+def test_letter_escapes_what_it_is_given(settings, period, tmp_path):
+    from docx import Document
+
+    from pipeline.audit_outputs import render_letter
+    from conftest import PROJECT_ROOT
+
+    names = ["Hội Liên hiệp Phụ nữ & Đoàn <Thanh niên> tỉnh", "Bộ Chỉ huy {{ Bộ đội }} Biên phòng tỉnh"]
+    data = render_letter(PROJECT_ROOT / "templates" / "cong-van-don-doc.docx",
+                         letter_context_for(settings, period, names), day(3))
+    path = tmp_path / "letter.docx"
+    path.write_bytes(data)
+    text = [p.text for p in Document(path).paragraphs]
+    assert f"- {names[0]};" in text and f"- {names[1]}." in text
+    assert "Liên hệ: Phòng Nghiệp vụ Y & Dược <SYT>" in text
+    assert data == render_letter(PROJECT_ROOT / "templates" / "cong-van-don-doc.docx",
+                                 letter_context_for(settings, period, names), day(3))
+
+
+def test_a_missing_variable_fails_loudly(settings, period):
+    from pipeline.audit_outputs import render_letter
+    from pipeline.errors import ConfigError
+    from conftest import PROJECT_ROOT
+
+    context = letter_context_for(settings, period, ["Sở Tư pháp"])
+    del context["new_deadline_text"]
+    with pytest.raises(ConfigError, match="new_deadline_text"):
+        render_letter(PROJECT_ROOT / "templates" / "cong-van-don-doc.docx", context, day(3))
+
+
+@pytest.mark.parametrize("as_of, expected", [
+    (dt.date(2026, 6, 22), dt.date(2026, 6, 29)),   # Monday + 5 = Saturday -> Monday
+    (dt.date(2026, 6, 23), dt.date(2026, 6, 29)),   # Tuesday + 5 = Sunday -> Monday
+    (dt.date(2026, 6, 25), dt.date(2026, 6, 30)),   # Thursday + 5 = Tuesday
+])
+def test_default_new_deadline_avoids_the_weekend(as_of, expected):
+    from pipeline.audit_outputs import default_new_deadline
+
+    assert default_new_deadline(as_of, 5) == expected
+
+
+@pytest.mark.parametrize("day_, text, short", [
+    (dt.date(2026, 6, 19), "ngày 19 tháng 6 năm 2026", "19/6/2026"),
+    (dt.date(2027, 1, 5), "ngày 05 tháng 01 năm 2027", "05/01/2027"),   # Decree 30: 0 before days < 10, months 1-2
+    (dt.date(2026, 12, 1), "ngày 01 tháng 12 năm 2026", "01/12/2026"),
+])
+def test_dates_the_decree_30_way(day_, text, short):
+    from pipeline.audit_outputs import date_text, vn_date
+
+    assert (date_text(day_), vn_date(day_)) == (text, short)
+
+
+def test_the_new_deadline_is_the_original_one_until_it_passes(settings, period):
+    from pipeline.audit_outputs import AuditError, LetterSettings, resolve_new_deadline
+
+    letter = LetterSettings.from_settings(settings)
+    assert resolve_new_deadline(period, day(-2), day(5), letter) == D
+    assert resolve_new_deadline(period, day(2), day(5), letter) == day(5)
+    with pytest.raises(AuditError):
+        resolve_new_deadline(period, day(2), day(1), letter)
