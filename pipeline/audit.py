@@ -76,6 +76,8 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
         args = tuple(period_codes)
     db = sqlite3.connect(ledger_path, timeout=30)
     try:
+        if not _has_submissions(db):
+            return pd.DataFrame(columns=RECEIPT_COLUMNS)
         frame = pd.read_sql_query(sql + " ORDER BY period, unit_id, version", db, params=args)
     finally:
         db.close()
@@ -89,9 +91,16 @@ def ledger_periods(ledger_path: Path) -> list[str]:
         return []
     db = sqlite3.connect(ledger_path, timeout=30)
     try:
+        if not _has_submissions(db):
+            return []
         return [r[0] for r in db.execute("SELECT DISTINCT period FROM submissions")]
     finally:
         db.close()
+
+
+def _has_submissions(db: sqlite3.Connection) -> bool:
+    # a ledger another command created before any ingestion may not have the table yet
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'submissions'").fetchone() is not None
 
 
 # ---------------------------------------------------------------- the one computation

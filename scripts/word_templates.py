@@ -186,7 +186,7 @@ def reminder_letter() -> Path:
     para(doc, "Thực hiện nhiệm vụ 5.4 của Kế hoạch phòng, chống mại dâm giai đoạn {{ plan_years }} trên địa bàn tỉnh "
               "{{ province_name }} về thực hiện chế độ thống kê, báo cáo định kỳ, {{ standing_unit }} đã gửi biểu mẫu "
               "báo cáo kết quả thực hiện {{ period_label }} (số liệu từ {{ window_text }}) đến các cơ quan, đơn vị, "
-              "đề nghị gửi báo cáo trước ngày {{ deadline_text }}.")
+              "đề nghị gửi báo cáo chậm nhất ngày {{ deadline_text }}.")
     para(doc, "{%p if overdue %}", indent=False, after=0)
     para(doc, "Đến nay, đã quá thời hạn nêu trên nhưng các cơ quan, đơn vị có tên tại phần Kính gửi "
               "{% if has_missing and has_rejected %}chưa gửi báo cáo hoặc báo cáo đã gửi chưa đạt yêu cầu, cần "
@@ -194,7 +194,7 @@ def reminder_letter() -> Path:
               "cầu, cần chỉnh sửa theo kết quả kiểm tra đã được thông báo{% else %}chưa gửi báo cáo{% endif %}. "
               "Để kịp thời tổng hợp, báo cáo Ủy ban nhân dân tỉnh và Bộ Y tế, {{ standing_unit }} đề nghị các cơ "
               "quan, đơn vị khẩn trương hoàn thiện và gửi báo cáo {{ period_label }} về {{ standing_unit }} "
-              "trước ngày {{ new_deadline_text }}.")
+              "chậm nhất ngày {{ new_deadline_text }}.")
     para(doc, "{%p else %}", indent=False, after=0)
     para(doc, "Đến nay, thời hạn gửi báo cáo sắp hết nhưng {{ standing_unit }} "
               "{% if has_missing and has_rejected %}chưa nhận được báo cáo hoặc báo cáo đã nhận chưa đạt yêu cầu"
@@ -202,7 +202,7 @@ def reminder_letter() -> Path:
               "báo cáo{% endif %} của các cơ quan, đơn vị có tên tại phần Kính gửi. Để kịp thời tổng hợp, báo cáo "
               "Ủy ban nhân dân tỉnh và Bộ Y tế, {{ standing_unit }} đề nghị các cơ quan, đơn vị "
               "{% if has_rejected %}hoàn thiện và {% endif %}gửi báo cáo {{ period_label }} về {{ standing_unit }} "
-              "đúng thời hạn, trước ngày {{ new_deadline_text }}.")
+              "đúng thời hạn, chậm nhất ngày {{ new_deadline_text }}.")
     para(doc, "{%p endif %}", indent=False, after=0)
     para(doc, "{%p if contact_text %}", indent=False, after=0)
     para(doc, "{{ contact_text }}")

@@ -185,7 +185,7 @@ def test_letter_after_the_deadline_addresses_exactly_the_missing_and_rejected(sc
     lines, text = letter_text(folder / "cong-van-don-doc-2026S1.docx")
     assert lines == ["- UBND phường Đoàn Kết;", "- UBND xã Bình Lư;", "- UBND xã Tả Lèng."]
     for phrase in ("SỞ Y TẾ", "UBND TỈNH LAI CHÂU", "Số: …/SYT-NVY", "Lai Châu, ngày 19 tháng 6 năm 2026",
-                   "6 tháng đầu năm 2026", "trước ngày 18/6/2026", "trước ngày 26/6/2026",
+                   "6 tháng đầu năm 2026", "chậm nhất ngày 18/6/2026", "chậm nhất ngày 26/6/2026",
                    "ngày 15/12/2025 đến ngày 14/6/2026", "chưa gửi báo cáo hoặc báo cáo đã gửi chưa đạt yêu cầu",
                    "- Lưu: VT, NVY."):
         assert phrase in text, phrase
@@ -198,7 +198,7 @@ def test_letter_before_the_deadline_reminds_of_the_original_deadline(scenario):
     run_audit(scenario, "--period", "2026S1", "--as-of", "2026-06-17")
     lines, text = letter_text(scenario.settings.path("outputs") / "2026S1" / "cong-van-don-doc-2026S1.docx")
     assert lines == ["- Sở Tư pháp;", "- UBND phường Đoàn Kết;", "- UBND xã Bình Lư;", "- UBND xã Tả Lèng."]
-    assert "thời hạn gửi báo cáo sắp hết" in text and "đúng thời hạn, trước ngày 18/6/2026" in text
+    assert "thời hạn gửi báo cáo sắp hết" in text and "đúng thời hạn, chậm nhất ngày 18/6/2026" in text
     assert "đã quá thời hạn" not in text
 
 
@@ -209,7 +209,7 @@ def test_a_single_addressee_stands_on_the_kinh_gui_line(scenario):
     assert "Kính gửi: UBND phường Đoàn Kết." in texts
     body = "\n".join(texts)
     assert "chưa gửi báo cáo." in body and "chưa đạt yêu cầu" not in body
-    assert "trước ngày 30/6/2026" in body   # 25/6 + 5 days, a Tuesday
+    assert "chậm nhất ngày 30/6/2026" in body   # 25/6 + 5 days, a Tuesday
 
 
 def test_letter_converts_to_pdf_with_the_same_text(scenario, tmp_path):
@@ -221,7 +221,7 @@ def test_letter_converts_to_pdf_with_the_same_text(scenario, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
     for phrase in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Kính gửi:",
-                   "- UBND phường Đoàn Kết;", "- UBND xã Bình Lư;", "- UBND xã Tả Lèng.", "trước ngày 26/6/2026",
+                   "- UBND phường Đoàn Kết;", "- UBND xã Bình Lư;", "- UBND xã Tả Lèng.", "chậm nhất ngày 26/6/2026",
                    "Nơi nhận:"):
         assert phrase in flat, phrase
     assert "Sin Suối Hồ" not in flat and "Công an tỉnh" not in flat
