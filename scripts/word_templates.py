@@ -212,6 +212,157 @@ def reminder_letter() -> Path:
     return save(doc, "cong-van-don-doc.docx")
 
 
+# ---------------------------------------------------------------- the summary report (báo cáo 6 tháng / năm)
+
+def _report_heading(doc, text: str):
+    return para(doc, text, bold=True, after=6, before=6)
+
+
+def _report_break(doc) -> None:
+    paragraph = para(doc, "", indent=False, after=0)
+    paragraph.add_run().add_break(WD_BREAK.PAGE)
+
+
+def _report_loop(doc, loop: str, body: str, *, end: str = "{%p endfor %}", **style) -> None:
+    """A paragraph repeated per item: the loop tags sit in paragraphs of their own (docxtpl drops them)."""
+    para(doc, loop, indent=False, after=0)
+    para(doc, body, **style)
+    para(doc, end, indent=False, after=0)
+
+
+def _report_table(doc, headers: list[str], cells: list[str], widths_cm: list[float], loop: str,
+                  aligns: str, size: float = 11):
+    """A bordered table: a header row repeated on every page, then one row per item of `loop`
+    (docxtpl row tags `{%tr ... %}` in rows of their own)."""
+    table = doc.add_table(rows=4, cols=len(headers))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    align_of = {"l": "left", "c": "center", "r": "right"}
+    header_row = table.rows[0]._tr
+    tr_pr = header_row.get_or_add_trPr()
+    repeat = OxmlElement("w:tblHeader")
+    repeat.set(qn("w:val"), "true")
+    tr_pr.append(repeat)
+    texts = [headers, [loop] + [""] * (len(headers) - 1), cells, ["{%tr endfor %}"] + [""] * (len(headers) - 1)]
+    for r, row in enumerate(texts):
+        for c, text in enumerate(row):
+            cell = _cell(table, r, c, widths_cm[c])
+            align = "center" if r == 0 else align_of[aligns[c]]
+            para(cell, text, size=size, bold=(r == 0), align=align, indent=False, after=0, before=0)
+    return table
+
+
+def _report_appendix_title(doc, number: str, title: str) -> None:
+    para(doc, f"Phụ lục {number}", size=14, bold=True, align="center", indent=False, after=0)
+    para(doc, title, size=14, bold=True, align="center", indent=False, after=0)
+    para(doc, "{{ appendix_reference }}", size=14, italic=True, align="center", indent=False, after=12)
+
+
+def report_template() -> Path:
+    """templates/bao-cao.docx, for both the semi-annual and the annual report.
+
+    Variables: parent_body, issuing_body, place, date_text, symbol ("BC-SYT"), title_line,
+    period_label, intro; overview, chart_task_status (image); groups (number, title, progress,
+    tasks: heading and lines, figures); annual (bool), comparison_lines; strengths, weaknesses,
+    next_period_label, next_tasks, proposals (lists of paragraphs); closing; recipients; signer_title,
+    signer_subtitle, signer_name; appendix_reference; appendix1 (task_id, task, leads, partners,
+    timeframe, status, reported_by, not_reported); appendix2 (no, code, name, unit_of_measure, total,
+    departments, communes, reporting); appendix2_compare (code, name, unit_of_measure, first_half,
+    second_half, annual, previous_year, change); by_unit_title, by_unit (sub-document), chart_communes
+    (image); submission_summary, appendix3 (no, name, status, receipt, versions), chart_completeness
+    (image). A list of paragraphs may be empty.
+    """
+    doc = new_document()
+    letterhead(doc, "Số: …/{{ symbol }}")
+    para(doc, "", after=6)
+    para(doc, "BÁO CÁO", size=14, bold=True, align="center", indent=False, after=0)
+    para(doc, "{{ title_line }}", size=14, bold=True, align="center", indent=False, after=0)
+    rule(doc, left_cm=6.0, right_cm=6.0).paragraph_format.space_before = Pt(4)
+    para(doc, "", after=0)
+    para(doc, "{{ intro }}")
+
+    _report_heading(doc, "I. KẾT QUẢ THỰC HIỆN")
+    para(doc, "{{ overview }}")
+    para(doc, "{{ chart_task_status }}", align="center", indent=False)
+    para(doc, "{%p for g in groups %}", indent=False, after=0)
+    para(doc, "{{ g.number }}. {{ g.title }}", bold=True)
+    para(doc, "{{ g.progress }}")
+    para(doc, "{%p for t in g.tasks %}", indent=False, after=0)
+    para(doc, "{{ t.heading }}", italic=True)
+    _report_loop(doc, "{%p for line in t.lines %}", "{{ line }}")
+    para(doc, "{%p endfor %}", indent=False, after=0)
+    para(doc, "{%p if g.figures %}", indent=False, after=0)
+    para(doc, "Số liệu kết quả:", italic=True)
+    _report_loop(doc, "{%p for line in g.figures %}", "{{ line }}")
+    para(doc, "{%p endif %}", indent=False, after=0)
+    para(doc, "{%p endfor %}", indent=False, after=0)
+    para(doc, "{%p if annual %}", indent=False, after=0)
+    para(doc, "{{ groups|length + 1 }}. So sánh với 6 tháng đầu năm và cùng kỳ năm trước", bold=True)
+    _report_loop(doc, "{%p for line in comparison_lines %}", "{{ line }}")
+    para(doc, "{%p endif %}", indent=False, after=0)
+
+    _report_heading(doc, "II. ĐÁNH GIÁ CHUNG")
+    para(doc, "1. Ưu điểm", bold=True)
+    _report_loop(doc, "{%p for line in strengths %}", "{{ line }}")
+    para(doc, "2. Tồn tại, hạn chế và nguyên nhân", bold=True)
+    _report_loop(doc, "{%p for line in weaknesses %}", "{{ line }}")
+
+    _report_heading(doc, "III. NHIỆM VỤ TRỌNG TÂM {{ next_period_label|upper }}")
+    _report_loop(doc, "{%p for line in next_tasks %}", "{{ line }}")
+
+    _report_heading(doc, "IV. ĐỀ XUẤT, KIẾN NGHỊ")
+    _report_loop(doc, "{%p for line in proposals %}", "{{ line }}")
+    para(doc, "{{ closing }}")
+    signature(doc, signer_title="{{ signer_title }}", signer_subtitle="{{ signer_subtitle }}",
+              signer_name="{{ signer_name }}")
+
+    # the appendices: landscape pages, the same margins, page numbers continued
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21)
+    section.different_first_page_header_footer = False
+    _report_appendix_title(doc, "I", "TÌNH HÌNH THỰC HIỆN CÁC NHIỆM VỤ THEO BIỂU PHÂN CÔNG")
+    _report_table(doc, ["STT", "Nhiệm vụ", "Chủ trì", "Phối hợp", "Thời gian", "Tình trạng", "Đã báo cáo",
+                        "Chưa báo cáo"],
+                  ["{{ r.task_id }}", "{{ r.task }}", "{{ r.leads }}", "{{ r.partners }}", "{{ r.timeframe }}",
+                   "{{ r.status }}", "{{ r.reported_by }}", "{{ r.not_reported }}"],
+                  [1.3, 6.4, 2.8, 3.4, 2.0, 2.6, 3.2, 3.5], "{%tr for r in appendix1 %}", "clllclll", size=10)
+    _report_break(doc)
+    _report_appendix_title(doc, "II", "SỐ LIỆU CÁC CHỈ TIÊU THỐNG KÊ")
+    para(doc, "1. Tổng hợp toàn tỉnh", bold=True, indent=False)
+    _report_table(doc, ["STT", "Mã", "Chỉ tiêu", "Đơn vị tính", "Toàn tỉnh", "Các sở, ngành", "Các xã, phường",
+                        "Số đơn vị báo cáo"],
+                  ["{{ r.no }}", "{{ r.code }}", "{{ r.name }}", "{{ r.unit_of_measure }}", "{{ r.total }}",
+                   "{{ r.departments }}", "{{ r.communes }}", "{{ r.reporting }}"],
+                  [1.1, 1.4, 10.2, 2.4, 2.6, 2.5, 2.5, 2.5], "{%tr for r in appendix2 %}", "ccllrrrc", size=10)
+    para(doc, "{%p if annual %}", indent=False, after=0)
+    para(doc, "", indent=False, after=0)
+    para(doc, "2. So sánh với 6 tháng đầu năm và năm trước", bold=True, indent=False)
+    _report_table(doc, ["Mã", "Chỉ tiêu", "Đơn vị tính", "6 tháng đầu năm", "6 tháng cuối năm", "Cả năm",
+                        "Năm trước", "So với năm trước"],
+                  ["{{ r.code }}", "{{ r.name }}", "{{ r.unit_of_measure }}", "{{ r.first_half }}",
+                   "{{ r.second_half }}", "{{ r.annual }}", "{{ r.previous_year }}", "{{ r.change }}"],
+                  [1.4, 9.6, 2.4, 2.4, 2.4, 2.4, 2.4, 2.6], "{%tr for r in appendix2_compare %}", "cllrrrrr",
+                  size=10)
+    para(doc, "{{ compare_note }}", size=11, italic=True, indent=False, before=3)
+    para(doc, "{%p endif %}", indent=False, after=0)
+    para(doc, "", indent=False, after=0)
+    para(doc, "{{ by_unit_title }}", bold=True, indent=False)
+    para(doc, "{{ by_unit_note }}", size=11, italic=True, indent=False)
+    para(doc, "{{p by_unit }}", indent=False, after=0)
+    para(doc, "{{ chart_communes }}", align="center", indent=False, before=6)
+    _report_break(doc)
+    _report_appendix_title(doc, "III", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ")
+    para(doc, "{{ submission_summary }}", indent=False)
+    _report_table(doc, ["STT", "Cơ quan, đơn vị", "Ngày nhận", "Tình trạng", "Số lần gửi", "Tệp"],
+                  ["{{ r.no }}", "{{ r.name }}", "{{ r.receipt }}", "{{ r.status }}", "{{ r.versions }}",
+                   "{{ r.file }}"],
+                  [1.2, 7.0, 2.8, 5.6, 2.0, 6.6], "{%tr for r in appendix3 %}", "clclcl", size=10)
+    para(doc, "{{ chart_completeness }}", align="center", indent=False, before=6)
+    return save(doc, "bao-cao.docx")
+
+
 if __name__ == "__main__":
-    for built in (reminder_letter(),):
+    for built in (reminder_letter(), report_template()):
         print(f"wrote {built}")
