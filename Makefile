@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help install test matrix units obligations templates ingest history
 .PHONY: distribute send-feedback send-reminders collect
 .PHONY: audit audit-history
+.PHONY: semiannual annual
 
 help:
 	@echo "make test                          install what is missing and run the tests"
@@ -22,6 +23,8 @@ help:
 	@echo "make collect PERIOD=2026S1         save the spreadsheets units emailed into inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           who is on time, late, missing, rejected; the reminder letter (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
+	@echo "make semiannual PERIOD=2026S1      ingest what is new, then the semi-annual report (Word, Excel, HTML) in outputs/2026S1/"
+	@echo "make annual YEAR=2026              ingest what is new, then the annual report in outputs/2026/ (AS_OF= for both)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -77,3 +80,9 @@ audit: $(STAMP)
 
 audit-history: $(STAMP)
 	$(PY) -m pipeline audit --history $(if $(AS_OF),--as-of $(AS_OF))
+
+semiannual: $(STAMP)
+	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF))
+
+annual: $(STAMP)
+	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF))

@@ -419,6 +419,66 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
 
 
+_AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
+                      help="Submission status (appendix III) as of this day (default: today).")
+
+
+def _report(project: Project, period, as_of) -> None:
+    """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual)."""
+    from pipeline.ingest import ingest as run_ingest, submissions_dir
+    from pipeline.report import build_reports
+
+    periods = [period]
+    if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
+        periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
+    for each in periods:
+        report = run_ingest(project.settings, project.registry, project.matrix, project.catalogue, each)
+        click.echo(f"Tiếp nhận kỳ {each.label}: {report.files_new} tệp mới, {len(report.judged)} tệp đã kiểm tra.")
+    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period,
+                        as_of.date() if as_of else None)
+    k, r = out.data.consolidation, out.data.rates
+    click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
+               f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu.")
+    for finding in k.findings.itertuples(index=False):
+        click.echo(f"  Cần kiểm tra: {finding.message}")
+    click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Semi-annual period code, e.g. 2026S1.")
+@_AS_OF
+@pass_project
+def semiannual(project: Project, period_code: str, as_of) -> None:
+    """Ingest what is new, consolidate and write the semi-annual report.
+
+    Writes outputs/<period>/bao-cao-6-thang-dau-nam-<year>.docx (official layout, from
+    templates/bao-cao.docx), tong-hop-<period>.xlsx and bao-cao-6-thang-dau-nam-<year>.html.
+
+    Example: python -m pipeline semiannual --period 2026S1
+    """
+    from pipeline.errors import PeriodError
+
+    period = project.period(period_code)
+    if period.is_annual:
+        raise PeriodError(f"Kỳ {period.code} là kỳ cả năm: dùng python -m pipeline annual --year {period.year}")
+    _report(project, period, as_of)
+
+
+@cli.command()
+@click.option("--year", required=True, type=int, help="The year, e.g. 2026.")
+@_AS_OF
+@pass_project
+def annual(project: Project, year: int, as_of) -> None:
+    """Ingest what is new, consolidate and write the annual report, compared with the first half
+    and the previous year.
+
+    Writes outputs/<year>/bao-cao-nam-<year>.docx, tong-hop-<year>.xlsx and bao-cao-nam-<year>.html.
+
+    Example: python -m pipeline annual --year 2026
+    """
+    _report(project, project.period(str(year)), as_of)
+
+
 def main() -> None:
     # Windows consoles may not default to UTF-8; Vietnamese must still print.
     for stream in (sys.stdout, sys.stderr):

@@ -29,6 +29,7 @@ class Settings:
     deadline_overrides: dict[str, dt.date] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     mail: dict[str, object] = field(default_factory=dict)  # the [mail] section as written; see pipeline/mail.py
+    report: dict[str, object] = field(default_factory=dict)  # the [report] section as written; see pipeline/report.py
     document: dict[str, object] = field(default_factory=dict)  # [document]: letterhead of outgoing documents
     audit: dict[str, object] = field(default_factory=dict)  # [audit]: the reminder letter; see pipeline/audit.py
 
@@ -95,6 +96,7 @@ def load_settings(root: Path | None = None) -> Settings:
         deadline_overrides=overrides,
         files={**_DEFAULT_FILES, **raw.get("files", {})},
         mail=dict(raw.get("mail", {})),
+        report=dict(raw.get("report", {})),
         document=dict(raw.get("document", {})),
         audit=dict(raw.get("audit", {})),
     )
