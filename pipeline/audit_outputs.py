@@ -99,6 +99,7 @@ class LetterSettings:
     contact_text: str = ""
     new_deadline_days: int = 5
     include_standing_unit: bool = False
+    group_communes_from: int = 6
 
     @classmethod
     def from_settings(cls, settings) -> "LetterSettings":
@@ -122,7 +123,15 @@ class LetterSettings:
             contact_text=str(audit.get("contact_text", "")).strip(),
             new_deadline_days=days,
             include_standing_unit=bool(audit.get("include_standing_unit", False)),
+            group_communes_from=_whole(audit, "group_communes_from", 6),
         )
+
+
+def _whole(section: dict, key: str, default: int) -> int:
+    value = section.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"[audit] {key} phải là số nguyên không âm, không phải {value!r}")
+    return value
 
 
 def default_new_deadline(as_of: dt.date, days: int) -> dt.date:
@@ -149,6 +158,19 @@ def addressee_name(unit) -> str:
         name = unit["unit_name"]
         return f"UBND {name[:1].lower()}{name[1:]}"
     return unit["unit_name"]
+
+
+def addressee_lines(addressed: pd.DataFrame, group_communes_from: int) -> list[str]:
+    """The "Kính gửi:" lines: each department; each commune, or, from `group_communes_from` communes
+    on (0: never), one line "UBND các xã, phường: Đoàn Kết, Bình Lư, ..." as officers write it."""
+    lines = [addressee_name(u) for _, u in addressed[addressed["kind"] != COMMUNE].iterrows()]
+    communes = addressed[addressed["kind"] == COMMUNE]
+    if not group_communes_from or len(communes) < group_communes_from:
+        return lines + [addressee_name(u) for _, u in communes.iterrows()]
+    parts = [name.split(" ", 1) if " " in name else ["", name] for name in communes["unit_name"]]
+    divisions = {division.lower() for division, _ in parts}
+    label = "xã" if divisions == {"xã"} else "phường" if divisions == {"phường"} else "xã, phường"
+    return lines + [f"UBND các {label}: {', '.join(short for _, short in parts)}"]
 
 
 def letter_addressees(status: pd.DataFrame, letter: LetterSettings) -> pd.DataFrame:
@@ -182,7 +204,7 @@ def letter_context(settings, period: Period, addressed: pd.DataFrame, as_of: dt.
         "has_missing": bool(addressed["status"].isin([MISSING, NOT_YET]).any()),
         "has_rejected": bool((addressed["status"] == REJECTED).any()),
         "standing_unit": letter.standing_unit,
-        "addressees": [addressee_name(u) for _, u in addressed.iterrows()],
+        "addressees": addressee_lines(addressed, letter.group_communes_from),
         "recipients": recipients,
         "contact_text": letter.contact_text,
         "plan_years": f"{settings.plan_first_year}-{settings.plan_last_year}",

@@ -171,3 +171,16 @@ def test_the_new_deadline_is_the_original_one_until_it_passes(settings, period):
     assert resolve_new_deadline(period, day(2), day(5), letter) == day(5)
     with pytest.raises(AuditError):
         resolve_new_deadline(period, day(2), day(1), letter)
+
+
+def test_many_communes_are_addressed_on_one_line(registry):
+    from pipeline.audit_outputs import addressee_lines
+
+    units = registry.units.rename(columns={"name": "unit_name"})
+    some = units[units["id"].isin(["12-CA", "12-STP", "03388", "03390", "03405"])]
+    assert addressee_lines(some, 6) == ["Công an tỉnh", "Sở Tư pháp", "UBND phường Đoàn Kết", "UBND xã Bình Lư",
+                                        "UBND xã Tả Lèng"]
+    assert addressee_lines(some, 3) == ["Công an tỉnh", "Sở Tư pháp", "UBND các xã, phường: Đoàn Kết, Bình Lư, Tả Lèng"]
+    only_xa = units[units["id"].isin(["03390", "03405", "03394"])]
+    assert addressee_lines(only_xa, 2) == ["UBND các xã: Bình Lư, Sin Suối Hồ, Tả Lèng"]
+    assert len(addressee_lines(units[units["kind"] == "commune"], 0)) == 38
