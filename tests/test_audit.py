@@ -184,3 +184,22 @@ def test_many_communes_are_addressed_on_one_line(registry):
     only_xa = units[units["id"].isin(["03390", "03405", "03394"])]
     assert addressee_lines(only_xa, 2) == ["UBND các xã: Bình Lư, Sin Suối Hồ, Tả Lèng"]
     assert len(addressee_lines(units[units["kind"] == "commune"], 0)) == 38
+
+
+class _Terminal:
+    def __init__(self, tty: bool):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty, no_color, expected", [(True, None, True), (True, "1", False), (False, None, False)])
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch, tty, no_color, expected):
+    from pipeline.audit_outputs import use_colour
+
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    assert use_colour(_Terminal(tty)) is expected
