@@ -268,7 +268,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
     thin = Side(style="thin", color="808080")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     bold, plain = Font(name=FONT, bold=True, size=12), Font(name=FONT, size=12)
-    headers = [("STT", 5), ("Mã đơn vị", 11), ("Tên đơn vị", 34), ("Loại", 12), ("Tình trạng", 26),
+    headers = [("STT", 5), ("Mã đơn vị", 13), ("Tên đơn vị", 34), ("Loại", 12), ("Tình trạng", 26),
                ("Ngày nhận", 12), ("Số ngày muộn / quá hạn", 12), ("Số bản đã nhận", 9),
                ("Kết quả kiểm tra bản mới nhất", 22), ("Đôn đốc", 9), ("Ghi chú", 44)]
     last = len(headers)
@@ -310,6 +310,10 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
             if isinstance(value, dt.date):
                 cell.number_format = "dd/mm/yyyy"
         ws.cell(row=head + i, column=5).fill = PatternFill("solid", fgColor=FILLS[row["status"]])
+        # LibreOffice keeps the default height for wrapped text: give long notes the lines they need
+        lines = max(_lines(value, headers[n - 1][1]) for n, value in enumerate(values, start=1) if n in (3, 5, 9, 11))
+        if lines > 1:
+            ws.row_dimensions[head + i].height = 16 * lines
     end = head + len(status)
     ws.freeze_panes = ws.cell(row=head + 1, column=4)
     ws.auto_filter.ref = f"A{head}:{ws.cell(row=max(end, head), column=last).column_letter}{max(end, head)}"
@@ -353,6 +357,14 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
         cell.font = Font(name=FONT, italic=True, size=11)
     _print_setup(summary)
     return workbook_bytes(wb, dt.datetime.combine(as_of, dt.time()))
+
+
+def _lines(value, width: float) -> int:
+    """About how many lines a wrapped text takes in a column `width` characters wide (12 pt Times)."""
+    import math
+
+    text = str(value or "")
+    return max(1, math.ceil(len(text) / (width * 1.15)))
 
 
 def _print_setup(ws) -> None:
