@@ -369,7 +369,30 @@ class ImapSession:
 
 
 def _quote(folder: str) -> str:
+    folder = imap_utf7(folder)
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def imap_utf7(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501, 5.1.3): `Báo cáo` -> `B&AOE-o c&AOE-o`."""
+    import base64
+
+    out, pending = [], []
+
+    def flush():
+        if pending:
+            data = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(data).decode("ascii").rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for ch in unicodedata.normalize("NFC", name):
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            pending.append(ch)
+    flush()
+    return "".join(out)
 
 
 def _imap_date(day: dt.date) -> str:

@@ -523,16 +523,39 @@ class SmtpSession:
         return smtp
 
     def send(self, message: EmailMessage, to: list[str]) -> dict:
-        """Refused recipients ({} when all took it); raises smtplib errors for the message."""
-        for attempt in (1, 2):
-            if self._smtp is None:
-                self._smtp = self._open()
+        """Refused recipients ({} when all took it); raises smtplib errors for the message.
+
+        A connection the server closed while idle is reopened before the message; one that breaks
+        during the message is not retried (the server may have taken it): the message is failed,
+        and the next one opens a new connection.
+        """
+        if self._smtp is not None:
             try:
-                return self._smtp.send_message(message, from_addr=self.cfg.from_address, to_addrs=to)
-            except smtplib.SMTPServerDisconnected:
-                self._smtp = None
-                if attempt == 2:
-                    raise
+                alive = self._smtp.noop()[0] == 250
+            except (smtplib.SMTPException, OSError):
+                alive = False
+            if not alive:
+                self._drop()
+        if self._smtp is None:
+            self._smtp = self._open()
+        try:
+            return self._smtp.send_message(message, from_addr=self.cfg.from_address, to_addrs=to)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            raise
+        except smtplib.SMTPException:
+            raise  # the server answered (refused an address, the content...): the connection is fine
+        except OSError:  # a reset or a timeout: this connection is done
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            except OSError:
+                pass
+        self._smtp = None
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -561,6 +584,8 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "máy chủ ngắt kết nối giữa chừng (thư có thể chưa tới; lần chạy sau sẽ gửi lại)"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items())
     if isinstance(exc, smtplib.SMTPResponseException):

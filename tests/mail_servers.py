@@ -72,6 +72,7 @@ class SmtpServer:
     logins: list[tuple[str, str]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)     # recipients answered with 550
     security: str = "none"
+    drop: set[str] = field(default_factory=set)       # recipients whose message makes the server hang up
 
 
 class _Handler:
@@ -85,6 +86,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if set(envelope.rcpt_tos) & self.server.drop:
+            server.transport.close()  # the connection breaks before the server answers
+            return "421 4.3.0 Closing connection"
         self.server.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                              envelope.original_content or envelope.content))
         return "250 Message accepted for delivery"

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, certificate, configure_mail, imap_config,  # noqa: F401
                           imap_server, imap_tls_server, set_emails, smtp_config, smtp_server)
 from pipeline.cli import cli
-from pipeline.collect import safe_file_name, unpack_zip
+from pipeline.collect import imap_utf7, safe_file_name, unpack_zip
 from pipeline.register import read_register
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -328,3 +328,37 @@ def test_collect_over_tls_with_the_configured_ca(project, imap_tls_server, certi
     refused = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
     assert refused.exit_code == 2
     assert f"Không thiết lập được kết nối mã hóa tới hộp thư 127.0.0.1:{imap_tls_server.port}" in refused.output
+
+
+@pytest.mark.parametrize("name, encoded", [
+    ("INBOX", "INBOX"),
+    ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),     # RFC 3501's example
+    ("A&B", "A&-B"),
+    ("Báo cáo đến", "B&AOE-o c&AOE-o &AREevw-n"),
+])
+def test_imap_folder_names_in_modified_utf7(name, encoded):
+    assert imap_utf7(name) == encoded
+
+
+def test_collect_from_a_folder_with_a_vietnamese_name(mailbox_project, imap_server):  # noqa: F811
+    imap = imap_server.connect()
+    try:
+        status, data = imap.create('"' + imap_utf7("Báo cáo đến") + '"')
+        assert status == "OK", data                        # Dovecot refuses a name that is not mUTF-7
+    finally:
+        imap.logout()
+    imap_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]),
+                       folder='"' + imap_utf7("Báo cáo đến") + '"')
+    imap_server.append(submission("khac@laichau.example.vn", "Ở hộp thư đến", [("khac.xlsx", CA)]))
+    configure_mail(mailbox_project, **imap_config(imap_server, imap_folder="Báo cáo đến"))
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    folder = mailbox_project / "inputs" / "submissions" / "2026S1"
+    assert {p.name for p in folder.iterdir()} == {"Tả Lèng.xlsx", "so-den.csv"}
+
+
+def test_a_folder_that_is_not_there_is_one_line(mailbox_project, imap_server):  # noqa: F811
+    configure_mail(mailbox_project, **imap_config(imap_server, imap_folder="Hộp thư không có"))
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 2
+    assert "không có thư mục 'Hộp thư không có' ([mail] imap_folder)" in result.output

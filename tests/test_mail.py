@@ -369,3 +369,16 @@ def test_smtp_tls_refuses_a_certificate_nobody_vouches_for(project, smtp_tls_ser
     assert result.exit_code == 2
     assert "Không thiết lập được kết nối mã hóa tới 127.0.0.1" in result.output
     assert smtp_tls_server.messages == [] and smtp_tls_server.logins == []
+
+
+def test_a_connection_broken_mid_message_fails_that_unit_and_the_rest_still_go(mail_project, smtp_server):  # noqa: F811
+    smtp_server.drop.add("vanthu.ca@laichau.example.vn")          # 12-CA comes before the communes
+    result = run(mail_project, "distribute", "--period", "2026S1", "--send")
+    assert result.exit_code == 0, result.output
+    assert sorted(by_unit(smtp_server)) == ["03388", "03405"]
+    assert "12-CA Công an tỉnh (vanthu.ca@laichau.example.vn): máy chủ ngắt kết nối giữa chừng" in result.output
+    smtp_server.drop.clear()
+    smtp_server.refuse.clear()
+    again = run(mail_project, "distribute", "--period", "2026S1", "--send")
+    assert again.exit_code == 0, again.output
+    assert sorted(r.message["X-Baocao-Unit"] for r in smtp_server.messages[2:]) == ["12-CA", "12-SNV"]
