@@ -385,7 +385,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     """
     import datetime as dt
 
-    from pipeline.audit import submission_history, submission_status
+    from pipeline.audit import submission_history, submission_status, unidentified_files
     from pipeline.audit_outputs import (AuditError, dmy, history_lines, status_lines, use_colour, write_audit,
                                         write_history_page)
 
@@ -398,6 +398,10 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         status = submission_status(project.settings, project.registry, project.matrix, period, day)
         for line in status_lines(period, status, day, colour):
             click.echo(line, color=colour)
+        unknown = unidentified_files(project.settings.path("ledger"), period.code, day)
+        if unknown:
+            click.echo(f"Có {len(unknown)} tệp không xác định được đơn vị gửi ({', '.join(unknown)}): đơn vị \"chưa nộp\" "
+                       f"có thể đã gửi một trong các tệp này; xem {period.code}/kiem-tra.xlsx.")
         written = write_audit(project.settings, period, status, day, new_deadline.date() if new_deadline else None)
         click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
         if written.letter:
@@ -477,6 +481,34 @@ def annual(project: Project, year: int, as_of) -> None:
     Example: python -m pipeline annual --year 2026
     """
     _report(project, project.period(str(year)), as_of)
+
+
+@cli.command()
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the demo works (default: outputs/demo); emptied first.")
+@pass_project
+def demo(project: Project, workspace: Path | None) -> None:
+    """The whole pipeline on realistic demo data, in its own workspace.
+
+    Generates the templates of the plan's first half and year, fills them as the communes and
+    departments would (two never send, one late, one rejected then corrected, a few warnings,
+    one re-saved through LibreOffice), then ingests, audits and writes both reports. Never
+    touches inputs/ or the ledger of the project.
+
+    Example: python -m pipeline demo
+    """
+    from pipeline.demo import run_demo
+
+    workspace = (workspace or project.settings.path("outputs") / "demo").resolve()
+    result = run_demo(project.settings.root, workspace, echo=click.echo)
+    click.echo(f"\n=== Kết quả chạy thử (thư mục {result.workspace})")
+    for code, files in result.outputs.items():
+        click.echo(f"Kỳ {code}:")
+        for path in files:
+            if path.parent.name == code:
+                click.echo(f"  {path.relative_to(result.workspace)}")
+    click.echo(f"Biểu mẫu trống: {result.workspace / 'outputs' / 'templates'}")
+    click.echo(f"Tệp phản hồi gửi đơn vị: {result.workspace / 'outputs' / '<kỳ>' / 'phan-hoi'}")
 
 
 def main() -> None:

@@ -332,3 +332,26 @@ def test_audit_command_is_documented():
     assert "make audit-history" in readme and "## Audit" in readme
     result = CliRunner().invoke(cli, ["audit", "--help"])
     assert result.exit_code == 0 and "Example: python -m pipeline audit" in result.output
+
+
+def test_a_file_no_unit_could_be_identified_is_pointed_out(tmp_path):
+    """A stranger's spreadsheet in the folder: the audit says a 'missing' unit may have sent it."""
+    import openpyxl
+
+    root = tmp_path / "project"
+    for folder in ("inputs", "schemas", "templates"):
+        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "*.py",
+                                                                                             "submissions"))
+    settings = load_settings(root)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    kit = Kit(root, settings, registry, matrix, load_catalogue(settings, matrix, registry),
+              parse_period("2026S1", settings))
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Báo cáo"
+    kit.save(wb, "bao-cao.xlsx")
+    append_receipts(kit.folder, [Receipt("bao-cao.xlsx", "", d(17))])
+    ingest_on(kit, d(17))
+    result = run_audit(kit, "--period", "2026S1", "--as-of", "2026-06-19")
+    assert "Có 1 tệp không xác định được đơn vị gửi (bao-cao.xlsx)" in result.output
+    assert "tệp không xác định" not in run_audit(kit, "--period", "2026S1", "--as-of", "2026-06-16").output
