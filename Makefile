@@ -4,12 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test matrix units obligations templates ingest history
+.PHONY: help install test demo matrix units obligations templates ingest history
 .PHONY: distribute send-feedback send-reminders collect
 .PHONY: audit audit-history
 .PHONY: semiannual annual
 
 help:
+	@echo "make demo                          the whole pipeline on demo data, in outputs/demo/ (never touches inputs/)"
 	@echo "make test                          install what is missing and run the tests"
 	@echo "make matrix                        the assignment matrix with leads and partners resolved"
 	@echo "make units                         the reporting units"
@@ -86,3 +87,6 @@ semiannual: $(STAMP)
 
 annual: $(STAMP)
 	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF))
+
+demo: $(STAMP)
+	$(PY) -m pipeline demo

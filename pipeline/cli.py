@@ -483,6 +483,34 @@ def annual(project: Project, year: int, as_of) -> None:
     _report(project, project.period(str(year)), as_of)
 
 
+@cli.command()
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the demo works (default: outputs/demo); emptied first.")
+@pass_project
+def demo(project: Project, workspace: Path | None) -> None:
+    """The whole pipeline on realistic demo data, in its own workspace.
+
+    Generates the templates of the plan's first half and year, fills them as the communes and
+    departments would (two never send, one late, one rejected then corrected, a few warnings,
+    one re-saved through LibreOffice), then ingests, audits and writes both reports. Never
+    touches inputs/ or the ledger of the project.
+
+    Example: python -m pipeline demo
+    """
+    from pipeline.demo import run_demo
+
+    workspace = (workspace or project.settings.path("outputs") / "demo").resolve()
+    result = run_demo(project.settings.root, workspace, echo=click.echo)
+    click.echo(f"\n=== Kết quả chạy thử (thư mục {result.workspace})")
+    for code, files in result.outputs.items():
+        click.echo(f"Kỳ {code}:")
+        for path in files:
+            if path.parent.name == code:
+                click.echo(f"  {path.relative_to(result.workspace)}")
+    click.echo(f"Biểu mẫu trống: {result.workspace / 'outputs' / 'templates'}")
+    click.echo(f"Tệp phản hồi gửi đơn vị: {result.workspace / 'outputs' / '<kỳ>' / 'phan-hoi'}")
+
+
 def main() -> None:
     # Windows consoles may not default to UTF-8; Vietnamese must still print.
     for stream in (sys.stdout, sys.stderr):

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline import layout
+from pipeline.text import ascii_slug
 
 # What a clerk writes for each task: {n}, {m}, {p} are drawn per unit; {place} is "trên địa bàn xã"
 # for a commune and "trên địa bàn tỉnh" for a department.
@@ -133,3 +139,211 @@ def fill_workbook(wb, spec, *, is_commune: bool, rng: random.Random, report_date
     value_col = layout.column(layout.INDICATOR_COLUMNS, "value").letter
     for n, indicator in enumerate(spec.indicators):
         sheet[f"{value_col}{layout.INDICATORS_FIRST_ROW + n}"] = values[indicator["code"]]
+
+
+# ---------------------------------------------------------------- the whole demo: `make demo`
+
+# The realistic mess, by unit id (Lai Châu's official codes).
+NEVER_SEND = ("03583", "03613")          # Xã Khổng Lào, Xã Nậm Sỏ: no report in the first half
+LATE = "03451"                           # Xã Mù Cả: received after the deadline
+REJECTED_THEN_FIXED = "03433"            # Xã Bum Tở: a first version with errors, then a correction
+VIETNAMESE_NUMBERS = "03390"             # Xã Bình Lư: "1.200", "12 người": understood, with warnings
+LIBREOFFICE_RESAVED = "03394"            # Xã Sin Suối Hồ: re-saved as .ods through LibreOffice
+ANNUAL_NEVER_SEND = ("03583",)           # still missing at the year's end: chronically missing
+
+
+@dataclass
+class DemoResult:
+    workspace: Path
+    outputs: dict[str, list[Path]]
+
+
+def prepare_workspace(source_root: Path, workspace: Path) -> Path:
+    """A fresh copy of the project's data (inputs, schemas, templates): the officer's real
+    inputs/ and ledger are never touched."""
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    for folder in ("inputs", "schemas", "templates"):
+        shutil.copytree(source_root / folder, workspace / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
+    (workspace / "inputs" / "submissions").mkdir(parents=True)
+    (workspace / "outputs").mkdir()
+    return workspace
+
+
+def _file_name(unit_id: str, name: str, short_name: str, period, n: int) -> str:
+    """What units call their files: every clerk has a habit."""
+    label = "6 thang" if not period.is_annual else "nam"
+    styles = [
+        lambda: f"Báo cáo PCMD {period.label} - {name}.xlsx",
+        lambda: f"BC_PCMD_{label.replace(' ', '_')}_{ascii_slug(short_name)}.xlsx",
+        lambda: f"{period.code}_{unit_id}_{ascii_slug(name)}.xlsx",
+        lambda: f"gui SYT/{ascii_slug(short_name)} bao cao {label} {period.year}.xlsx",
+    ]
+    return styles[n % len(styles)]()
+
+
+def _load_template(path: Path):
+    from openpyxl import load_workbook
+
+    return load_workbook(path)
+
+
+def _save(wb, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _resave_with_libreoffice(path: Path, fmt: str = "ods") -> Path | None:
+    """Converts the way a clerk's "Save as" in LibreOffice would; None without LibreOffice."""
+    binary = shutil.which("soffice") or shutil.which("libreoffice")
+    if binary is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="baocao-lo-") as profile:
+        subprocess.run([binary, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+                        "--convert-to", fmt, "--outdir", str(path.parent), str(path)],
+                       capture_output=True, timeout=180, check=False)
+    converted = path.with_suffix(f".{fmt}")
+    if not converted.is_file():
+        return None
+    path.unlink()
+    return converted
+
+
+def fill_period(settings, registry, matrix, catalogue, period, *, first_half_values: dict | None = None,
+                never_send=(), late: dict | None = None, receipts_start: dt.date) -> tuple[dict, dict]:
+    """Fills and drops every expected unit's template into the period's submissions folder.
+    Returns each unit's receipt (for the register) and the values typed per unit."""
+    from pipeline.register import Receipt
+    from pipeline.templates import template_path, template_specs
+
+    folder = settings.path("submissions") / period.code
+    aggregation = dict(zip(catalogue.indicators["code"], catalogue.indicators["aggregation"]))
+    specs = template_specs(settings, registry, matrix, catalogue, period)
+    units = registry.units.set_index("id")
+    receipts, typed = {}, {}
+    for n, spec in enumerate(specs):
+        if spec.unit_id in never_send:
+            continue
+        unit = units.loc[spec.unit_id]
+        rng = unit_rng(spec.unit_id, period.code)
+        is_commune = unit["kind"] == "commune"
+        values = indicator_values(spec, is_commune, rng, (first_half_values or {}).get(spec.unit_id), aggregation)
+        typed[spec.unit_id] = dict(values)
+        wb = _load_template(template_path(settings, period, spec.unit_id, spec.unit_name))
+        received = receipts_start + dt.timedelta(days=rng.randint(0, (period.deadline - receipts_start).days))
+        fill_workbook(wb, spec, is_commune=is_commune, rng=rng, report_date=min(received, period.deadline), values=values)
+        name = _file_name(spec.unit_id, unit["name"], unit["short_name"], period, n)
+        if spec.unit_id == VIETNAMESE_NUMBERS and not period.is_annual:
+            _type_the_vietnamese_way(wb, spec, values)
+        if late and spec.unit_id in late:
+            received = late[spec.unit_id]
+        path = _save(wb, folder / name)
+        if spec.unit_id == LIBREOFFICE_RESAVED and not period.is_annual:
+            path = _resave_with_libreoffice(path) or path
+        receipts[spec.unit_id] = Receipt(path.relative_to(folder).as_posix(), "", received, str(100 + n), "thư điện tử")
+    return receipts, typed
+
+
+def _type_the_vietnamese_way(wb, spec, values: dict) -> None:
+    sheet = wb[layout.SHEET_INDICATORS]
+    value_col = layout.column(layout.INDICATOR_COLUMNS, "value").letter
+    rows = {i["code"]: layout.INDICATORS_FIRST_ROW + n for n, i in enumerate(spec.indicators)}
+    if "TT02" in rows:
+        values["TT02"] = 1200
+        sheet[f"{value_col}{rows['TT02']}"] = "1.200"
+    if "HT02" in rows:
+        values["HT02"] = 12
+        sheet[f"{value_col}{rows['HT02']}"] = "12 người"
+
+
+def _break_workbook(wb, spec) -> None:
+    """The first version of Xã Bum Tở: a word in a number cell, and "Hoàn thành" with no results."""
+    sheet = wb[layout.SHEET_INDICATORS]
+    value_col = layout.column(layout.INDICATOR_COLUMNS, "value").letter
+    sheet[f"{value_col}{layout.INDICATORS_FIRST_ROW}"] = "nhiều"
+    tasks = wb[layout.SHEET_TASKS]
+    col = {c.key: c.letter for c in layout.TASK_COLUMNS}
+    tasks[f"{col['status']}{layout.TASKS_FIRST_ROW}"] = "Hoàn thành"
+    tasks[f"{col['results']}{layout.TASKS_FIRST_ROW}"] = None
+
+
+def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
+    """Templates, filled submissions with their mess, ingestion, audit and both reports, in `workspace`."""
+    from pipeline.catalogue import load_catalogue
+    from pipeline.cli import cli
+    from pipeline.config import load_settings
+    from pipeline.matrix import load_matrix
+    from pipeline.periods import parse_period
+    from pipeline.register import Receipt, append_receipts
+    from pipeline.templates import template_specs
+    from pipeline.units import load_registry
+
+    prepare_workspace(source_root, workspace)
+    settings = load_settings(workspace)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    catalogue = load_catalogue(settings, matrix, registry)
+    s1, year = parse_period(f"{settings.plan_first_year}S1", settings), parse_period(str(settings.plan_first_year), settings)
+
+    def step(title: str, *args: str) -> None:
+        echo(f"\n=== {title}: python -m pipeline {' '.join(args)}")
+        try:
+            cli.main(["--root", str(workspace), *args], prog_name="python -m pipeline", standalone_mode=False)
+        except SystemExit as exc:  # click's exit for errors: the demo stops loudly
+            if exc.code:
+                raise
+
+    for period in (s1, year):
+        step(f"Biểu mẫu kỳ {period.label}", "templates", "--period", period.code)
+
+    # First half: most units in time, the mess below.
+    s1_folder = settings.path("submissions") / s1.code
+    late = {LATE: s1.deadline + dt.timedelta(days=4)}
+    receipts, s1_values = fill_period(settings, registry, matrix, catalogue, s1, never_send=NEVER_SEND, late=late,
+                                      receipts_start=s1.cutoff - dt.timedelta(days=4))
+    # the late unit's file arrives after the first ingestion; so does Bum Tở's correction
+    held_back = [r for r in receipts.values() if r.received > s1.deadline]
+    on_time = [r for r in receipts.values() if r.received <= s1.deadline]
+    held_files = {}
+    for r in held_back:
+        path = s1_folder / r.file_name
+        held_files[r.file_name] = path.read_bytes()
+        path.unlink()
+    # Bum Tở's first version has errors; its correction comes the day after the deadline
+    spec = template_specs(settings, registry, matrix, catalogue, s1, REJECTED_THEN_FIXED)[0]
+    first = s1_folder / receipts[REJECTED_THEN_FIXED].file_name
+    correct_bytes = first.read_bytes()
+    wb = _load_template(first)
+    _break_workbook(wb, spec)
+    _save(wb, first)
+    append_receipts(s1_folder, on_time)
+    step("Tiếp nhận đợt 1 (trước hạn)", "ingest", "--period", s1.code, "--no-progress")
+
+    corrected = s1_folder / "bo sung" / f"Báo cáo sửa lại - {registry.get(REJECTED_THEN_FIXED)['name']}.xlsx"
+    corrected.parent.mkdir(parents=True, exist_ok=True)
+    corrected.write_bytes(correct_bytes)
+    for name, data in held_files.items():
+        (s1_folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (s1_folder / name).write_bytes(data)
+    append_receipts(s1_folder, [*held_back, Receipt(corrected.relative_to(s1_folder).as_posix(), "",
+                                                    s1.deadline + dt.timedelta(days=1), "150", "bản sửa lại")])
+    step("Tiếp nhận đợt 2 (sau hạn: bản sửa lại, báo cáo muộn)", "ingest", "--period", s1.code, "--no-progress")
+    step("Lịch sử các phiên bản của Xã Bum Tở", "history", "--unit", REJECTED_THEN_FIXED, "--period", s1.code)
+    s1_as_of = (s1.deadline + dt.timedelta(days=7)).isoformat()
+    step("Rà soát tình hình nộp", "audit", "--period", s1.code, "--as-of", s1_as_of)
+    step("Báo cáo 6 tháng", "semiannual", "--period", s1.code, "--as-of", s1_as_of)
+
+    # The year: everyone but one, on time; figures include the first half.
+    receipts, _ = fill_period(settings, registry, matrix, catalogue, year, first_half_values=s1_values,
+                              never_send=ANNUAL_NEVER_SEND, receipts_start=year.cutoff - dt.timedelta(days=3))
+    append_receipts(settings.path("submissions") / year.code, list(receipts.values()))
+    year_as_of = (year.deadline + dt.timedelta(days=2)).isoformat()
+    step("Rà soát tình hình nộp cả năm", "audit", "--period", year.code, "--as-of", year_as_of)
+    step("Báo cáo năm", "annual", "--year", str(year.year), "--as-of", year_as_of)
+    step("Lịch sử nộp báo cáo qua các kỳ", "audit", "--history", "--as-of", year_as_of)
+
+    outputs = {p.code: sorted(q for q in (settings.path("outputs") / p.code).rglob("*") if q.is_file())
+               for p in (s1, year)}
+    return DemoResult(workspace, outputs)

@@ -1,0 +1,39 @@
+"""`make demo`: the whole pipeline on the demo data, in its own workspace."""
+
+from __future__ import annotations
+
+from pipeline import demo
+from scripts.check_demo import check
+
+from conftest import PROJECT_ROOT
+
+
+def test_demo_writes_every_output_naming_the_expected_units(tmp_path, capsys):
+    workspace = tmp_path / "demo"
+    result = demo.run_demo(PROJECT_ROOT, workspace)
+    assert check(workspace) == []
+    text = capsys.readouterr().out
+    assert "Không chấp nhận" in text and "bo sung/Báo cáo sửa lại - Xã Bum Tở.xlsx" in text
+    assert "Chấp nhận (có cảnh báo)" in text  # Bình Lư typed "1.200" and "12 người"
+    # the officer's own inputs and ledger are untouched
+    assert not (PROJECT_ROOT / "inputs" / "submissions" / "2026S1").exists()
+    assert result.workspace == workspace
+
+
+def test_demo_figures_are_deterministic_and_plausible(registry, matrix, settings):
+    from pipeline.catalogue import load_catalogue
+    from pipeline.periods import parse_period
+    from pipeline.templates import template_specs
+
+    catalogue = load_catalogue(settings, matrix, registry)
+    period = parse_period("2026S1", settings)
+    spec = template_specs(settings, registry, matrix, catalogue, period, "12-SYT")[0]
+    first = demo.indicator_values(spec, False, demo.unit_rng("12-SYT", "2026S1"))
+    again = demo.indicator_values(spec, False, demo.unit_rng("12-SYT", "2026S1"))
+    assert first == again
+    assert first["KT04"] <= first["KT03"] and first["NL01"] <= first["NL02"]
+    year = parse_period("2026", settings)
+    year_spec = template_specs(settings, registry, matrix, catalogue, year, "12-SYT")[0]
+    aggregation = dict(zip(catalogue.indicators["code"], catalogue.indicators["aggregation"]))
+    annual = demo.indicator_values(year_spec, False, demo.unit_rng("12-SYT", "2026"), first, aggregation)
+    assert all(annual[c] >= first[c] for c in first if aggregation[c] == "flow")
