@@ -134,6 +134,12 @@ def _names_list(names: list[str]) -> str:
     return ", ".join(names)
 
 
+def _attributed(text: str, units: list[str], tasks: list[str] | None = None) -> str:
+    """"Thiếu kinh phí (Xã A, Xã B; nhiệm vụ 1.1)." — a unit's words, then who said it."""
+    source = _names_list(units) + (f"; nhiệm vụ {', '.join(tasks)}" if tasks else "")
+    return f"{text.rstrip(' .;')} ({source})."
+
+
 def next_period_label(period: Period) -> str:
     return f"6 tháng cuối năm {period.year}" if not period.is_annual else f"năm {period.year + 1}"
 
@@ -252,7 +258,7 @@ def report_context(data: ReportData) -> dict:
     if len(difficulties):
         weaknesses.append("- Khó khăn, vướng mắc do các cơ quan, đơn vị nêu:")
         for d in difficulties.itertuples(index=False):
-            weaknesses.append(f"+ {_sentence(d.text)} ({_names_list(list(d.units))}; nhiệm vụ {', '.join(d.tasks)})")
+            weaknesses.append(f"+ {_attributed(d.text, list(d.units), list(d.tasks))}")
     if not weaknesses:
         weaknesses.append("- Các cơ quan, đơn vị không nêu khó khăn, vướng mắc trong kỳ báo cáo.")
 
@@ -266,7 +272,7 @@ def report_context(data: ReportData) -> dict:
         verb = "Tiếp tục thực hiện" if t.status in (DONE, IN_PROGRESS) else "Triển khai"
         next_tasks.append(f"- {verb} nhiệm vụ {t.task_id}: {_lower_first(t.task)} (chủ trì: {t.leads}).")
 
-    proposals = [f"- {_sentence(p.text)} ({_names_list(list(p.units))})"
+    proposals = [f"- {_attributed(p.text, list(p.units))}"
                  for p in k.remarks[k.remarks["kind"] == "proposals"].itertuples(index=False)]
     if not proposals:
         proposals = ["- Các cơ quan, đơn vị không có đề xuất, kiến nghị trong kỳ báo cáo."]
@@ -395,7 +401,7 @@ def unit_grid(k: Consolidation, registry) -> tuple[pd.DataFrame, pd.DataFrame]:
     codes = k.indicators["code"].tolist()
     unit_ids = [u for u in registry.ids if u in set(k.values["unit_id"])]
     values = k.values.pivot_table(index="unit_id", columns="code", values="value", aggfunc="first", dropna=False)
-    values = values.reindex(index=unit_ids, columns=codes)
+    values = values.reindex(index=unit_ids, columns=codes).astype(float)
     owed = (k.values.assign(one=True).pivot_table(index="unit_id", columns="code", values="one", aggfunc="any")
             .reindex(index=unit_ids, columns=codes).fillna(False).astype(bool))
     return values, owed

@@ -47,6 +47,8 @@ def put(ws, row: int, column: int, value):
     if isinstance(value, bool):
         cell.value = "Có" if value else "Không"
         cell.data_type = "s"
+    elif isinstance(value, (dt.date, dt.datetime)):
+        cell.value = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         cell.value = int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
     else:

@@ -1,0 +1,513 @@
+"""The summary reports end to end: real templates filled as units would, ingested into a real
+ledger, consolidated against the matrix and rendered to Word, Excel and HTML; plus the
+consolidation rules on small frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import shutil
+import subprocess
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from docx import Document
+
+from pipeline import layout
+from pipeline.catalogue import load_catalogue
+from pipeline.cli import cli
+from pipeline.config import load_settings
+from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
+                                  LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status,
+                                  vn_number)
+from pipeline.errors import BaocaoError
+from pipeline.matrix import load_matrix
+from pipeline.periods import parse_period
+from pipeline.report import build_reports, gather, render_all, report_name
+from pipeline.report_excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
+from pipeline.units import load_registry
+
+from conftest import PROJECT_ROOT, soffice_convert
+from filling import Kit, fill, row_of, task_row
+
+COMMUNE = "03405"          # Xã Tả Lèng
+SILENT_PARTNER = "12-STP"  # Sở Tư pháp: partner of 1.1 and 1.2, sends nothing
+TYPED = 1234               # typed into Tả Lèng's TT01 cell
+AS_OF_S1 = dt.date(2026, 6, 25)
+AS_OF_YEAR = dt.date(2026, 12, 28)
+
+NFD_PHRASE = unicodedata.normalize("NFD", "Tiếng Việt có dấu: Nguyễn Thị Hoà, xã Tả Lèng")
+NASTY = ("Kết quả & <b>không đậm</b> {{ context }} {%p if x %} " + NFD_PHRASE + " ").ljust(5000, "x")
+FORMULA = "=SUM(A1:A3)"
+AT_TEXT = "@Sở Y tế xem xét hỗ trợ kinh phí"
+
+
+def _copy_project(root: Path) -> None:
+    for folder in ("inputs", "schemas", "templates"):
+        shutil.copytree(PROJECT_ROOT / folder, root / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
+    (root / "inputs" / "submissions").mkdir()
+    (root / "outputs").mkdir()
+
+
+def _text(cell, value) -> None:
+    """Types text the way a clerk's spreadsheet stores it: as text, even when it starts with '='."""
+    cell.value = value
+    cell.data_type = "s"
+
+
+def _kit(root: Path, code: str) -> Kit:
+    settings = load_settings(root)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    catalogue = load_catalogue(settings, matrix, registry)
+    return Kit(root, settings, registry, matrix, catalogue, parse_period(code, settings))
+
+
+def _submit_province(kit: Kit, tl_value: int) -> None:
+    """Every expected unit's template filled and saved, except the silent partner's; then ingested."""
+    from pipeline.templates import build_workbook, template_specs
+
+    for spec in template_specs(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period):
+        if spec.unit_id == SILENT_PARTNER:
+            continue
+        wb = build_workbook(spec)
+        fill(wb, spec, {"TT01": tl_value} if spec.unit_id == COMMUNE else None)
+        tasks = wb[layout.SHEET_TASKS]
+        if spec.unit_id == "12-SYT":
+            _text(tasks[f"F{task_row(spec, '1.1')}"], NASTY)
+        if spec.unit_id == COMMUNE:
+            _text(tasks[f"I{task_row(spec, '2.1')}"], FORMULA)
+            _text(tasks[f"J{task_row(spec, '2.1')}"], AT_TEXT)
+        if spec.unit_id in (COMMUNE, "03388"):
+            _text(tasks[f"I{task_row(spec, '1.1')}"], "Thiếu kinh phí cho hoạt động tuyên truyền")
+        kit.save(wb, spec.file_name)
+    report = kit.ingest()
+    assert all(j["outcome"] != "rejected" for j in report.judged), [j["findings"] for j in report.judged
+                                                                   if j["outcome"] == "rejected"]
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    """A province where every unit but one partner reported both periods, with reports built."""
+    root = tmp_path_factory.mktemp("province") / "project"
+    _copy_project(root)
+    first = _kit(root, "2026S1")
+    _submit_province(first, TYPED)
+    year = _kit(root, "2026")
+    _submit_province(year, 1000)   # below the first half: a cumulative figure cannot shrink
+    outputs = {
+        "2026S1": build_reports(first.settings, first.registry, first.matrix, first.catalogue, first.period, AS_OF_S1),
+        "2026": build_reports(year.settings, year.registry, year.matrix, year.catalogue, year.period, AS_OF_YEAR),
+    }
+    return first, year, outputs
+
+
+def _docx_text(path: Path) -> str:
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.extend(cell.text for cell in row.cells)
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- end to end: figures and who reported
+
+def test_typed_value_reaches_the_total_the_communes_row_and_the_provenance(province):
+    first, _, outputs = province
+    out = outputs["2026S1"]
+    k = out.data.consolidation
+    tt01 = k.values[k.values["code"] == "TT01"]
+    assert tt01.set_index("unit_id").loc[COMMUNE, "value"] == TYPED
+    others = tt01[tt01["unit_id"] != COMMUNE]["value"].sum()
+    total = k.indicators.set_index("code").loc["TT01", "total"]
+    assert total == TYPED + others and total > TYPED
+
+    wb = openpyxl.load_workbook(out.excel)
+    grid = wb[SHEET_GRID]
+    header = [c.value for c in grid[1]]
+    column = header.index("TT01") + 1
+    rows = {grid.cell(row=r, column=2).value: grid.cell(row=r, column=column).value for r in range(2, grid.max_row + 1)}
+    assert rows["Xã Tả Lèng"] == TYPED and rows["Toàn tỉnh"] == total
+    indicators = wb[SHEET_INDICATORS]
+    assert [r for r in indicators.iter_rows(values_only=True) if r[0] == "TT01"][0][5] == total
+
+    spec = first.spec(COMMUNE)
+    provenance = [r for r in wb[SHEET_PROVENANCE].iter_rows(values_only=True)
+                  if r[1] == "TT01" and r[2] == COMMUNE]
+    assert len(provenance) == 1
+    what, code, unit_id, unit_name, value, file, sheet, cell, version, received = provenance[0]
+    assert (unit_name, value, file, sheet, cell, version) == (
+        "Xã Tả Lèng", TYPED, spec.file_name, layout.SHEET_INDICATORS, f"E{row_of(spec, 'TT01')}", 1)
+    assert received == dt.datetime(2026, 6, 16)
+    # every figure of the by-unit sheet has its provenance row
+    figures = sum(1 for r in grid.iter_rows(min_row=2, max_row=grid.max_row - 1, min_col=3, values_only=True)
+                  for v in r if isinstance(v, (int, float)))
+    indicator_rows = [r for r in wb[SHEET_PROVENANCE].iter_rows(min_row=2, values_only=True) if r[0] == "Chỉ tiêu"]
+    assert figures == len(indicator_rows)
+
+    assert "1.234" in _docx_text(out.word)
+    assert ">1.234<" in out.html.read_text(encoding="utf-8")
+
+
+def test_partner_that_did_not_report_shows_under_its_task(province):
+    _, _, outputs = province
+    out = outputs["2026S1"]
+    k = out.data.consolidation
+    row = k.contributions[(k.contributions["task_id"] == "1.2") & (k.contributions["unit_id"] == SILENT_PARTNER)]
+    assert row["status"].tolist() == [NOT_REPORTED] and not row["reported"].any()
+    task = k.tasks.set_index("task_id").loc["1.2"]
+    assert "Sở Tư pháp" in task["not_reported"] and task["partners_reported"] == task["partners_owed"] - 1
+    assert task["status"] == IN_PROGRESS   # the lead's word decides
+
+    wb = openpyxl.load_workbook(out.excel)
+    appendix = {r[0]: r for r in wb[SHEET_TASKS].iter_rows(min_row=2, values_only=True)}
+    assert "Sở Tư pháp" in appendix["1.2"][8]
+    contributions = [r for r in wb[SHEET_CONTRIBUTIONS].iter_rows(min_row=2, values_only=True)
+                     if r[0] == "1.2" and r[1] == SILENT_PARTNER]
+    assert contributions[0][4] == NOT_REPORTED
+
+    text = _docx_text(out.word)
+    task_12 = text[text.index("Nhiệm vụ 1.2:"):text.index("Nhiệm vụ 1.3:")]
+    assert "Chưa báo cáo: Sở Tư pháp." in task_12
+    html = out.html.read_text(encoding="utf-8")
+    assert "Chưa báo cáo: Sở Tư pháp." in html
+
+
+def test_difficulties_and_proposals_are_gathered_and_attributed(province):
+    _, _, outputs = province
+    k = outputs["2026S1"].data.consolidation
+    shared = k.remarks[k.remarks["text"] == "Thiếu kinh phí cho hoạt động tuyên truyền"]
+    assert len(shared) == 1 and set(shared.iloc[0]["units"]) == {"Xã Tả Lèng", "Phường Đoàn Kết"}
+    text = _docx_text(outputs["2026S1"].word)
+    section_2 = text[text.index("II. ĐÁNH GIÁ CHUNG"):text.index("III. NHIỆM VỤ TRỌNG TÂM")]
+    assert "Thiếu kinh phí cho hoạt động tuyên truyền (Phường Đoàn Kết, Xã Tả Lèng; nhiệm vụ 1.1)." in section_2
+    section_4 = text[text.index("IV. ĐỀ XUẤT, KIẾN NGHỊ"):text.index("Nơi nhận")]
+    assert f"{AT_TEXT} (Xã Tả Lèng)." in section_4
+
+
+def test_appendix_three_is_the_audits_computation(province):
+    from pipeline.audit import rates, submission_status
+
+    first, _, outputs = province
+    data = outputs["2026S1"].data
+    status = submission_status(first.settings, first.registry, first.matrix, first.period, AS_OF_S1)
+    pd.testing.assert_frame_equal(data.status, status)
+    assert data.rates == rates(status)
+    assert data.rates.expected == 46 and data.rates.accepted == 45
+    text = _docx_text(outputs["2026S1"].word)
+    assert "45 đơn vị đã gửi báo cáo đạt yêu cầu (tỷ lệ đầy đủ 97,8%)" in text
+    assert "Chưa nộp (quá hạn 7 ngày)" in text   # the silent partner, deadline 18/06, as of 25/06
+
+
+# ---------------------------------------------------------------- the annual report
+
+def test_annual_compares_with_the_first_half_and_flags_a_shrinking_cumulative_figure(province):
+    _, _, outputs = province
+    out = outputs["2026"]
+    k = out.data.consolidation
+    comparison = k.comparison.set_index("code")
+    s1 = outputs["2026S1"].data.consolidation.indicators.set_index("code")
+    year = k.indicators.set_index("code")
+    tt01 = comparison.loc["TT01"]
+    assert tt01["first_half"] == s1.loc["TT01", "total"] and tt01["annual"] == year.loc["TT01", "total"]
+    assert tt01["second_half"] == tt01["annual"] - tt01["first_half"]
+    assert math.isnan(comparison.loc["HT01", "second_half"])   # a stock: no second half by subtraction
+    assert math.isnan(tt01["previous_year"])                   # no 2025 in the ledger
+    finding = k.findings[(k.findings["code"] == "TT01") & (k.findings["unit_id"] == COMMUNE)]
+    assert len(finding) == 1 and "1.000" in finding.iloc[0]["message"] and "1.234" in finding.iloc[0]["message"]
+    text = _docx_text(out.word)
+    assert "So sánh với 6 tháng đầu năm" in text and "6 tháng cuối năm" in text
+    assert "thấp hơn 6 tháng đầu năm" in text
+    assert out.word.name == "bao-cao-nam-2026.docx" and out.excel.name == "tong-hop-2026.xlsx"
+    assert "PL II - So sánh" in openpyxl.load_workbook(out.excel).sheetnames
+
+
+def _frames(tasks: list[dict], values: list[dict]) -> LedgerData:
+    base_t = {c: None for c in TASK_REPORT_COLUMNS}
+    base_v = {c: None for c in VALUE_COLUMNS}
+    t = pd.DataFrame([{**base_t, "sheet": layout.SHEET_TASKS, "row": 5, "file": "f.xlsx", "version": 1,
+                       "receipt_date": "2026-06-16", **r} for r in tasks], columns=TASK_REPORT_COLUMNS)
+    v = pd.DataFrame([{**base_v, "raw": "", "note": "", "sheet": layout.SHEET_INDICATORS, "cell": "E5",
+                       "file": "f.xlsx", "version": 1, "receipt_date": "2026-06-16", **r} for r in values],
+                     columns=VALUE_COLUMNS)
+    v["value"] = v["value"].astype(float)
+    t["quantity"] = pd.to_numeric(t["quantity"]).astype(float)
+    return LedgerData(t, v)
+
+
+def test_previous_year_and_second_half_from_the_ledger(settings, registry, matrix):
+    catalogue = load_catalogue(settings, matrix, registry)
+    period = parse_period("2027", settings)
+    values = []
+    for code_period, tt01, ht01 in (("2026", 100, 7), ("2027S1", 60, 9), ("2027", 150, 8)):
+        values += [{"unit_id": COMMUNE, "period": code_period, "code": "TT01", "value": tt01},
+                   {"unit_id": COMMUNE, "period": code_period, "code": "HT01", "value": ht01}]
+    k = consolidate(matrix, registry, catalogue, period, _frames([], values))
+    c = k.comparison.set_index("code")
+    assert (c.loc["TT01", "annual"], c.loc["TT01", "first_half"], c.loc["TT01", "second_half"],
+            c.loc["TT01", "previous_year"]) == (150, 60, 90, 100)
+    assert c.loc["TT01", "change_vs_previous"] == pytest.approx(0.5)
+    assert (c.loc["HT01", "annual"], c.loc["HT01", "first_half"]) == (8, 9) and math.isnan(c.loc["HT01", "second_half"])
+    assert k.findings.empty   # a stock may fall (8 < 9); the flow grew
+
+
+@pytest.mark.parametrize("statuses, owed, expected", [
+    ([], 1, NO_LEAD_REPORT),
+    ([None], 1, NO_LEAD_REPORT),
+    ([DONE], 1, DONE),
+    ([DONE, None], 2, IN_PROGRESS),           # a lead that has not reported keeps the task open
+    ([DONE, IN_PROGRESS], 2, IN_PROGRESS),
+    ([NOT_STARTED, IN_PROGRESS], 2, IN_PROGRESS),
+    ([NOT_APPLICABLE, NOT_APPLICABLE], 2, NOT_APPLICABLE),
+    ([NOT_APPLICABLE, NOT_STARTED], 2, NOT_STARTED),
+    ([NOT_STARTED], 1, NOT_STARTED),
+])
+def test_overall_status_follows_the_leads(statuses, owed, expected):
+    assert overall_status(statuses, owed) == expected
+
+
+@pytest.mark.parametrize("value, decimal, text", [
+    (1234567, None, "1.234.567"), (12.5, None, "12,5"), (1200.25, True, "1.200,25"), (0, None, "0"),
+    (float("nan"), None, ""), (3.0, True, "3"),
+])
+def test_vietnamese_numbers(value, decimal, text):
+    assert vn_number(value, decimal) == text
+
+
+# ---------------------------------------------------------------- hostile text from units
+
+def test_units_text_renders_as_text_everywhere(province):
+    _, _, outputs = province
+    out = outputs["2026S1"]
+    expected = unicodedata.normalize("NFC", NASTY).strip()
+    nfc_phrase = unicodedata.normalize("NFC", NFD_PHRASE)
+    text = _docx_text(out.word)
+    assert len(NASTY) == 5000 and expected in text
+    assert FORMULA in text and AT_TEXT in text
+    assert NFD_PHRASE not in text and nfc_phrase in text
+
+    html = out.html.read_text(encoding="utf-8")
+    assert "Kết quả &amp; &lt;b&gt;không đậm&lt;/b&gt; {{ context }} {%p if x %}" in html
+    assert "<b>không đậm</b>" not in html and nfc_phrase in html and NFD_PHRASE not in html
+
+    wb = openpyxl.load_workbook(out.excel)
+    cells = {c.value: c for row in wb[SHEET_CONTRIBUTIONS].iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    assert expected in cells and cells[FORMULA].data_type == "s" and cells[AT_TEXT].data_type == "s"
+    with zipfile.ZipFile(out.excel) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in sheets)
+
+
+def test_nfd_text_in_the_ledger_is_normalised_in_every_output(province, tmp_path):
+    """Whatever a future reader lets through: text reaching the renderers in NFD comes out NFC."""
+    import sqlite3
+
+    first, _, outputs = province
+    root = tmp_path / "project"
+    shutil.copytree(first.root, root)
+    with sqlite3.connect(root / "outputs" / "ledger.sqlite") as db:
+        db.execute("UPDATE task_reports SET proposals = ? WHERE unit_id = ? AND period = '2026S1' AND task_id = '1.1'",
+                   (NFD_PHRASE, "12-SYT"))
+    kit = _kit(root, "2026S1")
+    out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
+    nfc_phrase = unicodedata.normalize("NFC", NFD_PHRASE)
+    assert nfc_phrase in _docx_text(out.word) and NFD_PHRASE not in _docx_text(out.word)
+    html = out.html.read_text(encoding="utf-8")
+    assert nfc_phrase in html and NFD_PHRASE not in html
+    values = [c.value for row in openpyxl.load_workbook(out.excel)[SHEET_CONTRIBUTIONS].iter_rows() for c in row]
+    assert nfc_phrase in values and NFD_PHRASE not in values
+
+
+# ---------------------------------------------------------------- the Word document itself
+
+def test_word_report_layout_in_python_docx(province):
+    from docx.enum.section import WD_ORIENT
+
+    _, _, outputs = province
+    doc = Document(str(outputs["2026S1"].word))
+    first, appendices = doc.sections[0], doc.sections[-1]
+    assert (round(first.page_width.cm, 1), round(first.page_height.cm, 1)) == (21.0, 29.7)
+    assert appendices.orientation == WD_ORIENT.LANDSCAPE and round(appendices.page_width.cm, 1) == 29.7
+    for section in doc.sections:   # margins are stored in twips: compare to the hundredth of a cm
+        top, bottom, left, right = (round(m.cm, 2) for m in (section.top_margin, section.bottom_margin,
+                                                             section.left_margin, section.right_margin))
+        assert 2 <= top <= 2.5 and 2 <= bottom <= 2.5 and 3 <= left <= 3.5 and 1.5 <= right <= 2
+    assert first.different_first_page_header_footer and not appendices.different_first_page_header_footer
+    normal = doc.styles["Normal"].font
+    assert normal.name == "Times New Roman" and 13 <= normal.size.pt <= 14
+    header = doc.tables[0]
+    assert header.rows[0].cells[0].paragraphs[1].text == "SỞ Y TẾ"
+    assert header.rows[0].cells[1].paragraphs[0].text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    props = doc.core_properties
+    assert props.created.replace(tzinfo=None) == props.modified.replace(tzinfo=None) == dt.datetime(2026, 6, 14)
+
+
+def _pdf(out, tmp_path: Path) -> tuple[Path, str]:
+    pdf = soffice_convert(out.word, "pdf", tmp_path / "pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return pdf, text
+
+
+def _page_sizes(pdf: Path) -> list[tuple[float, float]]:
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "9999", str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+    return [(float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)]
+
+
+@pytest.mark.parametrize("code", ["2026S1", "2026"])
+def test_word_report_converts_to_pdf_in_the_official_layout(province, tmp_path, code):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("!!! pdftotext (poppler-utils) is not installed: `make test` installs it; the PDF text was NOT checked")
+    _, _, outputs = province
+    out = outputs[code]
+    pdf, text = _pdf(out, tmp_path)
+    flat = " ".join(text.split())
+    label = "6 tháng đầu năm 2026" if code == "2026S1" else "năm 2026"
+    for line in ("UBND TỈNH LAI CHÂU", "SỞ Y TẾ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                 "Số: …/BC-SYT", "Lai Châu, ngày", "BÁO CÁO",
+                 f"Kết quả thực hiện công tác phòng, chống mại dâm {label}",
+                 "I. KẾT QUẢ THỰC HIỆN", "II. ĐÁNH GIÁ CHUNG", "III. NHIỆM VỤ TRỌNG TÂM", "IV. ĐỀ XUẤT, KIẾN NGHỊ",
+                 "Nơi nhận:", "- Lưu: VT, NVY.", "KT. GIÁM ĐỐC", "Phụ lục I", "Phụ lục II", "Phụ lục III",
+                 "TÌNH HÌNH THỰC HIỆN CÁC NHIỆM VỤ THEO BIỂU PHÂN CÔNG", "SỐ LIỆU CÁC CHỈ TIÊU THỐNG KÊ",
+                 "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", "(Kèm theo Báo cáo số …/BC-SYT ngày"):
+        assert line in flat, line
+    order = [flat.index(h) for h in ("BÁO CÁO", "I. KẾT QUẢ", "II. ĐÁNH GIÁ", "III. NHIỆM VỤ", "IV. ĐỀ XUẤT",
+                                      "Nơi nhận:", "Phụ lục I ", "Phụ lục II ", "Phụ lục III")]
+    assert order == sorted(order)
+    sizes = _page_sizes(pdf)
+    a4 = (595.3, 841.9)
+    assert all(abs(w - a4[0]) < 1 and abs(h - a4[1]) < 1 or abs(w - a4[1]) < 1 and abs(h - a4[0]) < 1
+               for w, h in sizes), sizes
+    assert abs(sizes[0][0] - a4[0]) < 1 and abs(sizes[-1][0] - a4[1]) < 1   # portrait body, landscape appendices
+    # margins as printed: the first page's words lie within 3 cm left, 1.5 cm right, 2 cm top and bottom
+    bbox = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    words = [tuple(float(x) for x in m) for m in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', bbox)]
+    cm = 72 / 2.54
+    assert min(w[0] for w in words) >= 3 * cm - 1 and max(w[2] for w in words) <= a4[0] - 1.5 * cm + 1
+    assert min(w[1] for w in words) >= 2 * cm - 1 and max(w[3] for w in words) <= a4[1] - 2 * cm + 1
+    # page numbers from page 2: none in the first page's top band, "2" at the top of the second
+    second = subprocess.run(["pdftotext", "-layout", "-f", "2", "-l", "2", str(pdf), "-"], capture_output=True,
+                            text=True, check=True).stdout
+    assert second.strip().splitlines()[0].strip() == "2"
+    assert text.strip().splitlines()[0].strip().startswith("UBND TỈNH LAI CHÂU")
+
+
+# ---------------------------------------------------------------- deterministic and atomic
+
+def test_same_ledger_gives_the_same_bytes(province):
+    first, _, outputs = province
+    before = {p.name: p.read_bytes() for p in (outputs["2026S1"].word, outputs["2026S1"].excel, outputs["2026S1"].html)}
+    again = build_reports(first.settings, first.registry, first.matrix, first.catalogue, first.period, AS_OF_S1)
+    after = {p.name: p.read_bytes() for p in (again.word, again.excel, again.html)}
+    assert before == after
+    for name in ("bao-cao-6-thang-dau-nam-2026.docx", "tong-hop-2026S1.xlsx"):
+        with zipfile.ZipFile(io.BytesIO(after[name])) as archive:
+            assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize("where", ["render", "write"])
+def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, monkeypatch, where):
+    first, _, _ = province
+    root = tmp_path / "project"
+    shutil.copytree(first.root, root)
+    kit = _kit(root, "2026S1")
+    folder = root / "outputs" / "2026S1"
+    names = [f"{report_name(kit.period)}.docx", "tong-hop-2026S1.xlsx", f"{report_name(kit.period)}.html"]
+    before = {n: (folder / n).read_bytes() for n in names}
+    # new data for the next run: one more commune value
+    spec, wb = kit.filled(COMMUNE, values={"TT01": 4321})
+    kit.save(wb, "ta-leng-ban-2.xlsx")
+    kit.ingest()
+
+    import os
+
+    if where == "render":
+        import pipeline.report_excel
+
+        def broken(data):
+            raise KeyboardInterrupt  # the officer presses Ctrl+C while the workbook is built
+        monkeypatch.setattr(pipeline.report_excel, "excel_bytes", broken)
+    else:
+        real_fsync, calls = os.fsync, []
+
+        def dying_fsync(fd):
+            calls.append(fd)
+            if len(calls) == 2:   # killed while the second file is being written
+                raise KeyboardInterrupt
+            real_fsync(fd)
+        monkeypatch.setattr(os, "fsync", dying_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
+    monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []   # no temporary file left
+    for name in names:
+        data = (folder / name).read_bytes()
+        if where == "render" or name != names[0]:
+            assert data == before[name], name   # untouched
+    if where == "write":
+        assert b"4.321" in zipfile.ZipFile(folder / names[0]).read("word/document.xml")   # the first, complete
+    # and a clean rerun finishes the job
+    out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
+    assert "4.321" in _docx_text(out.word)
+
+
+# ---------------------------------------------------------------- edges and the command line
+
+def test_report_with_an_empty_ledger_names_every_unit_as_not_reported(project):
+    settings = load_settings(project)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    catalogue = load_catalogue(settings, matrix, registry)
+    period = parse_period("2026S1", settings)
+    out = build_reports(settings, registry, matrix, catalogue, period, AS_OF_S1)
+    k = out.data.consolidation
+    assert set(k.tasks["status"]) == {NO_LEAD_REPORT} and not k.contributions["reported"].any()
+    assert k.indicators["total"].isna().all()
+    assert "Chưa báo cáo:" in _docx_text(out.word)
+    assert not (project / "outputs" / "ledger.sqlite").exists()   # reading never creates the ledger
+
+
+def test_template_naming_an_unknown_variable_fails_loudly(project):
+    doc = Document(str(project / "templates" / "bao-cao.docx"))
+    doc.add_paragraph("{{ no_such_variable }}")
+    doc.save(str(project / "templates" / "bao-cao.docx"))
+    settings = load_settings(project)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    catalogue = load_catalogue(settings, matrix, registry)
+    data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1)
+    with pytest.raises(BaocaoError, match="no_such_variable"):
+        render_all(data)
+
+
+def test_cli_semiannual_ingests_then_writes_the_reports(project):
+    kit = _kit(project, "2026S1")
+    spec, wb = kit.filled(COMMUNE, values={"TT01": 77})
+    kit.save(wb, "Ta Leng.xlsx")
+    result = CliRunner().invoke(cli, ["--root", str(project), "semiannual", "--period", "2026S1"])
+    assert result.exit_code == 0, result.output
+    assert "1 tệp mới" in result.output and "1/46 đơn vị" in result.output
+    folder = project / "outputs" / "2026S1"
+    assert {p.name for p in folder.iterdir()} >= {"bao-cao-6-thang-dau-nam-2026.docx", "tong-hop-2026S1.xlsx",
+                                                  "bao-cao-6-thang-dau-nam-2026.html"}
+    html = (folder / "bao-cao-6-thang-dau-nam-2026.html").read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html and 'src="data:image/png;base64,' in html
+
+
+def test_cli_annual_and_a_wrong_period(project):
+    result = CliRunner().invoke(cli, ["--root", str(project), "annual", "--year", "2026", "--as-of", "2026-12-20"])
+    assert result.exit_code == 0, result.output
+    assert (project / "outputs" / "2026" / "bao-cao-nam-2026.docx").is_file()
+    wrong = CliRunner().invoke(cli, ["--root", str(project), "semiannual", "--period", "2026"])
+    assert wrong.exit_code == 2 and "annual --year 2026" in wrong.output and "Traceback" not in wrong.output
