@@ -216,7 +216,7 @@ def report_context(data: ReportData) -> dict:
         items = []
         for t in mine.itertuples(index=False):
             status = _lower_first(t.status) + ("" if t.due or t.status == DONE else ", chưa đến hạn")
-            items.append({"heading": f"- Nhiệm vụ {t.task_id}: {t.task} (chủ trì: {t.leads}; tình trạng: {status}).",
+            items.append({"heading": f"- Nhiệm vụ {t.task_id}: {t.task.rstrip(' .')} (chủ trì: {t.leads}; tình trạng: {status}).",
                           "lines": _task_lines(by_task[t.task_id]) if t.task_id in by_task else []})
         task_ids = set(mine["task_id"])
         related = indicators[indicators["tasks"].map(lambda ts: bool(set(x.strip() for x in ts.split(";") if x) & task_ids))]
@@ -270,7 +270,7 @@ def report_context(data: ReportData) -> dict:
         if t.status == DONE and kind == TimeframeKind.ANNUAL.value and not period.is_annual:
             continue
         verb = "Tiếp tục thực hiện" if t.status in (DONE, IN_PROGRESS) else "Triển khai"
-        next_tasks.append(f"- {verb} nhiệm vụ {t.task_id}: {_lower_first(t.task)} (chủ trì: {t.leads}).")
+        next_tasks.append(f"- {verb} nhiệm vụ {t.task_id}: {_lower_first(t.task.rstrip(' .'))} (chủ trì: {t.leads}).")
 
     proposals = [f"- {_attributed(p.text, list(p.units))}"
                  for p in k.remarks[k.remarks["kind"] == "proposals"].itertuples(index=False)]
@@ -295,7 +295,7 @@ def report_context(data: ReportData) -> dict:
                     line += f" ({sign} {vn_percent(abs(c.change_vs_previous))})"
             comparison_lines.append(line + ".")
         if not any(not math.isnan(c.previous_year) for c in k.comparison.itertuples(index=False)):
-            comparison_lines.append(f"- Sổ số liệu chưa có báo cáo năm {period.year - 1} để so sánh cùng kỳ.")
+            comparison_lines.append(f"- Chưa có số liệu năm {period.year - 1} để so sánh với cùng kỳ năm trước.")
 
     reported_units = int(r.accepted)
     appendix_reference = (f"(Kèm theo Báo cáo số …/{options.symbol} ngày … tháng … năm {period.year} "

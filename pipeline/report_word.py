@@ -59,6 +59,7 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
         "chart_task_status": image("task_status", width=Cm(15)),
         "chart_communes": image("communes", width=Cm(24)),
         "chart_completeness": image("completeness", width=Cm(16)),
+        "chart_communes_title": pictures["communes"].title if "communes" in pictures else "",
         "by_unit": Markup(grid_xml(data)),
     }
     try:

@@ -215,7 +215,17 @@ def reminder_letter() -> Path:
 # ---------------------------------------------------------------- the summary report (báo cáo 6 tháng / năm)
 
 def _report_heading(doc, text: str):
-    return para(doc, text, bold=True, after=6, before=6)
+    return _keep(para(doc, text, bold=True, after=6, before=6))
+
+
+def _keep(paragraph):
+    """Kept on the page of what follows (a heading is never the last line of a page)."""
+    paragraph.paragraph_format.keep_with_next = True
+    return paragraph
+
+
+def _report_caption(doc, text: str) -> None:
+    para(doc, text, size=12, italic=True, align="center", indent=False, after=6)
 
 
 def _report_break(doc) -> None:
@@ -254,9 +264,9 @@ def _report_table(doc, headers: list[str], cells: list[str], widths_cm: list[flo
 
 
 def _report_appendix_title(doc, number: str, title: str) -> None:
-    para(doc, f"Phụ lục {number}", size=14, bold=True, align="center", indent=False, after=0)
-    para(doc, title, size=14, bold=True, align="center", indent=False, after=0)
-    para(doc, "{{ appendix_reference }}", size=14, italic=True, align="center", indent=False, after=12)
+    _keep(para(doc, f"Phụ lục {number}", size=14, bold=True, align="center", indent=False, after=0))
+    _keep(para(doc, title, size=14, bold=True, align="center", indent=False, after=0))
+    _keep(para(doc, "{{ appendix_reference }}", size=14, italic=True, align="center", indent=False, after=12))
 
 
 def report_template() -> Path:
@@ -269,8 +279,8 @@ def report_template() -> Path:
     signer_subtitle, signer_name; appendix_reference; appendix1 (task_id, task, leads, partners,
     timeframe, status, reported_by, not_reported); appendix2 (no, code, name, unit_of_measure, total,
     departments, communes, reporting); appendix2_compare (code, name, unit_of_measure, first_half,
-    second_half, annual, previous_year, change); by_unit_title, by_unit (sub-document), chart_communes
-    (image); submission_summary, appendix3 (no, name, status, receipt, versions), chart_completeness
+    second_half, annual, previous_year, change), compare_note; by_unit_title, by_unit_note, by_unit (table
+    XML), chart_communes (image), chart_communes_title; submission_summary, appendix3 (no, name, status, receipt, versions), chart_completeness
     (image). A list of paragraphs may be empty.
     """
     doc = new_document()
@@ -284,28 +294,29 @@ def report_template() -> Path:
 
     _report_heading(doc, "I. KẾT QUẢ THỰC HIỆN")
     para(doc, "{{ overview }}")
-    para(doc, "{{ chart_task_status }}", align="center", indent=False)
+    _keep(para(doc, "{{ chart_task_status }}", align="center", indent=False, after=0))
+    _report_caption(doc, "Biểu đồ 1. Tình trạng thực hiện các nhiệm vụ theo nhóm")
     para(doc, "{%p for g in groups %}", indent=False, after=0)
-    para(doc, "{{ g.number }}. {{ g.title }}", bold=True)
+    _keep(para(doc, "{{ g.number }}. {{ g.title }}", bold=True))
     para(doc, "{{ g.progress }}")
     para(doc, "{%p for t in g.tasks %}", indent=False, after=0)
-    para(doc, "{{ t.heading }}", italic=True)
+    _keep(para(doc, "{{ t.heading }}", italic=True))
     _report_loop(doc, "{%p for line in t.lines %}", "{{ line }}")
     para(doc, "{%p endfor %}", indent=False, after=0)
     para(doc, "{%p if g.figures %}", indent=False, after=0)
-    para(doc, "Số liệu kết quả:", italic=True)
+    _keep(para(doc, "Số liệu kết quả:", italic=True))
     _report_loop(doc, "{%p for line in g.figures %}", "{{ line }}")
     para(doc, "{%p endif %}", indent=False, after=0)
     para(doc, "{%p endfor %}", indent=False, after=0)
     para(doc, "{%p if annual %}", indent=False, after=0)
-    para(doc, "{{ groups|length + 1 }}. So sánh với 6 tháng đầu năm và cùng kỳ năm trước", bold=True)
+    _keep(para(doc, "{{ groups|length + 1 }}. So sánh với 6 tháng đầu năm và cùng kỳ năm trước", bold=True))
     _report_loop(doc, "{%p for line in comparison_lines %}", "{{ line }}")
     para(doc, "{%p endif %}", indent=False, after=0)
 
     _report_heading(doc, "II. ĐÁNH GIÁ CHUNG")
-    para(doc, "1. Ưu điểm", bold=True)
+    _keep(para(doc, "1. Ưu điểm", bold=True))
     _report_loop(doc, "{%p for line in strengths %}", "{{ line }}")
-    para(doc, "2. Tồn tại, hạn chế và nguyên nhân", bold=True)
+    _keep(para(doc, "2. Tồn tại, hạn chế và nguyên nhân", bold=True))
     _report_loop(doc, "{%p for line in weaknesses %}", "{{ line }}")
 
     _report_heading(doc, "III. NHIỆM VỤ TRỌNG TÂM {{ next_period_label|upper }}")
@@ -313,7 +324,7 @@ def report_template() -> Path:
 
     _report_heading(doc, "IV. ĐỀ XUẤT, KIẾN NGHỊ")
     _report_loop(doc, "{%p for line in proposals %}", "{{ line }}")
-    para(doc, "{{ closing }}")
+    _keep(para(doc, "{{ closing }}"))
     signature(doc, signer_title="{{ signer_title }}", signer_subtitle="{{ signer_subtitle }}",
               signer_name="{{ signer_name }}")
 
@@ -330,7 +341,7 @@ def report_template() -> Path:
                   [1.3, 6.4, 2.8, 3.4, 2.0, 2.6, 3.2, 3.5], "{%tr for r in appendix1 %}", "clllclll", size=10)
     _report_break(doc)
     _report_appendix_title(doc, "II", "SỐ LIỆU CÁC CHỈ TIÊU THỐNG KÊ")
-    para(doc, "1. Tổng hợp toàn tỉnh", bold=True, indent=False)
+    _keep(para(doc, "1. Tổng hợp toàn tỉnh", bold=True, indent=False))
     _report_table(doc, ["STT", "Mã", "Chỉ tiêu", "Đơn vị tính", "Toàn tỉnh", "Các sở, ngành", "Các xã, phường",
                         "Số đơn vị báo cáo"],
                   ["{{ r.no }}", "{{ r.code }}", "{{ r.name }}", "{{ r.unit_of_measure }}", "{{ r.total }}",
@@ -338,7 +349,7 @@ def report_template() -> Path:
                   [1.1, 1.4, 10.2, 2.4, 2.6, 2.5, 2.5, 2.5], "{%tr for r in appendix2 %}", "ccllrrrc", size=10)
     para(doc, "{%p if annual %}", indent=False, after=0)
     para(doc, "", indent=False, after=0)
-    para(doc, "2. So sánh với 6 tháng đầu năm và năm trước", bold=True, indent=False)
+    _keep(para(doc, "2. So sánh với 6 tháng đầu năm và năm trước", bold=True, indent=False))
     _report_table(doc, ["Mã", "Chỉ tiêu", "Đơn vị tính", "6 tháng đầu năm", "6 tháng cuối năm", "Cả năm",
                         "Năm trước", "So với năm trước"],
                   ["{{ r.code }}", "{{ r.name }}", "{{ r.unit_of_measure }}", "{{ r.first_half }}",
@@ -348,18 +359,22 @@ def report_template() -> Path:
     para(doc, "{{ compare_note }}", size=11, italic=True, indent=False, before=3)
     para(doc, "{%p endif %}", indent=False, after=0)
     para(doc, "", indent=False, after=0)
-    para(doc, "{{ by_unit_title }}", bold=True, indent=False)
-    para(doc, "{{ by_unit_note }}", size=11, italic=True, indent=False)
+    _keep(para(doc, "{{ by_unit_title }}", bold=True, indent=False))
+    _keep(para(doc, "{{ by_unit_note }}", size=11, italic=True, indent=False))
     para(doc, "{{p by_unit }}", indent=False, after=0)
-    para(doc, "{{ chart_communes }}", align="center", indent=False, before=6)
+    para(doc, "{%p if chart_communes_title %}", indent=False, after=0)
+    _keep(para(doc, "{{ chart_communes }}", align="center", indent=False, before=6, after=0))
+    _report_caption(doc, "Biểu đồ 2. {{ chart_communes_title }}")
+    para(doc, "{%p endif %}", indent=False, after=0)
     _report_break(doc)
     _report_appendix_title(doc, "III", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ")
-    para(doc, "{{ submission_summary }}", indent=False)
+    _keep(para(doc, "{{ submission_summary }}", indent=False))
     _report_table(doc, ["STT", "Cơ quan, đơn vị", "Ngày nhận", "Tình trạng", "Số lần gửi", "Tệp"],
                   ["{{ r.no }}", "{{ r.name }}", "{{ r.receipt }}", "{{ r.status }}", "{{ r.versions }}",
                    "{{ r.file }}"],
                   [1.2, 7.0, 2.8, 5.6, 2.0, 6.6], "{%tr for r in appendix3 %}", "clclcl", size=10)
-    para(doc, "{{ chart_completeness }}", align="center", indent=False, before=6)
+    _keep(para(doc, "{{ chart_completeness }}", align="center", indent=False, before=6, after=0))
+    _report_caption(doc, "Biểu đồ 3. Tình hình gửi báo cáo theo loại đơn vị")
     return save(doc, "bao-cao.docx")
 
 
