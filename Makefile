@@ -20,7 +20,7 @@ help:
 	@echo "make history PERIOD=2026S1 UNIT=ID the versions a unit sent and what changed between them"
 	@echo "make distribute PERIOD=2026S1      email each unit its template: a dry run into outputs/mail/; SEND=1 sends"
 	@echo "make send-feedback PERIOD=2026S1   email each unit its feedback workbook (SEND=1 sends)"
-	@echo "make send-reminders PERIOD=2026S1 UNITS=\"03405 12-CA\"  email the reminder letter (SEND=1 sends)"
+	@echo "make send-reminders PERIOD=2026S1  email the audit's reminder letter to the units it addresses (SEND=1 sends)"
 	@echo "make collect PERIOD=2026S1         save the spreadsheets units emailed into inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           who is on time, late, missing, rejected; the reminder letter (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"

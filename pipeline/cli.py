@@ -236,26 +236,36 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
 @cli.command("send-reminders")
 @click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--unit", "unit_ids", multiple=True, required=True,
-              help="A unit the letter addresses; repeat for each unit.")
+@click.option("--unit", "unit_ids", multiple=True,
+              help="Send to this unit instead of the audit's list; repeat for each unit.")
 @click.option("--letter", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The reminder letter (default: outputs/<period>/cong-van-don-doc-<period>.docx).")
+              help="The reminder letter (default: the audit's outputs/<period>/cong-van-don-doc-<period>.docx).")
 @click.option("--new-deadline", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-              help="The new deadline the letter sets, for the message body.")
+              help="The new deadline, for the message body (default: the one the audit's letter sets).")
 @_SEND
 @_RESEND
 @pass_project
 def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...], letter: Path | None,
                    new_deadline, send: bool, resend: bool) -> None:
-    """Email the reminder letter (công văn đôn đốc) to the units it addresses.
+    """Email the audit's reminder letter (công văn đôn đốc) to the units it addresses.
 
-    Example: python -m pipeline send-reminders --period 2026S1 --unit 03405 --unit 12-CA --send
+    Run `audit` first: the units and the new deadline come from its tinh-hinh-nop-bao-cao.csv.
+
+    Example: python -m pipeline send-reminders --period 2026S1 --send
     """
-    from pipeline.mail import REMINDER, reminder_letter_path, reminders, send_messages
+    from pipeline.mail import REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages
 
     period = project.period(period_code)
-    items = reminders(project.registry, letter or reminder_letter_path(project.settings, period), list(unit_ids),
-                      new_deadline=new_deadline.date() if new_deadline else None)
+    if unit_ids:
+        ids, statuses, deadline = list(unit_ids), {}, None
+    else:
+        addressed = audit_addressees(project.settings, period)
+        ids, statuses, deadline = addressed.unit_ids, addressed.statuses, addressed.new_deadline
+        if not ids:
+            click.echo(f"Lần kiểm tra gần nhất kỳ {period.code} không có đơn vị nào cần đôn đốc: không gửi thư nào.")
+            return
+    items = reminders(project.registry, letter or reminder_letter_path(project.settings, period), ids, statuses,
+                      new_deadline.date() if new_deadline else deadline)
     _echo_mail_report(send_messages(project.settings, REMINDER, period, items, send=send, resend=resend))
 
 

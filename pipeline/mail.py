@@ -795,4 +795,41 @@ def reminders(registry, letter: Path, unit_ids: list[str], statuses: dict[str, s
 
 
 def reminder_letter_path(settings: Settings, period: Period) -> Path:
-    return settings.path("outputs") / period.code / f"cong-van-don-doc-{period.code}.docx"
+    from pipeline.audit_outputs import letter_path
+
+    return letter_path(settings, period)
+
+
+@dataclass(frozen=True)
+class AuditAddressees:
+    unit_ids: list[str]
+    statuses: dict[str, str]        # unit id -> the audit's status code (missing, rejected, ...)
+    new_deadline: dt.date | None
+
+
+def audit_addressees(settings: Settings, period: Period) -> AuditAddressees:
+    """The units the last audit addressed its letter to, read from the audit's mail-merge CSV
+    (`outputs/<period>/tinh-hinh-nop-bao-cao.csv`), written in the same run as the letter, so the
+    list and the letter always agree."""
+    import csv
+
+    from pipeline.audit_outputs import MAIL_MERGE_CSV
+    from pipeline.register import parse_date
+
+    path = settings.path("outputs") / period.code / MAIL_MERGE_CSV
+    if not path.is_file():
+        raise MailError(f"Chưa có kết quả kiểm tra tình hình nộp kỳ {period.code} ({path}): chạy "
+                        f"make audit PERIOD={period.code} trước, hoặc ghi rõ đơn vị bằng --unit")
+    ids, statuses, deadline = [], {}, None
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if nfc(row.get("Gửi công văn đôn đốc") or "").lower() != "có":
+                continue
+            uid = nfc(row.get("Mã đơn vị") or "")
+            ids.append(uid)
+            statuses[uid] = nfc(row.get("Mã tình trạng") or "")
+            try:
+                deadline = parse_date(row.get("Hạn nộp mới") or "")
+            except ValueError:
+                pass
+    return AuditAddressees(ids, statuses, deadline)

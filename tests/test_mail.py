@@ -382,3 +382,44 @@ def test_a_connection_broken_mid_message_fails_that_unit_and_the_rest_still_go(m
     again = run(mail_project, "distribute", "--period", "2026S1", "--send")
     assert again.exit_code == 0, again.output
     assert sorted(r.message["X-Baocao-Unit"] for r in smtp_server.messages[2:]) == ["12-CA", "12-SNV"]
+
+
+def test_reminders_go_where_the_last_audit_addressed_its_letter(mail_project, smtp_server):  # noqa: F811
+    """The real chain: one commune reports on time, the audit after the deadline writes the letter
+    and its list; send-reminders mails that letter to exactly the listed units that have an address."""
+    from filling import COMMUNE, Kit
+
+    from pipeline.catalogue import load_catalogue
+    from pipeline.matrix import load_matrix
+    from pipeline.units import load_registry
+
+    settings = load_settings(mail_project)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    kit = Kit(mail_project, settings, registry, matrix, load_catalogue(settings, matrix, registry),
+              parse_period("2026S1", settings))
+    _spec, wb = kit.filled(COMMUNE)
+    kit.save(wb, "ta leng.xlsx")
+    kit.ingest()
+    audit = run(mail_project, "audit", "--period", "2026S1", "--as-of", "2026-06-25", "--new-deadline", "2026-06-30")
+    assert audit.exit_code == 0, audit.output
+
+    result = run(mail_project, "send-reminders", "--period", "2026S1", "--send")
+    assert result.exit_code == 0, result.output
+    received = by_unit(smtp_server)
+    assert sorted(received) == ["03388", "12-CA"]           # Tả Lèng reported; 12-SNV refused, 12-STP no address
+    letter = (mail_project / "outputs" / "2026S1" / "cong-van-don-doc-2026S1.docx").read_bytes()
+    assert attachments(received["03388"].message) == {"cong-van-don-doc-2026S1.docx": letter}
+    body = received["03388"].message.get_body(("plain",)).get_content()
+    assert "Kính gửi: Ủy ban nhân dân phường Đoàn Kết." in body
+    assert "chưa nhận được báo cáo của Quý đơn vị; hạn gửi là ngày 18/06/2026" in body
+    assert "chậm nhất ngày 30/06/2026" in body
+    assert "12-SNV Sở Nội vụ (tu-choi@laichau.example.vn): tu-choi@laichau.example.vn: 550" in result.output
+    assert run(mail_project, "send-reminders", "--period", "2026S1", "--send").exit_code == 0
+    assert len(smtp_server.messages) == 2
+
+
+def test_reminders_without_an_audit_is_one_line(mail_project):
+    result = run(mail_project, "send-reminders", "--period", "2026S1")
+    assert result.exit_code == 2
+    assert "chạy make audit PERIOD=2026S1 trước" in result.output
