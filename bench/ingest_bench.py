@@ -101,6 +101,18 @@ def read_workbook_openpyxl(path: Path, wanted=None):
 
 # ---------------------------------------------------------------- one measurement, in its own process
 
+def _peak_mib() -> float:
+    """This process's own peak resident memory. (ru_maxrss is not: Linux carries the parent's
+    high-water mark across fork and exec, so a child would report its parent's peak.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _measure(scope: str, reader: str, period_code: str) -> dict:
     t_import = time.perf_counter()
     import pandas  # noqa: F401  the start-up the officer pays once
@@ -130,7 +142,7 @@ def _measure(scope: str, reader: str, period_code: str) -> dict:
         judged += len(report.judged)
         rejected += sum(1 for j in report.judged if j["outcome"] == "rejected")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mib()
     return {"scope": scope, "reader": reader, "files": files, "judged": judged, "rejected": rejected,
             "wall": wall, "cpu": cpu, "peak_mib": peak, "startup": startup}
 

@@ -49,22 +49,26 @@ def _put(ws, row: int, column: int, value):
     return cell
 
 
-def _table_sheet(ws, headers: list[tuple[str, float]], rows: list[list]) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill
+def _styles(wb) -> None:
+    """Named styles, registered once per workbook: far cheaper than styling each cell."""
+    from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 
-    bold = Font(name=FONT, bold=True)
-    plain = Font(name=FONT)
-    fill = PatternFill("solid", fgColor="D9E1F2")
+    if "bc_header" in wb.named_styles:
+        return
+    wb.add_named_style(NamedStyle("bc_header", font=Font(name=FONT, bold=True),
+                                  fill=PatternFill("solid", fgColor="D9E1F2"),
+                                  alignment=Alignment(wrap_text=True, vertical="center")))
+    wb.add_named_style(NamedStyle("bc_cell", font=Font(name=FONT), alignment=Alignment(wrap_text=True, vertical="top")))
+
+
+def _table_sheet(ws, headers: list[tuple[str, float]], rows: list[list]) -> None:
+    _styles(ws.parent)
     for n, (header, width) in enumerate(headers, start=1):
-        cell = _put(ws, 1, n, header)
-        cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        _put(ws, 1, n, header).style = "bc_header"
         ws.column_dimensions[_letter(n)].width = width
     for r, values in enumerate(rows, start=2):
         for n, value in enumerate(values, start=1):
-            cell = _put(ws, r, n, value)
-            cell.font = plain
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            _put(ws, r, n, value).style = "bc_cell"
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{_letter(len(headers))}{max(len(rows) + 1, 1)}"
 

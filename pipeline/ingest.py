@@ -170,24 +170,34 @@ _META_CELL = {key: f"B{layout.META_FIRST_ROW + n}" for n, key in enumerate(layou
 _INFO_CELL = {key: f"{layout.INFO_VALUE_COLUMN}{row}" for row, key, *_ in layout.INFO_FIELDS}
 
 
-def _unit_in_file_name(name: str, registry) -> str | None:
-    ids = set(registry.ids)
-    hits = {token for token in re.findall(r"\d{2}-[A-Z0-9]+|\d{5}", name.upper()) if token in ids}
-    if len(hits) == 1:
-        return hits.pop()
-    slug = f"-{ascii_slug(Path(name).stem)}-"
-    hits = set()
-    for unit in registry.units.itertuples(index=False):
-        for label in {unit.name, unit.short_name}:
-            if label and f"-{ascii_slug(label)}-" in slug:
-                hits.add(unit.id)
-    return hits.pop() if len(hits) == 1 else None
+@dataclass(frozen=True)
+class Directory:
+    """The registry as identification reads it, built once per run."""
+
+    registry: object
+    ids: frozenset
+    names: dict
+    slugs: tuple   # (unit id, "-slug-") for every name and short name
+
+    @classmethod
+    def of(cls, registry) -> "Directory":
+        units = registry.units
+        slugs = tuple((uid, f"-{ascii_slug(label)}-") for uid, name, short in
+                      zip(units["id"], units["name"], units["short_name"]) for label in {name, short} if label)
+        return cls(registry, frozenset(units["id"]), dict(zip(units["id"], units["name"])), slugs)
+
+    def unit_in_file_name(self, name: str) -> str | None:
+        hits = {token for token in re.findall(r"\d{2}-[A-Z0-9]+|\d{5}", name.upper()) if token in self.ids}
+        if len(hits) == 1:
+            return hits.pop()
+        slug = f"-{ascii_slug(Path(name).stem)}-"
+        hits = {uid for uid, label in self.slugs if label in slug}
+        return hits.pop() if len(hits) == 1 else None
 
 
-def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period: Period,
+def identify(item: Item, workbook: Workbook, directory: Directory, exp: Expectations, period: Period,
              register_unit: str | None) -> Identity:
-    ids = set(registry.ids)
-    names = registry.units.set_index("id")["name"]
+    ids, names, registry = directory.ids, directory.names, directory.registry
     findings: list[dict] = []
     meta = read_metadata(workbook)
     meta_unit = meta.get("unit_id")
@@ -204,7 +214,7 @@ def identify(item: Item, workbook: Workbook, registry, exp: Expectations, period
         sheet_label = nfc(str(info.cell(rows["unit_name"], value_col)))
         sheet_unit = typed_id if typed_id in ids else registry.find_by_name(sheet_label)
         sheet_period = _sheet_period(nfc(str(info.cell(rows["period_label"], value_col))))
-    file_unit = _unit_in_file_name(item.file, registry)
+    file_unit = directory.unit_in_file_name(item.file)
 
     def add(rule, severity, message, sheet="", cell="", value=""):
         findings.append(finding(item, sheet, cell, value, rule, severity, message))
@@ -324,7 +334,8 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
         report = IngestReport(period.code, len(files), len(received))
         if pending:
             exp = build_expectations(settings, registry, matrix, catalogue, period, ledger)
-            items, identities, unreadable = _read_all(pending, outputs, registry, exp, period, by_file, progress)
+            items, identities, unreadable = _read_all(pending, outputs, Directory.of(registry), exp, period, by_file,
+                                                      progress)
             validate_batch([i for i in items if i.sheets], exp)
             _same_unit_twice(items, identities)
             names = registry.units.set_index("id")["name"]
@@ -365,7 +376,7 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
     return report
 
 
-def _read_all(pending, outputs: Path, registry, exp: Expectations, period: Period, by_file, progress):
+def _read_all(pending, outputs: Path, directory: Directory, exp: Expectations, period: Period, by_file, progress):
     from tqdm import tqdm
 
     items, identities, unreadable = [], {}, {}
@@ -376,7 +387,7 @@ def _read_all(pending, outputs: Path, registry, exp: Expectations, period: Perio
         path = outputs / row["archive_path"]
         name = row["original_name"]
         try:
-            workbook = read_workbook(path)
+            workbook = read_workbook(path, skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS))  # no data there
         except Unreadable as exc:
             unreadable[row["id"]] = [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
                                       "rule": exc.rule, "severity": ERROR, "message": exc.message}]
@@ -384,7 +395,7 @@ def _read_all(pending, outputs: Path, registry, exp: Expectations, period: Perio
         item = Item(key=row["id"], file=name, unit_id=None, workbook=workbook, sheets={})
         item.sheets, sheet_findings = locate_sheets(workbook, item)
         register = by_file.get(name) or by_file.get(Path(name).name)
-        ident = identify(item, workbook, registry, exp, period, register[1] if register else None)
+        ident = identify(item, workbook, directory, exp, period, register[1] if register else None)
         item.unit_id = ident.unit_id
         for f in (*ident.findings, *sheet_findings):
             f["unit_id"] = ident.unit_id

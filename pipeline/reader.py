@@ -14,6 +14,7 @@ Rows are kept with their Excel row number (1-based), so every later finding name
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class Workbook:
     defined_names: dict[str, str]          # name -> its formula text ("'_meta'!$B$1" or '"03405"')
 
 
+@functools.lru_cache(maxsize=1024)
 def column_index(letter: str) -> int:
     n = 0
     for ch in letter:
@@ -145,8 +147,8 @@ def _sniff_zip(path: Path) -> str:
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
 
 
-def read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> Workbook:
-    """Every sheet's values (or only `wanted` sheets) and the cell-level facts calamine omits.
+def read_workbook(path: Path, skip: tuple[str, ...] = ()) -> Workbook:
+    """Every sheet's values (but those named in `skip`) and the cell-level facts calamine omits.
 
     Raises Unreadable for anything that is not a readable workbook.
     """
@@ -165,7 +167,7 @@ def read_workbook(path: Path, wanted: tuple[str, ...] | None = None) -> Workbook
         names = list(book.sheet_names)
         hidden = {m.name for m in book.sheets_metadata if m.visible != pc.SheetVisibleEnum.Visible}
         for name in names:
-            if wanted is not None and name not in wanted:
+            if name in skip:
                 continue
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
@@ -193,6 +195,7 @@ _REL = re.compile(rb'<Relationship\b([^>]*)/>')
 _ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
 _ROW_HIDDEN = re.compile(rb'<row\b[^>]*>')
 _CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_FORMULA = re.compile(rb"<f[ >/]")   # a formula cell, not <formula1> of a data validation
 
 
 def _attrs(text: bytes) -> dict[bytes, bytes]:
@@ -247,7 +250,7 @@ def _scan_sheet_xml(xml: bytes, sheet: Sheet) -> None:
             a = _attrs(tag)
             if a.get(b"hidden") in (b"1", b"true") and b"r" in a:
                 sheet.hidden_rows.append(int(a[b"r"]))
-    if b't="e"' not in xml and b"<f" not in xml:
+    if b't="e"' not in xml and not _FORMULA.search(xml):
         return
     for attrs, body in _CELL.findall(xml):
         a = _attrs(attrs)
@@ -256,7 +259,7 @@ def _scan_sheet_xml(xml: bytes, sheet: Sheet) -> None:
         if a.get(b"t") == b"e":
             value = re.search(rb"<v>([^<]*)</v>", body)
             sheet.error_cells[ref] = _unescape(value.group(1)) if value else "#N/A"
-        elif b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
+        elif _FORMULA.search(body) and not re.search(rb"<v>[^<]+</v>", body):
             sheet.uncached_formulas.append(ref)
 
 

@@ -16,6 +16,7 @@ A finding: unit_id, file, sheet, cell, value, rule, severity ('error' blocks acc
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -34,6 +35,10 @@ DATA_SHEETS = (INFO, TASKS, INDICATORS)
 OUTLIER_RATIO = 5
 OUTLIER_MIN_GAP = 20
 _STATUS_BY_KEY = {fold(s): s for s in layout.STATUSES}
+# sheet names, headers and statuses repeat in every file: fold each distinct text once
+_key = functools.lru_cache(maxsize=8192)(fold)
+_OWN_SHEETS = frozenset(fold(s) for s in (*layout.VISIBLE_SHEETS, layout.SHEET_LISTS, layout.SHEET_META))
+_VISIBLE = frozenset(fold(s) for s in layout.VISIBLE_SHEETS)
 
 
 def finding(item, sheet: str, cell: str, value, rule: str, severity: str, message: str) -> dict:
@@ -59,7 +64,7 @@ class LocatedSheet:
 
 
 def _header_matches(sheet: Sheet, row: int, columns) -> bool:
-    return all(fold(str(sheet.cell(row, c.letter))) == fold(c.header) for c in columns[:4])
+    return all(_key(str(sheet.cell(row, c.letter))) == _key(c.header) for c in columns[:4])
 
 
 def _find_header(sheet: Sheet, columns, expected: int) -> int | None:
@@ -72,23 +77,22 @@ def _find_header(sheet: Sheet, columns, expected: int) -> int | None:
 
 
 def _looks_like_info(sheet: Sheet) -> bool:
-    return sum(fold(str(sheet.cell(r, "A"))) == fold(label) for r, _k, label, _i, _q in layout.INFO_FIELDS) >= 4
+    return sum(_key(str(sheet.cell(r, "A"))) == _key(label) for r, _k, label, _i, _q in layout.INFO_FIELDS) >= 4
 
 
 def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], list[dict]]:
     """The data sheets by kind, found by name or, when renamed, by their content."""
     found: dict[str, LocatedSheet] = {}
     findings: list[dict] = []
-    by_fold = {fold(name): name for name in workbook.sheet_names}
+    by_fold = {_key(name): name for name in workbook.sheet_names}
     expected = {INFO: None, TASKS: layout.TASK_COLUMNS, INDICATORS: layout.INDICATOR_COLUMNS}
     header_rows = {INFO: layout.INFO_HEADER_ROW, TASKS: layout.TASKS_HEADER_ROW,
                    INDICATORS: layout.INDICATORS_HEADER_ROW}
     claimed = set()
     for kind, columns in expected.items():
-        name = by_fold.get(fold(kind))
+        name = by_fold.get(_key(kind))
         candidates = [name] if name else []
-        candidates += [n for n in workbook.sheet_names if n not in candidates and fold(n) not in
-                       {fold(s) for s in (*layout.VISIBLE_SHEETS, layout.SHEET_LISTS, layout.SHEET_META)}]
+        candidates += [n for n in workbook.sheet_names if n not in candidates and _key(n) not in _OWN_SHEETS]
         for candidate in candidates:
             if candidate in claimed or candidate not in workbook.sheets:
                 continue
@@ -119,13 +123,13 @@ def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], li
                 findings.append(finding(item, kind, "", "", "sheet_missing", ERROR,
                                         f"Thiếu trang '{kind}' (đã bị xoá hoặc đổi tên): hãy dùng biểu mẫu gốc, "
                                         "không xoá hoặc đổi tên các trang."))
-    if fold(layout.SHEET_GUIDE) not in by_fold:
+    if _key(layout.SHEET_GUIDE) not in by_fold:
         findings.append(finding(item, layout.SHEET_GUIDE, "", "", "sheet_missing", WARNING,
                                 f"Thiếu trang '{layout.SHEET_GUIDE}' (không ảnh hưởng số liệu)."))
-    visible = {fold(s) for s in layout.VISIBLE_SHEETS}
-    order = [n for n in workbook.sheet_names if fold(n) in visible]
-    template_order = [s for s in layout.VISIBLE_SHEETS if fold(s) in {fold(n) for n in order}]
-    moved = next((n for n, t in zip(order, template_order) if fold(n) != fold(t)), None)
+    order = [n for n in workbook.sheet_names if _key(n) in _VISIBLE]
+    present = {_key(n) for n in order}
+    template_order = [s for s in layout.VISIBLE_SHEETS if _key(s) in present]
+    moved = next((n for n, t in zip(order, template_order) if _key(n) != _key(t)), None)
     if moved:
         findings.append(finding(item, moved, "", ", ".join(workbook.sheet_names), "sheets_reordered",
                                 WARNING, "Thứ tự các trang đã bị thay đổi; đã đọc theo tên trang, không ảnh hưởng "
@@ -434,6 +438,21 @@ def _cell_facts(item: Item, located: LocatedSheet, first_row: int) -> None:
                                          "trống. Hãy bỏ gộp ô và ghi riêng từng dòng."))
 
 
+def _anything_typed(item: Item, task_inputs, indicator_inputs) -> bool:
+    """False for a template sent back blank: nothing in any input cell."""
+    if INFO in item.sheets:
+        s = item.sheets[INFO].sheet
+        if any(s.cell(r, layout.INFO_VALUE_COLUMN) not in ("", None) for r, _k, _l, inp, _q in layout.INFO_FIELDS if inp):
+            return True
+    for kind, inputs in ((TASKS, task_inputs), (INDICATORS, indicator_inputs)):
+        if kind in item.sheets:
+            located = item.sheets[kind]
+            for row in range(located.header_row + 1, len(located.sheet.rows) + 1):
+                if any(_cell_value(located.sheet, row, c.letter) not in ("", None) for c in inputs):
+                    return True
+    return False
+
+
 def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows, cell_errors) -> None:
     # the structure is checked against what the unit owes; a unit not identified, or not expected
     # this period (already an error), gets only its cells checked
@@ -443,17 +462,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
     task_inputs = [c for c in layout.TASK_COLUMNS if c.is_input]
     indicator_inputs = [c for c in layout.INDICATOR_COLUMNS if c.is_input]
 
-    # blank template: nothing typed in any input cell
-    typed = False
-    if INFO in item.sheets:
-        s = item.sheets[INFO].sheet
-        typed |= any(s.cell(r, layout.INFO_VALUE_COLUMN) not in ("", None) for r, _k, _l, inp, _q in layout.INFO_FIELDS if inp)
-    for kind, inputs in ((TASKS, task_inputs), (INDICATORS, indicator_inputs)):
-        if kind in item.sheets:
-            located = item.sheets[kind]
-            for row in range(located.header_row + 1, len(located.sheet.rows) + 1):
-                typed |= any(_cell_value(located.sheet, row, c.letter) not in ("", None) for c in inputs)
-    if item.sheets and not typed:
+    if item.sheets and not _anything_typed(item, task_inputs, indicator_inputs):
         item.blank = True
         sheet = item.sheets.get(TASKS) or next(iter(item.sheets.values()))
         item.findings.append(finding(item, sheet.sheet.name, f"E{sheet.header_row + 1}", "", "blank_template", ERROR,
@@ -515,7 +524,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                     record["quantity"], _blank, _raw = _number_cell(item, s, row, c.letter, False, cell_errors)
                 elif c.key == "status":
                     text = _text_cell(item, s, row, c.letter, cell_errors)
-                    record["status"] = _STATUS_BY_KEY.get(fold(text), text) if text else None
+                    record["status"] = _STATUS_BY_KEY.get(_key(text), text) if text else None
                 else:
                     record[c.key] = _text_cell(item, s, row, c.letter, cell_errors)
             task_rows.append(record)
