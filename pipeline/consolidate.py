@@ -148,7 +148,8 @@ def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period
     indicators = _indicators(catalogue, period, values)
     comparison, findings = (_comparison(catalogue, period, data.values, units) if period.is_annual
                             else (pd.DataFrame(columns=COMPARISON_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)))
-    remarks = _remarks(contributions, unit_order)
+    task_order = {tid: n for n, tid in enumerate(matrix.tasks["id"])}
+    remarks = _remarks(contributions, unit_order, task_order)
     provenance = _provenance(contributions, values)
     return Consolidation(period, contributions, tasks, groups, values, indicators, comparison, findings,
                          remarks, provenance)
@@ -354,7 +355,7 @@ def _comparison(catalogue: Catalogue, period: Period, values: pd.DataFrame, unit
 REMARK_COLUMNS = ["kind", "text", "units", "unit_ids", "tasks"]
 
 
-def _remarks(contributions: pd.DataFrame, unit_order: dict[str, int]) -> pd.DataFrame:
+def _remarks(contributions: pd.DataFrame, unit_order: dict[str, int], task_order: dict[str, int]) -> pd.DataFrame:
     """Difficulties and proposals, one row per distinct text (compared without case, tone placement
     or spacing), attributed to every unit that wrote it and the tasks it wrote it under."""
     rows = []
@@ -369,9 +370,10 @@ def _remarks(contributions: pd.DataFrame, unit_order: dict[str, int]) -> pd.Data
                 entry["units"].append(item.unit_name)
             if item.task_id not in entry["tasks"]:
                 entry["tasks"].append(item.task_id)
-        for entry in sorted(gathered.values(), key=lambda e: (min(unit_order[u] for u in e["unit_ids"]),)):
-            rows.append({**entry, "unit_ids": tuple(entry["unit_ids"]), "units": tuple(entry["units"]),
-                         "tasks": tuple(entry["tasks"])})
+        for entry in sorted(gathered.values(), key=lambda e: (min(unit_order[u] for u in e["unit_ids"]), e["text"])):
+            units = sorted(zip(entry["unit_ids"], entry["units"]), key=lambda pair: unit_order[pair[0]])
+            rows.append({**entry, "unit_ids": tuple(u for u, _ in units), "units": tuple(n for _, n in units),
+                         "tasks": tuple(sorted(entry["tasks"], key=lambda t: task_order.get(t, len(task_order))))})
     return pd.DataFrame(rows, columns=REMARK_COLUMNS)
 
 

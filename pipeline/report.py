@@ -185,9 +185,9 @@ def _task_lines(mine: pd.DataFrame) -> list[str]:
             if not math.isnan(quantity):
                 line += f"; tổng số lượng sản phẩm: {vn_number(quantity)}"
             lines.append(line + ".")
-            examples = sent[sent["results"] != ""].head(3)
+            examples = sent[sent["results"] != ""].drop_duplicates("results").head(3)
             for c in examples.itertuples(index=False):
-                lines.append(f"+ {c.unit_name}: {_sentence(c.results)}")
+                lines.append(f"+ {c.unit_name} ({role}): {_sentence(c.results)}")
     missing = mine[~mine["reported"]]
     if len(missing):
         lines.append(f"+ Chưa báo cáo: {_names_list(missing['unit_name'].tolist())}.")
@@ -283,7 +283,11 @@ def report_context(data: ReportData) -> dict:
             if math.isnan(c.annual) and math.isnan(c.first_half):
                 continue
             decimal = c.value_type == "decimal"
-            line = f"- {c.name}: cả năm {vn_number(c.annual, decimal) or 'chưa có số liệu'} {c.unit_of_measure}"
+            figure = vn_number(c.annual, decimal) or "chưa có số liệu"
+            if c.aggregation == "flow":
+                line = f"- {c.name}: cả năm {figure} {c.unit_of_measure}"
+            else:  # a stock is a count at the cut-off, not a sum over the year
+                line = f"- {c.name}: đến ngày {period.cutoff:%d/%m/%Y} có {figure} {c.unit_of_measure}"
             if not math.isnan(c.first_half):
                 line += f"; 6 tháng đầu năm {vn_number(c.first_half, decimal)}"
             if not math.isnan(c.second_half):
