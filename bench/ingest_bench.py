@@ -71,7 +71,7 @@ def ensure_files(projects, period_code: str) -> None:
 
 # ---------------------------------------------------------------- an openpyxl-only reader, for comparison
 
-def read_workbook_openpyxl(path: Path, wanted=None):
+def read_workbook_openpyxl(path: Path, skip=()):
     """The same Workbook as pipeline.reader.read_workbook, read with openpyxl alone."""
     import openpyxl
 
@@ -83,7 +83,7 @@ def read_workbook_openpyxl(path: Path, wanted=None):
     values = openpyxl.load_workbook(path, data_only=True)
     formulas = openpyxl.load_workbook(path, data_only=False)
     sheets = {}
-    for ws in values.worksheets:
+    for ws in (w for w in values.worksheets if w.title not in skip):
         rows = [["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)]
         sheet = Sheet(ws.title, rows, hidden=ws.sheet_state != "visible",
                       hidden_rows=[r for r, d in ws.row_dimensions.items() if d.hidden],

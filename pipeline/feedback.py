@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 from pathlib import Path
 
 from pipeline.atomic import workbook_bytes, write_bytes
@@ -157,7 +158,9 @@ def feedback_bytes(source: Path, submission, unit_name: str, findings: list, per
     wb = None
     if submission["format"] in ("xlsx", "xlsm"):
         try:
-            wb = load_workbook(io.BytesIO(source.read_bytes()), keep_vba=False, rich_text=False)
+            with warnings.catch_warnings():  # openpyxl notes what it drops (LibreOffice's extensions)
+                warnings.simplefilter("ignore")
+                wb = load_workbook(io.BytesIO(source.read_bytes()), keep_vba=False, rich_text=False)
         except Exception:  # noqa: BLE001 - a file calamine read but openpyxl cannot: the list alone
             wb = None
     annotated = wb is not None

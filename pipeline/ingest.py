@@ -354,7 +354,8 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
                                    fmt=item.workbook.format, template_version=ident.template_version,
                                    outcome=_outcome(findings), findings=findings,
                                    tasks=[] if item.blank else item.tasks,
-                                   indicators=[] if item.blank else item.indicators)
+                                   indicators=[] if item.blank else item.indicators,
+                                   info=None if item.blank else item.info)
                 receipt = None
                 if row["receipt_source"] == "first_seen" and verdict["unit_id"] in by_unit:
                     first_seen_day = dt.date.fromisoformat(row["first_seen"][:10])
@@ -362,7 +363,7 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
                     chosen = max((d for d in days if d <= first_seen_day), default=days[0])
                     receipt = (chosen.isoformat(), "so-den")
                 version = ledger.judge(key, receipt=receipt, now=stamp, **verdict)
-                report.judged.append({**dict(row), **{k: v for k, v in verdict.items() if k not in ("tasks", "indicators")},
+                report.judged.append({**dict(row), **{k: v for k, v in verdict.items() if k not in ("tasks", "indicators", "info")},
                                       "version": version, "unit_name": names.get(verdict["unit_id"], ""),
                                       "receipt_date": receipt[0] if receipt else row["receipt_date"]})
         ledger.finish_run(run_id, dt.datetime.now().astimezone().replace(microsecond=0).isoformat(),

@@ -26,6 +26,8 @@ findings          one row per finding: submission_id, unit_id, period, file, she
 task_reports      one row per task row read (every judged version, accepted or not):
                   submission_id, unit_id, period, task_id, role, status, results, quantity,
                   documents, difficulties, proposals, sheet, row.
+submission_info   the "Thông tin" inputs of each version read: submission_id, preparer, phone,
+                  report_date (ISO), head_of_unit.
 indicator_values  one row per indicator read: submission_id, unit_id, period, code, value (REAL,
                   NULL when blank or unreadable), raw (the cell as typed), note, sheet, cell.
 
@@ -115,6 +117,13 @@ CREATE TABLE IF NOT EXISTS task_reports (
     sheet TEXT NOT NULL,
     row INTEGER NOT NULL,
     PRIMARY KEY (submission_id, task_id)
+);
+CREATE TABLE IF NOT EXISTS submission_info (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id) ON DELETE CASCADE,
+    preparer TEXT,
+    phone TEXT,
+    report_date TEXT,
+    head_of_unit TEXT
 );
 CREATE TABLE IF NOT EXISTS indicator_values (
     submission_id INTEGER NOT NULL REFERENCES submissions(id) ON DELETE CASCADE,
@@ -241,7 +250,8 @@ class Ledger:
 
     def judge(self, submission_id: int, *, unit_id: str | None, identified_by: str | None, fmt: str | None,
               template_version: str | None, outcome: str, findings: list[dict], tasks: list[dict],
-              indicators: list[dict], receipt: tuple[str, str] | None, now: str) -> int | None:
+              indicators: list[dict], receipt: tuple[str, str] | None, now: str,
+              info: dict | None = None) -> int | None:
         """Stores one file's verdict, findings and values, and moves the unit's current version,
         in one transaction. Returns the version number given (None without a unit)."""
         with self.transaction():
@@ -249,7 +259,7 @@ class Ledger:
             if row is None or row["outcome"] != PENDING:
                 return None  # judged already (by a run that finished after this one read it)
             period = row["period"]
-            for table in ("findings", "task_reports", "indicator_values"):
+            for table in ("findings", "task_reports", "indicator_values", "submission_info"):
                 self.db.execute(f"DELETE FROM {table} WHERE submission_id = ?", (submission_id,))
             version = None
             if unit_id is not None:
@@ -278,6 +288,10 @@ class Ledger:
                     "INSERT OR REPLACE INTO indicator_values (submission_id, unit_id, period, "
                     + ", ".join(INDICATOR_FIELDS) + ") VALUES (?, ?, ?" + ", ?" * len(INDICATOR_FIELDS) + ")",
                     [(submission_id, unit_id, period, *(i[k] for k in INDICATOR_FIELDS)) for i in indicators])
+            if info:
+                self.db.execute("INSERT INTO submission_info (submission_id, preparer, phone, report_date, head_of_unit) "
+                                "VALUES (?, ?, ?, ?, ?)", (submission_id, info.get("preparer"), info.get("phone"),
+                                                           info.get("report_date"), info.get("head_of_unit")))
             if unit_id is not None and outcome in ACCEPTED_OUTCOMES:
                 # the latest accepted version supersedes every earlier version of the unit and period
                 self.db.execute("UPDATE submissions SET is_current = 0, superseded = 1 "

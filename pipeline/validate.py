@@ -275,6 +275,7 @@ class Item:
     tasks: list[dict] = field(default_factory=list)        # for the ledger
     indicators: list[dict] = field(default_factory=list)   # for the ledger
     blank: bool = False
+    info: dict = field(default_factory=dict)               # "Thông tin" inputs, for the ledger
 
 
 def load_plausibility(path: Path) -> list[dict]:
@@ -490,6 +491,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
             else:
                 values[key] = _text_cell(item, s, r, layout.INFO_VALUE_COLUMN, cell_errors)
         info_rows.append(values)
+        item.info = {k: v for k, v in values.items() if k != "file_key"}
 
     if TASKS in item.sheets:
         located = item.sheets[TASKS]

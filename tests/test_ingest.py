@@ -76,6 +76,9 @@ def test_filled_template_is_accepted_and_its_values_stored(kit):
     assert [t["task_id"] for t in tasks] == [t["task_id"] for t in spec.tasks]
     assert tasks[0]["status"] == "Hoàn thành" and tasks[0]["quantity"] == 2 and tasks[0]["row"] == layout.TASKS_FIRST_ROW
     assert {t["role"] for t in tasks} <= set(layout.ROLES.values())
+    assert ledger_rows(kit, "SELECT preparer, phone, report_date, head_of_unit FROM submission_info") == [
+        {"preparer": "Nguyễn Thị Hoa", "phone": "0912 345 678", "report_date": "2026-06-15",
+         "head_of_unit": "Lò Văn Thắng"}]
     archived = ledger_rows(kit, "SELECT archive_path, sha256 FROM submissions")[0]
     assert (kit.settings.path("outputs") / archived["archive_path"]).read_bytes() == (kit.folder / "bao cao Ta Leng.xlsx").read_bytes()
     assert archived["sha256"] in archived["archive_path"]
