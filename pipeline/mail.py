@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, make_msgid
+from glob import escape as glob_escape
 from pathlib import Path
 
 from pipeline.atomic import write_bytes
@@ -621,6 +622,9 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
     try:
         for item in items:
             unit = item.recipient
+            if not send:  # a draft from an earlier dry run must not suggest a message that will not go
+                for stale in folder.glob(f"{glob_escape(unit.unit_id)}_*.eml"):
+                    stale.unlink()
             to, invalid = parse_addresses(unit.email)
             if not to:
                 target = report.failed if invalid else report.no_address

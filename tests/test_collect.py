@@ -285,7 +285,8 @@ def test_distribute_then_collect_reads_replies_since_the_templates_went_out_and_
     reply["Subject"] = "Re: " + sent.message["Subject"]
     reply["In-Reply-To"] = sent.message["Message-ID"]
     reply["Message-ID"] = make_msgid(domain="laichau.example.vn")
-    reply["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+    replied = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    reply["Date"] = format_datetime(replied)
     reply.set_content("Xã Tả Lèng gửi báo cáo.")
     reply.add_attachment(template.get_content(), maintype="application", subtype="octet-stream",
                          filename=template.get_filename())
@@ -301,6 +302,15 @@ def test_distribute_then_collect_reads_replies_since_the_templates_went_out_and_
     assert {p.name for p in folder.iterdir()} == {"2026S1_03405_xa-ta-leng.xlsx", "so-den.csv"}
     assert (folder / "2026S1_03405_xa-ta-leng.xlsx").read_bytes() == template.get_content()
     assert "Đã lưu 0 tệp" in outputs[-1].output
+
+    # ingestion takes the message's date (in Lai Châu) from so-den.csv as the receipt date
+    from zoneinfo import ZoneInfo
+
+    outputs.append(run(project, "ingest", "--period", "2026S1"))
+    assert outputs[-1].exit_code == 0, outputs[-1].output
+    with sqlite3.connect(project / "outputs" / "ledger.sqlite") as db:
+        [(receipt, source)] = db.execute("SELECT receipt_date, receipt_source FROM submissions").fetchall()
+    assert (receipt, source) == (replied.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat(), "so-den")
 
     secrets = [SMTP_PASSWORD, IMAP_PASSWORD]
     encoded = [s.encode("utf-8") for s in secrets]

@@ -120,6 +120,13 @@ def test_dry_run_writes_eml_files_and_sends_nothing(mail_project, smtp_server): 
     assert draft["To"].addresses[1].addr_spec == "vanphong.taleng@laichau.example.vn"
     assert meta(attachments(draft)["2026S1_03405_xa-ta-leng.xlsx"])["unit_id"] == "03405"
 
+    # once sent, the next dry run leaves no draft behind for that unit
+    assert run(mail_project, "distribute", "--period", "2026S1", "--unit", "03405", "--send").exit_code == 0
+    again = run(mail_project, "distribute", "--period", "2026S1")
+    assert "Không gửi lại 1 đơn vị" in again.output
+    assert sorted(p.name for p in folder.glob("*.eml")) == ["03388_phuong-doan-ket.eml", "12-CA_cong-an-tinh.eml",
+                                                           "12-SNV_so-noi-vu.eml"]
+
 
 def test_distribute_sends_each_unit_its_own_template_once(mail_project, smtp_server):  # noqa: F811
     result = run(mail_project, "distribute", "--period", "2026S1", "--send")
