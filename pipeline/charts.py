@@ -61,7 +61,10 @@ def task_status_by_group(groups) -> Chart:
     """Stacked horizontal bars: per task group, its tasks by overall status."""
     title = "Tình trạng thực hiện nhiệm vụ theo nhóm"
     with plt.rc_context(_STYLE):
-        figure, axes = plt.subplots(figsize=(7.0, 0.55 * len(groups) + 1.4), layout="constrained")
+        height = 0.55 * len(groups) + 1.4
+        figure, axes = plt.subplots(figsize=(7.0, height))
+        # fixed margins rather than a layout engine: half the drawing time, and the same bytes
+        figure.subplots_adjust(left=0.33, right=0.97, top=1 - 0.15 / height, bottom=1.05 / height)
         labels = [_wrap(f"{g.group_id}. {g.group_title}", 34) for g in groups.itertuples(index=False)]
         left = [0] * len(groups)
         for status, colour in STATUS_COLOURS.items():
@@ -75,7 +78,7 @@ def task_status_by_group(groups) -> Chart:
         axes.invert_yaxis()
         axes.set_xlabel("Số nhiệm vụ")
         axes.xaxis.get_major_locator().set_params(integer=True)
-        axes.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.4, -0.22), frameon=False, fontsize=8)
+        figure.legend(ncols=5, loc="lower center", frameon=False, fontsize=7.5, handlelength=1.2, columnspacing=1.0)
         return _render(figure, title)
 
 
@@ -85,7 +88,8 @@ def indicator_by_commune(values, indicator, short_names: dict[str, str]) -> Char
     title = f"{indicator.name} ({indicator.unit_of_measure}) theo xã, phường"
     rows = values[(values["code"] == indicator.code) & (values["unit_kind"] == "commune")]
     with plt.rc_context(_STYLE):
-        figure, axes = plt.subplots(figsize=(10.0, 4.2), layout="constrained")
+        figure, axes = plt.subplots(figsize=(10.0, 4.2))
+        figure.subplots_adjust(left=0.06, right=0.99, top=0.97, bottom=0.24)
         names = [short_names.get(r.unit_id, r.unit_name) for r in rows.itertuples(index=False)]
         numbers = [0 if math.isnan(r.value) else r.value for r in rows.itertuples(index=False)]
         bars = axes.bar(range(len(names)), numbers, color="#1565c0", width=0.7)
@@ -100,7 +104,6 @@ def indicator_by_commune(values, indicator, short_names: dict[str, str]) -> Char
         axes.set_ylabel(indicator.unit_of_measure)
         if indicator.value_type != "decimal":
             axes.yaxis.get_major_locator().set_params(integer=True)
-        axes.set_title(_wrap(title, 110), fontsize=9)
         return _render(figure, title)
 
 
@@ -111,7 +114,9 @@ def completeness_by_kind(status, labels: dict[str, str], kind_labels: dict[str, 
     groups = [(label, status[status["kind"] == kind]) for kind, label in kind_labels.items()]
     groups = [(label, part) for label, part in groups if len(part)] + [("Tổng số", status)]
     with plt.rc_context(_STYLE):
-        figure, axes = plt.subplots(figsize=(7.0, 0.5 * len(groups) + 1.3), layout="constrained")
+        height = 0.5 * len(groups) + 1.3
+        figure, axes = plt.subplots(figsize=(7.0, height))
+        figure.subplots_adjust(left=0.17, right=0.97, top=1 - 0.15 / height, bottom=1.05 / height)
         names = [label for label, _ in groups]
         left = [0] * len(groups)
         for key, colour in SUBMISSION_COLOURS.items():
@@ -127,5 +132,5 @@ def completeness_by_kind(status, labels: dict[str, str], kind_labels: dict[str, 
         axes.invert_yaxis()
         axes.set_xlabel("Số đơn vị")
         axes.xaxis.get_major_locator().set_params(integer=True)
-        axes.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.45, -0.3), frameon=False, fontsize=8)
+        figure.legend(ncols=5, loc="lower center", frameon=False, fontsize=7.5, handlelength=1.2, columnspacing=1.0)
         return _render(figure, title)

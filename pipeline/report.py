@@ -158,39 +158,44 @@ def _figure_line(ind, values: pd.DataFrame) -> str:
     return f"- {ind.name}: {total}{' ' + ind.unit_of_measure if not math.isnan(ind.total) else ''}{detail}."
 
 
-def _task_lines(mine: pd.DataFrame) -> list[str]:
-    """What the leads, then the partners, reported on one task: each department by name, the
-    communes counted with up to three examples, and who owed a report and sent none."""
+def _task_lines(mine: list[dict]) -> list[str]:
+    """What the leads, then the partners, reported on one task (rows of `contributions`): each
+    department by name, the communes counted with up to three distinct examples, and who owed a
+    report and sent none."""
     lines = []
     for role in (LEAD, "phối hợp"):
-        part = mine[mine["role"] == role]
-        departments = part[(part["unit_kind"] != COMMUNE) & part["reported"]]
-        for c in departments.itertuples(index=False):
-            details = [_lower_first(c.status)]
-            if c.results:
-                details.append(_sentence(c.results))
-            line = f"+ {c.unit_name} ({role}): " + _sentence(details[0]) + (" " + " ".join(details[1:]) if len(details) > 1 else "")
-            if c.documents:
-                line += f" Văn bản: {_sentence(c.documents)}"
-            if not math.isnan(c.quantity):
-                line += f" Số lượng sản phẩm: {vn_number(c.quantity)}."
+        part = [c for c in mine if c["role"] == role]
+        for c in part:
+            if c["unit_kind"] == COMMUNE or not c["reported"]:
+                continue
+            line = f"+ {c['unit_name']} ({role}): {_lower_first(c['status'])}."
+            if c["results"]:
+                line += " " + _sentence(c["results"])
+            if c["documents"]:
+                line += f" Văn bản: {_sentence(c['documents'])}"
+            if not math.isnan(c["quantity"]):
+                line += f" Số lượng sản phẩm: {vn_number(c['quantity'])}."
             lines.append(line)
-        communes = part[part["unit_kind"] == COMMUNE]
-        sent = communes[communes["reported"]]
-        if len(communes):
-            counts = sent["status"].value_counts().to_dict()
+        communes = [c for c in part if c["unit_kind"] == COMMUNE]
+        sent = [c for c in communes if c["reported"]]
+        if communes:
+            counts: dict[str, int] = {}
+            for c in sent:
+                counts[c["status"]] = counts.get(c["status"], 0) + 1
             line = (f"+ UBND cấp xã ({role}): {len(sent)}/{len(communes)} xã, phường đã báo cáo"
                     + (f" ({_count_phrase(counts, (DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE))})" if counts else ""))
-            quantity = sent["quantity"].sum(min_count=1)
-            if not math.isnan(quantity):
-                line += f"; tổng số lượng sản phẩm: {vn_number(quantity)}"
+            quantities = [c["quantity"] for c in sent if not math.isnan(c["quantity"])]
+            if quantities:
+                line += f"; tổng số lượng sản phẩm: {vn_number(sum(quantities))}"
             lines.append(line + ".")
-            examples = sent[sent["results"] != ""].drop_duplicates("results").head(3)
-            for c in examples.itertuples(index=False):
-                lines.append(f"+ {c.unit_name} ({role}): {_sentence(c.results)}")
-    missing = mine[~mine["reported"]]
-    if len(missing):
-        lines.append(f"+ Chưa báo cáo: {_names_list(missing['unit_name'].tolist())}.")
+            seen = set()
+            for c in sent:
+                if c["results"] and c["results"] not in seen and len(seen) < 3:
+                    seen.add(c["results"])
+                    lines.append(f"+ {c['unit_name']} ({role}): {_sentence(c['results'])}")
+    missing = [c["unit_name"] for c in mine if not c["reported"]]
+    if missing:
+        lines.append(f"+ Chưa báo cáo: {_names_list(missing)}.")
     return lines
 
 
@@ -208,7 +213,9 @@ def report_context(data: ReportData) -> dict:
         overview += (f" {len(not_due)} nhiệm vụ thực hiện hằng năm chưa đến hạn hoàn thành trong kỳ này "
                      f"({', '.join(not_due['task_id'])}).")
 
-    by_task = {tid: frame for tid, frame in k.contributions.groupby("task_id", sort=False)}
+    by_task: dict[str, list[dict]] = {}
+    for row in k.contributions.to_dict("records"):
+        by_task.setdefault(row["task_id"], []).append(row)
     group_items = []
     for n, g in enumerate(groups.itertuples(index=False), start=1):
         mine = tasks[tasks["group_id"] == g.group_id]
