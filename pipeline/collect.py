@@ -24,15 +24,16 @@ import ssl
 import unicodedata
 import zipfile
 import zlib
+from contextlib import closing
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from pipeline.atomic import write_bytes
 from pipeline.config import Settings
 from pipeline.errors import MailError
-from pipeline.mail import (MailSettings, _closing, check_plain_allowed, connect_ledger, first_sent,
+from pipeline.mail import (MailSettings, check_plain_allowed, connect_ledger, first_sent,
                            mail_settings, password_from_env)
 from pipeline.periods import Period
 from pipeline.register import REGISTER_NAME, Receipt, append_receipts, read_register
@@ -473,7 +474,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None) ->
     report = CollectReport(period=period.code, since=since, folder=folder)
     zone = cfg.zone()
     limit = cfg.max_attachment_bytes
-    with _closing(connect_ledger(settings)) as ledger, ImapSession(cfg) as box:
+    with closing(connect_ledger(settings)) as ledger, ImapSession(cfg) as box:
         ledger.executescript(COLLECTED_SCHEMA)
         envelopes = box.envelopes(box.since(since))
         report.examined = len(envelopes)
@@ -518,16 +519,19 @@ def _take(ledger, period, folder, raw, envelope, zone, limit, report, too_large=
         row("", "", "", UNUSABLE, "thư do chính baocao gửi đi (bản lưu hoặc thư báo lỗi gửi)")
     else:
         found, problems, ignored = attachments_of(message, limit)
+        in_this_message: dict[str, str] = {}
         for attachment in found:
             sha = attachment.sha256
             earlier = ledger.execute("SELECT saved_as FROM mail_collected WHERE period = ? AND attachment_sha256 = ? "
                                      "AND outcome = ? LIMIT 1", (period.code, sha, SAVED)).fetchone()
-            if earlier:
-                note = f"giống hệt tệp đã lưu {earlier[0]}"
-                report.duplicates.append(Taken(sender, subject, received, attachment.name, earlier[0], note))
+            earlier_name = earlier[0] if earlier else in_this_message.get(sha)
+            if earlier_name:
+                note = f"giống hệt tệp đã lưu {earlier_name}"
+                report.duplicates.append(Taken(sender, subject, received, attachment.name, earlier_name, note))
                 row(attachment.name, sha, "", DUPLICATE, note)
                 continue
             saved_as, is_new = _save(folder, attachment)
+            in_this_message[sha] = saved_as
             if is_new or not _registered(folder, saved_as):
                 receipts.append(Receipt(saved_as, "", received, "",
                                         nfc(f"Thư điện tử từ {sender}: {subject}")[:300]))

@@ -22,7 +22,9 @@ import re
 import smtplib
 import sqlite3
 import ssl
+import unicodedata
 import zipfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -283,13 +285,7 @@ def render_text(settings: Settings, kind: str, context: dict) -> tuple[str, str]
     body = re.sub(r"\n{3,}", "\n\n", body)  # an empty {% if %} branch leaves no double gap
     if not subject:
         raise MailError(f"Mẫu thư templates/mail/{name}: dòng đầu (tiêu đề thư) đang trống")
-    return subject, _nfc_lines(body)
-
-
-def _nfc_lines(text: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFC", text)
+    return subject, unicodedata.normalize("NFC", body)
 
 
 def base_context(settings: Settings, cfg: MailSettings, period: Period, recipient: Recipient,
@@ -408,7 +404,7 @@ def first_sent(settings: Settings, period: Period, kind: str = DISTRIBUTE) -> dt
     """When the first message of this kind went out for the period (collect reads mail since then)."""
     if not settings.path("ledger").is_file():
         return None
-    with _closing(connect_ledger(settings)) as connection:
+    with closing(connect_ledger(settings)) as connection:
         row = connection.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
                                  "AND outcome = ?", (period.code, kind, SENT)).fetchone()
     return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
@@ -417,24 +413,13 @@ def first_sent(settings: Settings, period: Period, kind: str = DISTRIBUTE) -> dt
 def deliveries(settings: Settings, period: Period | None = None) -> list[dict]:
     if not settings.path("ledger").is_file():
         return []
-    with _closing(connect_ledger(settings)) as connection:
+    with closing(connect_ledger(settings)) as connection:
         if period is None:
             rows = connection.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
         else:
             rows = connection.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
                                       (period.code,)).fetchall()
     return [dict(r) for r in rows]
-
-
-class _closing:
-    def __init__(self, connection):
-        self.connection = connection
-
-    def __enter__(self):
-        return self.connection
-
-    def __exit__(self, *exc):
-        self.connection.close()
 
 
 def _utc_now() -> str:
@@ -755,7 +740,7 @@ def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
     path = settings.path("ledger")
     if not path.is_file():
         return empty
-    with _closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
         db.row_factory = sqlite3.Row
         try:
             latest = db.execute("SELECT id FROM latest_submissions WHERE period = ? AND unit_id = ? "

@@ -111,6 +111,7 @@ BINHLU = workbook("Xã Bình Lư")
 BINHLU_OUTLOOK = workbook("Xã Bình Lư (Outlook)")
 OUTSIDE = workbook("tên tệp có ../")
 RESERVED = workbook("tên tệp CON")
+SNV = workbook("Sở Nội vụ")
 
 
 def fill_mailbox(imap_server) -> None:  # noqa: F811
@@ -129,6 +130,8 @@ def fill_mailbox(imap_server) -> None:  # noqa: F811
                    [("baocao.zip", zipped({"Xã Bình Lư/Báo cáo Bình Lư.xlsx": BINHLU, "ghichu.txt": b"x"}))]))
     add(outlook_style("binhlu@laichau.example.vn", "Báo cáo Xã Bình Lư - Outlook.xlsx", BINHLU_OUTLOOK))
     add(submission("ubnd.taleng@laichau.example.vn", "Gửi lại báo cáo", [("Gửi lại.xlsx", TALENG)]))
+    add(submission("snv@laichau.example.vn", "Gửi hai lần trong một thư",                 # one file attached twice
+                   [("bản 1.xlsx", SNV), ("bản 2.xlsx", SNV)]))
     add(submission("xa-khac@laichau.example.vn", "Báo cáo", [("Báo cáo 6 tháng - Xã Tả Lèng.xlsx", TALENG_OTHER)]))
     add(submission("quen@laichau.example.vn", "Quên đính kèm tệp"))
     add(submission("ke-xau@example.vn", "Tệp có ../", [("../../outside.xlsx", OUTSIDE)]))
@@ -152,6 +155,7 @@ EXPECTED = {
     "Báo cáo 6 tháng - Xã Tả Lèng (2).xlsx": TALENG_OTHER,
     "outside.xlsx": OUTSIDE,
     "_CON.xlsx": RESERVED,
+    "bản 1.xlsx": SNV,
 }
 
 
@@ -177,9 +181,11 @@ def test_collect_takes_every_spreadsheet_once_and_changes_nothing_in_the_mailbox
     assert "ubnd.taleng@laichau.example.vn" in receipts["Báo cáo 6 tháng - Xã Tả Lèng.xlsx"].note
 
     out = result.output
-    assert "Đã lưu 9 tệp" in out
+    assert "Đã lưu 10 tệp" in out
     assert "Gửi lại.xlsx (từ ubnd.taleng@laichau.example.vn: Gửi lại báo cáo): giống hệt tệp đã lưu " \
            "Báo cáo 6 tháng - Xã Tả Lèng.xlsx" in out
+    assert "bản 2.xlsx (từ snv@laichau.example.vn: Gửi hai lần trong một thư): giống hệt tệp đã lưu " \
+           "bản 1.xlsx" in out
     for sender, subject, reason in [
         ("quen@laichau.example.vn", "Quên đính kèm tệp", "không có tệp đính kèm"),
         ("scan@laichau.example.vn", "Bản scan có chữ ký", "không có bảng tính (tệp đính kèm: scan.pdf)"),
@@ -202,7 +208,7 @@ def test_collect_takes_every_spreadsheet_once_and_changes_nothing_in_the_mailbox
     again = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
     assert again.exit_code == 0, again.output
     assert "Đã lưu 0 tệp" in again.output
-    assert "17 thư đã lấy trước đó" in again.output
+    assert "18 thư đã lấy trước đó" in again.output
     assert {p.name for p in folder.iterdir()} == {*EXPECTED, "so-den.csv"}
     assert (folder / "so-den.csv").read_bytes() == register_before
 

@@ -16,7 +16,6 @@ from mail_servers import (SMTP_PASSWORD, certificate, configure_mail, set_emails
 from pipeline import layout
 from pipeline.cli import cli
 from pipeline.config import load_settings
-from pipeline.errors import MailError
 from pipeline.mail import (FEEDBACK, Outgoing, Recipient, compose, deliveries, mail_settings, parse_addresses,
                            send_messages)
 from pipeline.periods import parse_period
