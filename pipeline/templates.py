@@ -105,7 +105,8 @@ def template_specs(settings: Settings, registry, matrix, catalogue, period: Peri
             raise UnknownUnitError(f"Đơn vị {unit_id} không phải báo cáo kỳ {period.code}")
     owed = obligations(matrix, registry, period, unit_id)
     standing = registry.units[registry.units["name"] == settings.standing_unit]
-    standing_email = standing["email"].iloc[0] if len(standing) else ""
+    # units reply to the mailbox that `collect` reads; the standing unit's own address otherwise
+    standing_email = str(settings.mail.get("from_address") or "") or (standing["email"].iloc[0] if len(standing) else "")
     common = {
         "period_code": period.code, "period_label": period.label,
         "window_start": f"{period.window_start:%d/%m/%Y}", "cutoff": f"{period.cutoff:%d/%m/%Y}",

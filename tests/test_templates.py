@@ -214,3 +214,14 @@ def test_one_unit_regenerated_keeps_the_manifest_whole(project):
     assert "2026S1_03405_xa-ta-leng.xlsx" in result.output
     with open(project / "outputs/templates/2026S1" / MANIFEST_NAME, encoding="utf-8-sig") as f:
         assert len(list(csv.DictReader(f))) == 46
+
+
+def test_guide_names_the_mailbox_that_collect_reads(project):
+    config = project / "inputs" / "config.toml"
+    text = config.read_text(encoding="utf-8").replace('from_address = ""', 'from_address = "baocao.syt@laichau.gov.vn"', 1)
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--root", str(project), "templates", "--period", "2026S1", "--unit", "03405"])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(project / "outputs/templates/2026S1/2026S1_03405_xa-ta-leng.xlsx")
+    guide = "\n".join(str(c.value) for c in wb[layout.SHEET_GUIDE]["A"] if c.value)
+    assert "qua thư điện tử baocao.syt@laichau.gov.vn" in guide
