@@ -418,6 +418,32 @@ def unit_grid(k: Consolidation, registry) -> tuple[pd.DataFrame, pd.DataFrame]:
     return values, owed
 
 
+GRID_COLUMNS = 10   # indicators per block of the by-unit tables (landscape A4)
+
+
+def indicator_blocks(codes: list[str]) -> list[list[str]]:
+    """Indicator codes in blocks of at most GRID_COLUMNS, a block not splitting a family (TT, HT,
+    ...) unless the family alone is too wide."""
+    families: dict[str, list[str]] = {}
+    for code in codes:
+        families.setdefault(code.rstrip("0123456789"), []).append(code)
+    blocks, current = [], []
+    for family in families.values():
+        while len(family) > GRID_COLUMNS:
+            if current:
+                blocks.append(current)
+                current = []
+            blocks.append(family[:GRID_COLUMNS])
+            family = family[GRID_COLUMNS:]
+        if len(current) + len(family) > GRID_COLUMNS:
+            blocks.append(current)
+            current = []
+        current = current + family
+    if current:
+        blocks.append(current)
+    return blocks
+
+
 # ---------------------------------------------------------------- charts and writing
 
 def charts(data: ReportData) -> dict:

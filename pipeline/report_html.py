@@ -27,14 +27,21 @@ def html_text(data, context: dict, pictures: dict) -> str:
     values, owed = unit_grid(k, data.registry)
     names = data.registry.units.set_index("id")["name"]
     decimal = dict(zip(k.indicators["code"], k.indicators["value_type"] == "decimal"))
-    grid = {
-        "codes": [{"code": i.code, "name": i.name, "unit_of_measure": i.unit_of_measure}
-                  for i in k.indicators.itertuples(index=False)],
-        "rows": [{"name": names[u],
-                  "cells": [(vn_number(values.loc[u, c], decimal[c]) if owed.loc[u, c] else "-") for c in values.columns]}
-                 for u in values.index],
-        "totals": [vn_number(t, decimal[c]) for c, t in zip(k.indicators["code"], k.indicators["total"])],
-    }
+    from pipeline.report import indicator_blocks
+
+    indicators = k.indicators.set_index("code")
+    grid = []
+    for block in indicator_blocks(k.indicators["code"].tolist()):
+        units = [u for u in values.index if owed.loc[u, block].any()]
+        if not units:
+            continue
+        grid.append({
+            "codes": [{"code": c, "name": indicators.loc[c, "name"], "unit_of_measure": indicators.loc[c, "unit_of_measure"]}
+                      for c in block],
+            "rows": [{"name": names[u], "cells": [(vn_number(values.loc[u, c], decimal[c]) if owed.loc[u, c] else "-")
+                                                  for c in block]} for u in units],
+            "totals": [vn_number(indicators.loc[c, "total"], decimal[c]) for c in block],
+        })
     charts = {key: {"title": chart.title, "src": "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")}
               for key, chart in pictures.items()}
     try:

@@ -23,7 +23,6 @@ from pipeline.consolidate import vn_number
 from pipeline.errors import BaocaoError
 
 TEMPLATE_NAME = "bao-cao.docx"
-_GRID_COLUMNS = 10          # indicators per block of the by-unit table (landscape A4)
 
 
 class TemplateError(BaocaoError):
@@ -79,29 +78,6 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
     return repack_zip(buffer.getvalue())
 
 
-def _blocks(codes: list[str]) -> list[list[str]]:
-    """Indicator codes in blocks of at most _GRID_COLUMNS, a block not splitting a family (TT, HT,
-    ...) unless the family alone is too wide."""
-    families: dict[str, list[str]] = {}
-    for code in codes:
-        families.setdefault(code.rstrip("0123456789"), []).append(code)
-    blocks, current = [], []
-    for family in families.values():
-        while len(family) > _GRID_COLUMNS:
-            if current:
-                blocks.append(current)
-                current = []
-            blocks.append(family[:_GRID_COLUMNS])
-            family = family[_GRID_COLUMNS:]
-        if len(current) + len(family) > _GRID_COLUMNS:
-            blocks.append(current)
-            current = []
-        current = current + family
-    if current:
-        blocks.append(current)
-    return blocks
-
-
 _BORDERS = "".join(f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
                    for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
 
@@ -121,10 +97,10 @@ def _cell_xml(text: str, width_twips: int, *, bold=False, align="right", span: i
 
 
 def grid_xml(data) -> str:
-    """Appendix II's table of values by unit, as WordprocessingML: blocks of at most _GRID_COLUMNS
+    """Appendix II's table of values by unit, as WordprocessingML: blocks of at most GRID_COLUMNS
     indicators, one row per unit owing any of them, the province total last; "-" where a unit does
     not owe the indicator, blank where it did not report it. Unit names are XML-escaped."""
-    from pipeline.report import unit_grid
+    from pipeline.report import indicator_blocks, unit_grid
 
     k = data.consolidation
     values, owed = unit_grid(k, data.registry)
@@ -132,7 +108,7 @@ def grid_xml(data) -> str:
     names = data.registry.units.set_index("id")["name"]
     usable = 25.2
     parts = []
-    for n, block in enumerate(_blocks(k.indicators["code"].tolist())):
+    for n, block in enumerate(indicator_blocks(k.indicators["code"].tolist())):
         rows = [u for u in values.index if owed.loc[u, block].any()]
         if not rows:
             continue
