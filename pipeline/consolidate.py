@@ -82,7 +82,7 @@ def read_ledger(path: Path, periods: list[str]) -> LedgerData:
     if not path.is_file() or not periods:
         return LedgerData(pd.DataFrame(columns=TASK_REPORT_COLUMNS), pd.DataFrame(columns=VALUE_COLUMNS))
     marks = ",".join("?" * len(periods))
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)  # read only; any path
     try:
         tasks = pd.read_sql_query(
             f"SELECT {', '.join(TASK_REPORT_COLUMNS)} FROM current_task_reports WHERE period IN ({marks}) "

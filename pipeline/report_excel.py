@@ -76,8 +76,15 @@ def _sheet(wb, title: str, headers: list[tuple[str, float]], rows, *, number_for
         put(ws, 1, c, header).style = "bc_header"
         ws.column_dimensions[get_column_letter(c)].width = width
     formats = number_format or {}
+    widths = [width for _, width in headers]
+    ws.row_dimensions[1].height = 15 * max(math.ceil(len(h) / max(w * 0.95, 1)) for h, w in headers)
     resolved: dict[str, object] = {}   # a named style's resolved array, copied to each cell (fast)
     for r, row in enumerate(rows, start=2):
+        # an explicit height: LibreOffice does not fit rows of wrapped text when it opens a file
+        lines = max((math.ceil(len(v) / max(widths[c] * 1.1, 1)) for c, v in enumerate(row) if isinstance(v, str)),
+                    default=1)
+        if lines > 1:
+            ws.row_dimensions[r].height = min(409, 15 * lines)
         for c, value in enumerate(row, start=1):
             cell = put(ws, r, c, value)
             if isinstance(cell.value, (dt.date, dt.datetime)):
