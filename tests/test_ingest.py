@@ -168,6 +168,25 @@ def _zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
+def _xml_bomb(kit) -> bytes:
+    """The unit's own file with a billion-laughs entity in a sheet: refused, never expanded."""
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">' for n in range(1, 10))
+    source = io.BytesIO(xlsx_bytes(kit.filled(COMMUNE)[1]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet2.xml":
+                text = data.decode("utf-8")
+                text = text.split("?>", 1)[1] if text.startswith("<?xml") else text
+                text = text.replace("<sheetData>", '<sheetData><row r="30"><c r="A30" t="inlineStr"><is><t>&lol9;</t>'
+                                                   "</is></c></row>", 1)
+                data = f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]>{text}'.encode("utf-8")
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
 UNREADABLE = [
     # (case, file name, make bytes, rule, message fragment)
     ("not a spreadsheet", "ghi chu.xlsx", lambda kit: "Kính gửi Sở Y tế".encode("utf-8"), "not_a_spreadsheet",
@@ -180,6 +199,7 @@ UNREADABLE = [
      "Tệp bị hỏng"),
     ("password", "mat khau.xlsx", _encrypted, "password_protected", "đặt mật khẩu"),
     ("zip bomb", "bom.xlsx", lambda kit: _zip_bomb(), "zip_bomb", "khi giải nén lên tới 60 MB"),
+    ("xml bomb", "bom xml.xlsx", _xml_bomb, "corrupt_file", "không đọc được nội dung"),
     ("far too large", "lon.xlsx", lambda kit: b"PK\x03\x04" + b"\0" * (11 * 1024 * 1024), "file_too_large",
      "Tệp quá lớn (11.0 MB"),
 ]
@@ -319,6 +339,9 @@ BAD_CELLS = [
      "B4", "dữ liệu nhận diện là 03405 (Xã Tả Lèng) nhưng trang Thông tin ghi 03388", "rejected"),
     ("thousands typed the Vietnamese way", _set(layout.SHEET_INDICATORS, f"E{I1}", "1.200"), "vietnamese_number",
      "warning", layout.SHEET_INDICATORS, f"E{I1}", "Đã hiểu '1.200' là 1.200", "accepted_with_warnings"),
+    ("decimal comma in a decimal indicator", _set(layout.SHEET_INDICATORS, lambda s: f"E{row_of(s, 'HT07')}", "12,5"),
+     "vietnamese_number", "warning", layout.SHEET_INDICATORS, "HT07", "Đã hiểu '12,5' là 12,5 (dấu phẩy thập phân)",
+     "accepted_with_warnings"),
     ("ambiguous number", _set(layout.SHEET_INDICATORS, f"E{I1}", "1,200"), "ambiguous_number", "error",
      layout.SHEET_INDICATORS, f"E{I1}", "không rõ là 1200 hay 1.200", "rejected"),
     ("implausible pair", lambda spec, wb: (_set(layout.SHEET_INDICATORS, lambda s: f"E{row_of(s, 'XL07')}", 50)(spec, wb)),
@@ -338,6 +361,8 @@ def test_bad_cell_is_a_finding_with_its_place_and_message(kit, case, change, rul
     finding = the(judged, rule)
     if cell is None:
         cell = f"E{row_of(spec, 'XL07')}"
+    elif cell in ("HT07",):   # given as an indicator code: its value cell
+        cell = f"E{row_of(spec, cell)}"
     assert (finding["sheet"], finding["cell"], finding["severity"]) == (sheet, cell, severity)
     assert message in finding["message"], finding["message"]
     assert finding["file"] == "bao-cao.xlsx"
