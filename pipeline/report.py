@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
+from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED,
                                   TASK_STATUSES, Consolidation, consolidate, comparison_periods, read_ledger,
                                   vn_number, vn_percent)
 from pipeline.matrix import LEAD
@@ -202,7 +202,7 @@ def _task_lines(mine: list[dict]) -> list[str]:
 def report_context(data: ReportData) -> dict:
     """Everything the Word template and the HTML page show, as strings and lists of strings."""
     s, period, k, options = data.settings, data.period, data.consolidation, data.options
-    registry, r = data.registry, data.rates
+    r = data.rates
     tasks, groups, indicators = k.tasks, k.groups, k.indicators
     counts = tasks["status"].value_counts().to_dict()
     not_due = tasks[~tasks["due"] & (tasks["status"] != DONE)]

@@ -16,7 +16,6 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from pipeline.atomic import workbook_bytes
-from pipeline.consolidate import DONE
 
 SHEET_TASKS = "PL I - Nhiệm vụ"
 SHEET_CONTRIBUTIONS = "Báo cáo theo đơn vị"
