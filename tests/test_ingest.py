@@ -100,16 +100,16 @@ def test_department_file_accepted(kit):
     assert only(kit.ingest())["outcome"] == "accepted"
 
 
-@pytest.mark.parametrize("fmt", ["xlsx", "ods", "xls"])
-def test_libreoffice_round_trip_is_accepted_with_the_same_values(kit, tmp_path, fmt):
+@pytest.mark.parametrize("target", ["xlsx", "ods", "xls", "xlsm:Calc MS Excel 2007 VBA XML"])
+def test_libreoffice_round_trip_is_accepted_with_the_same_values(kit, tmp_path, target):
     spec, wb = kit.filled(COMMUNE)
     source = tmp_path / "ta-leng.xlsx"
     wb.save(source)
-    converted = soffice_convert(source, fmt, tmp_path / "lo")
+    converted = soffice_convert(source, target, tmp_path / "lo")
     (kit.folder / converted.name).write_bytes(converted.read_bytes())
     judged = only(kit.ingest())
     assert judged["outcome"] == "accepted", judged["findings"]
-    assert judged["fmt"] == fmt
+    assert judged["fmt"] == target.split(":")[0]
     values = {r["code"]: r["value"] for r in ledger_rows(kit, "SELECT code, value FROM current_indicator_values")}
     assert values == typed_values(spec)
 
@@ -660,3 +660,23 @@ def test_commands_are_documented(command):
     assert f"python -m pipeline {command} " in readme and f"make {command} " in readme
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and "Example: python -m pipeline " + command in result.output
+
+
+@pytest.mark.parametrize("target", ["ods", "xlsm:Calc MS Excel 2007 VBA XML"])
+def test_feedback_for_a_file_saved_by_libreoffice(kit, tmp_path, target):
+    spec, wb = _edit(kit, _set(layout.SHEET_INDICATORS, f"E{I1}", -2))
+    source = tmp_path / "ta-leng.xlsx"
+    wb.save(source)
+    converted = soffice_convert(source, target, tmp_path / "lo")
+    (kit.folder / converted.name).write_bytes(converted.read_bytes())
+    [path] = kit.ingest().feedback_files
+    with zipfile.ZipFile(path) as archive:   # a plain .xlsx that Excel opens, whatever the unit sent
+        assert b"macroEnabled" not in archive.read("[Content_Types].xml")
+    feedback = openpyxl.load_workbook(path)
+    listing = [[c.value for c in row] for row in feedback["Kết quả kiểm tra"].iter_rows(min_row=6)]
+    assert [layout.SHEET_INDICATORS, f"E{I1}", "-2", "Lỗi"] == listing[0][1:5]
+    if target == "ods":   # openpyxl cannot write .ods: the list alone, saying so
+        assert feedback.sheetnames == ["Kết quả kiểm tra"]
+        assert "Tệp gốc dạng .ods" in feedback["Kết quả kiểm tra"]["A3"].value
+    else:
+        assert feedback[layout.SHEET_INDICATORS][f"E{I1}"].comment is not None
