@@ -502,7 +502,9 @@ def test_cli_semiannual_ingests_then_writes_the_reports(project):
     assert {p.name for p in folder.iterdir()} >= {"bao-cao-6-thang-dau-nam-2026.docx", "tong-hop-2026S1.xlsx",
                                                   "bao-cao-6-thang-dau-nam-2026.html"}
     html = (folder / "bao-cao-6-thang-dau-nam-2026.html").read_text(encoding="utf-8")
-    assert "http://" not in html and "https://" not in html and 'src="data:image/png;base64,' in html
+    # self-contained: nothing fetched (no link, script, import or remote source), charts inlined
+    assert not re.search(r"https?://|<link|<script|@import|src=\"(?!data:)", html)
+    assert html.count('src="data:image/png;base64,') == 3
 
 
 def test_cli_annual_and_a_wrong_period(project):
