@@ -13,7 +13,7 @@ TEMPLATE_NAME = "bao-cao.html.j2"
 
 
 def html_text(data, context: dict, pictures: dict) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, UndefinedError
 
     from pipeline.report import unit_grid
     from pipeline.consolidate import vn_number
@@ -47,8 +47,10 @@ def html_text(data, context: dict, pictures: dict) -> str:
     try:
         return env.get_template(TEMPLATE_NAME).render(**context, grid=grid, charts=charts,
                                                       contributions=_contributions(k))
-    except TemplateError as exc:
+    except UndefinedError as exc:
         raise BaocaoError(f"Mẫu trang HTML {TEMPLATE_NAME} dùng biến không có trong dữ liệu báo cáo: {exc}") from exc
+    except TemplateError as exc:
+        raise BaocaoError(f"Mẫu trang HTML {TEMPLATE_NAME} có thẻ {{{{ }}}} hoặc {{% %}} viết sai: {exc}") from exc
 
 
 def _contributions(k) -> list[dict]:

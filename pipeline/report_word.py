@@ -42,7 +42,7 @@ def jinja_env():
 def word_bytes(data, context: dict, pictures: dict) -> bytes:
     from docx.shared import Cm
     from docxtpl import DocxTemplate, InlineImage
-    from jinja2 import TemplateError as JinjaError
+    from jinja2 import TemplateError as JinjaError, UndefinedError
 
     path = template_path(data.settings)
     if not path.is_file():
@@ -63,8 +63,10 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
     }
     try:
         tpl.render(context, jinja_env=jinja_env(), autoescape=True)
-    except JinjaError as exc:
+    except UndefinedError as exc:
         raise TemplateError(f"Mẫu báo cáo {path.name} dùng biến không có trong dữ liệu báo cáo: {exc}") from exc
+    except JinjaError as exc:  # a tag broken while editing the template in Word
+        raise TemplateError(f"Mẫu báo cáo {path.name} có thẻ {{{{ }}}} hoặc {{% %}} viết sai: {exc}") from exc
     props = tpl.docx.core_properties
     from pipeline.report import report_timestamp
 

@@ -487,7 +487,20 @@ def test_template_naming_an_unknown_variable_fails_loudly(project):
     matrix = load_matrix(settings, registry)
     catalogue = load_catalogue(settings, matrix, registry)
     data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1)
-    with pytest.raises(BaocaoError, match="no_such_variable"):
+    with pytest.raises(BaocaoError, match="dùng biến không có.*no_such_variable"):
+        render_all(data)
+
+
+def test_template_with_a_broken_tag_says_so(project):
+    doc = Document(str(project / "templates" / "bao-cao.docx"))
+    doc.add_paragraph("{% if annual %} không đóng thẻ")
+    doc.save(str(project / "templates" / "bao-cao.docx"))
+    settings = load_settings(project)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    catalogue = load_catalogue(settings, matrix, registry)
+    data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1)
+    with pytest.raises(BaocaoError, match="viết sai"):
         render_all(data)
 
 
