@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def _styles(wb) -> None:
                                   fill=PatternFill("solid", fgColor="D9E1F2"),
                                   alignment=Alignment(wrap_text=True, vertical="center")))
     wb.add_named_style(NamedStyle("bc_cell", font=Font(name=FONT), alignment=Alignment(wrap_text=True, vertical="top")))
+    wb.add_named_style(NamedStyle("bc_date", font=Font(name=FONT), number_format="dd/mm/yyyy",
+                                  alignment=Alignment(vertical="top")))
 
 
 def _table_sheet(ws, headers: list[tuple[str, float]], rows: list[list]) -> None:
@@ -67,11 +70,23 @@ def _table_sheet(ws, headers: list[tuple[str, float]], rows: list[list]) -> None
     for n, (header, width) in enumerate(headers, start=1):
         _put(ws, 1, n, header).style = "bc_header"
         ws.column_dimensions[_letter(n)].width = width
+    widths = [w for _h, w in headers]
     for r, values in enumerate(rows, start=2):
         for n, value in enumerate(values, start=1):
-            _put(ws, r, n, value).style = "bc_cell"
+            _put(ws, r, n, value).style = "bc_date" if isinstance(value, dt.date) else "bc_cell"
+        # LibreOffice does not fit row heights to wrapped text on opening: set them
+        lines = max((math.ceil(len(str(v)) / max(w * 1.1, 1)) for v, w in zip(values, widths) if v is not None),
+                    default=1)
+        if lines > 1:
+            ws.row_dimensions[r].height = 15 * min(lines, 30)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{_letter(len(headers))}{max(len(rows) + 1, 1)}"
+    # read on screen with filters; printed, it fits the width of an A4 landscape page
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
 
 
 def _letter(n: int) -> str:
@@ -91,7 +106,7 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
     for s in ledger.submissions(period.code):
         unit = s["unit_id"] or ""
         rows.append([unit, names.get(unit, "") if unit else "(không xác định)", s["original_name"], s["version"],
-                     _day(s["receipt_date"]), "sổ công văn đến" if s["receipt_source"] == "so-den" else "ngày nhận tệp",
+                     dt.date.fromisoformat(s["receipt_date"]), "sổ công văn đến" if s["receipt_source"] == "so-den" else "ngày nhận tệp",
                      outcome_label(s["outcome"]), s["errors"], s["warnings"],
                      "có" if s["is_current"] else ("đã thay thế" if s["superseded"] else ""),
                      s["sha256"][:12]])
@@ -104,8 +119,8 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
         unit = f["unit_id"] or ""
         rows.append([unit, names.get(unit, "") if unit else "(không xác định)", f["file"], f["version"], f["sheet"],
                      f["cell"], f["value"], SEVERITY_LABELS[f["severity"]], f["rule"], f["message"]])
-    _table_sheet(details, [("Mã đơn vị", 11), ("Tên đơn vị", 24), ("Tệp", 32), ("Bản", 6), ("Trang", 12),
-                           ("Ô", 8), ("Giá trị", 20), ("Mức độ", 10), ("Quy tắc", 18), ("Nội dung cần sửa", 80)], rows)
+    _table_sheet(details, [("Mã đơn vị", 10), ("Tên đơn vị", 20), ("Tệp", 26), ("Bản", 5), ("Trang", 11),
+                           ("Ô", 8), ("Giá trị", 16), ("Mức độ", 9), ("Quy tắc", 16), ("Nội dung cần sửa", 64)], rows)
     path = settings.path("outputs") / period.code / CHECK_REPORT_NAME
     write_bytes(path, workbook_bytes(wb, _timestamp(period)))
     return path
@@ -231,6 +246,9 @@ def _write_feedback_list(ws, submission, unit_name: str, findings: list, period:
             cell.font = Font(name=FONT)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(row=r, column=5).fill = PatternFill("solid", fgColor=FILLS[f["severity"]])
+        lines = max(math.ceil(len(f["message"]) / (75 * 1.1)), math.ceil(len(str(f["value"])) / (22 * 1.1)), 1)
+        if lines > 1:
+            ws.row_dimensions[r].height = 15 * min(lines, 30)
     ws.freeze_panes = "A6"
 
 
