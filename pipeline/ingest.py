@@ -394,9 +394,13 @@ def _read_all(pending, outputs: Path, directory: Directory, exp: Expectations, p
                                       "rule": exc.rule, "severity": ERROR, "message": exc.message}]
             continue
         item = Item(key=row["id"], file=name, unit_id=None, workbook=workbook, sheets={})
-        item.sheets, sheet_findings = locate_sheets(workbook, item)
-        register = by_file.get(name) or by_file.get(Path(name).name)
-        ident = identify(item, workbook, directory, exp, period, register[1] if register else None)
+        try:
+            item.sheets, sheet_findings = locate_sheets(workbook, item)
+            register = by_file.get(name) or by_file.get(Path(name).name)
+            ident = identify(item, workbook, directory, exp, period, register[1] if register else None)
+        except Exception as exc:  # noqa: BLE001 - a file we did not foresee must not stop the batch
+            unreadable[row["id"]] = [unexpected(name, exc)]
+            continue
         item.unit_id = ident.unit_id
         for f in (*ident.findings, *sheet_findings):
             f["unit_id"] = ident.unit_id
@@ -404,6 +408,14 @@ def _read_all(pending, outputs: Path, directory: Directory, exp: Expectations, p
         identities[row["id"]] = ident
         items.append(item)
     return items, identities, unreadable
+
+
+def unexpected(file: str, exc: Exception) -> dict:
+    """The finding for a file that broke the reader in a way nobody foresaw (a bug to report)."""
+    return {"unit_id": None, "file": file, "sheet": "", "cell": "", "value": "", "rule": "unexpected_error",
+            "severity": ERROR, "message": f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: "
+                                          f"{exc}); hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này "
+                                          "cho người quản trị phần mềm."}
 
 
 def _same_unit_twice(items: list[Item], identities: dict[int, Identity]) -> None:

@@ -180,10 +180,14 @@ def read_workbook(path: Path, skip: tuple[str, ...] = ()) -> Workbook:
     finally:
         book.close()
     defined: dict[str, str] = {}
-    if fmt in ("xlsx", "xlsm"):
-        defined = _scan_xlsx(path, sheets)
-    elif fmt == "ods":
-        defined = _scan_ods(path, sheets)
+    try:
+        if fmt in ("xlsx", "xlsm"):
+            defined = _scan_xlsx(path, sheets)
+        elif fmt == "ods":
+            defined = _scan_ods(path, sheets)
+    except Exception as exc:  # the values read, but not the XML around them: not a file to trust
+        raise Unreadable("corrupt_file", f"Tệp bị hỏng, cấu trúc bên trong không đọc được ({type(exc).__name__}): "
+                                         "hãy mở lại bằng Excel hoặc LibreOffice, lưu lại rồi gửi.") from exc
     return Workbook(path=path, format=fmt, sheet_names=names, sheets=sheets, defined_names=defined)
 
 

@@ -298,7 +298,16 @@ def validate_batch(items: list[Item], expectations: Expectations) -> None:
     by_key = {item.key: item for item in items}
     cell_errors: set[tuple[int, str, str]] = set()
     for item in items:
-        _extract(item, expectations, info_rows, task_rows, indicator_rows, cell_errors)
+        sizes = (len(info_rows), len(task_rows), len(indicator_rows))
+        try:
+            _extract(item, expectations, info_rows, task_rows, indicator_rows, cell_errors)
+        except Exception as exc:  # noqa: BLE001 - one file we did not foresee must not stop the batch
+            del info_rows[sizes[0]:], task_rows[sizes[1]:], indicator_rows[sizes[2]:]
+            item.tasks, item.indicators, item.blank = [], [], True   # nothing of it is stored
+            item.findings.append(finding(item, "", "", "", "unexpected_error", ERROR,
+                                         f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: {exc}); "
+                                         "hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này cho người quản "
+                                         "trị phần mềm."))
 
     frames = [
         (INFO, SubmissionInfoSchema, pd.DataFrame(info_rows, columns=["file_key", "preparer", "phone", "report_date",

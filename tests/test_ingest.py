@@ -680,3 +680,30 @@ def test_feedback_for_a_file_saved_by_libreoffice(kit, tmp_path, target):
         assert "Tệp gốc dạng .ods" in feedback["Kết quả kiểm tra"]["A3"].value
     else:
         assert feedback[layout.SHEET_INDICATORS][f"E{I1}"].comment is not None
+
+
+@pytest.mark.parametrize("stage", ["pipeline.ingest.identify", "pipeline.validate._extract"])
+def test_a_file_that_breaks_a_stage_is_a_finding_and_the_batch_goes_on(kit, monkeypatch, stage):
+    import importlib
+
+    module_name, function = stage.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    real = getattr(module, function)
+
+    def breaking(item, *args, **kwargs):
+        if item.file == "la.xlsx":
+            raise ValueError("không lường trước")
+        return real(item, *args, **kwargs)
+
+    monkeypatch.setattr(module, function, breaking)
+    _spec, wb = kit.filled(COMMUNE)
+    kit.save(wb, "la.xlsx")
+    _spec, wb = kit.filled(DEPARTMENT)
+    kit.save(wb, "syt.xlsx")
+    by_name = {j["original_name"]: j for j in kit.ingest().judged}
+    assert by_name["syt.xlsx"]["outcome"] == "accepted"
+    broken = by_name["la.xlsx"]
+    assert broken["outcome"] == "rejected"
+    assert "lỗi không lường trước (ValueError: không lường trước)" in the(broken, "unexpected_error")["message"]
+    assert ledger_rows(kit, "SELECT COUNT(*) AS n FROM indicator_values v JOIN submissions s ON s.id = v.submission_id "
+                            "WHERE s.original_name = 'la.xlsx'") == [{"n": 0}]
