@@ -405,8 +405,8 @@ def test_unit_not_in_the_registry_is_a_finding(kit):
         wb[layout.SHEET_META]["B1"] = "99999"
         wb[layout.SHEET_INFO]["B4"] = "Xã Không Có"
         wb[layout.SHEET_INFO]["B5"] = "99999"
-    _edit(kit, foreign)
-    kit.save(wb := _edit(kit, foreign)[1], "la.xlsx")
+    _spec, wb = _edit(kit, foreign)
+    kit.save(wb, "la.xlsx")
     judged = only(kit.ingest())
     finding = the(judged, "unit_unknown")
     assert (finding["sheet"], finding["cell"], finding["value"]) == (layout.SHEET_META, "B1", "99999")
