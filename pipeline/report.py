@@ -447,29 +447,34 @@ def indicator_blocks(codes: list[str]) -> list[list[str]]:
 # ---------------------------------------------------------------- charts and writing
 
 def charts(data: ReportData) -> dict:
+    """The charts by key: `task_status`, `commune:<code>` for each indicator charted by commune,
+    `completeness` (the audit's statuses), in the order the report shows them."""
     from pipeline import charts as ch
     from pipeline.audit import KIND_LABELS, STATUS_LABELS
 
     k = data.consolidation
-    out = {"task_status": ch.task_status_by_group(k.groups),
-           "completeness": ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)}
-    chosen = chart_indicator(data)
-    if chosen is not None:
-        short = data.registry.units.set_index("id")["short_name"].to_dict()
-        out["communes"] = ch.indicator_by_commune(k.values, chosen, short)
+    out = {"task_status": ch.task_status_by_group(k.groups)}
+    short = data.registry.units.set_index("id")["short_name"].to_dict()
+    for indicator in chart_indicators(data):
+        out[f"commune:{indicator.code}"] = ch.indicator_by_commune(k.values, indicator, short)
+    out["completeness"] = ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
     return out
 
 
-def chart_indicator(data: ReportData):
-    """The indicator charted by commune: the first of `[report] chart_indicators` that communes
-    report this period, else the first commune indicator of the catalogue."""
+def commune_charts(pictures: dict) -> list:
+    return [chart for key, chart in pictures.items() if key.startswith("commune:")]
+
+
+def chart_indicators(data: ReportData) -> list:
+    """The indicators charted by commune: those of `[report] chart_indicators` that communes
+    report this period (in that order), else the first commune indicator of the catalogue."""
     k = data.consolidation
     commune_codes = set(k.values.loc[k.values["unit_kind"] == COMMUNE, "code"])
-    wanted = [c for c in data.options.chart_indicators if c in commune_codes]
     candidates = k.indicators[k.indicators["code"].isin(commune_codes)]
+    wanted = [c for c in dict.fromkeys(data.options.chart_indicators) if c in commune_codes]
     if wanted:
-        candidates = candidates.set_index("code").loc[wanted].reset_index()
-    return next(candidates.itertuples(index=False), None)
+        return list(candidates.set_index("code").loc[wanted].reset_index().itertuples(index=False))
+    return list(candidates.head(1).itertuples(index=False))
 
 
 @dataclass(frozen=True)

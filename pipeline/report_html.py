@@ -44,8 +44,9 @@ def html_text(data, context: dict, pictures: dict) -> str:
         })
     charts = {key: {"title": chart.title, "src": "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")}
               for key, chart in pictures.items()}
+    by_commune = [charts[key] for key in pictures if key.startswith("commune:")]
     try:
-        return env.get_template(TEMPLATE_NAME).render(**context, grid=grid, charts=charts,
+        return env.get_template(TEMPLATE_NAME).render(**context, grid=grid, charts=charts, commune_charts=by_commune,
                                                       contributions=_contributions(k))
     except UndefinedError as exc:
         raise BaocaoError(f"Mẫu trang HTML {TEMPLATE_NAME} dùng biến không có trong dữ liệu báo cáo: {exc}") from exc

@@ -44,6 +44,8 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
     from docxtpl import DocxTemplate, InlineImage
     from jinja2 import TemplateError as JinjaError, UndefinedError
 
+    from pipeline.report import commune_charts
+
     path = template_path(data.settings)
     if not path.is_file():
         raise TemplateError(f"Không tìm thấy mẫu báo cáo {path} (tạo lại bằng: python -m scripts.word_templates)")
@@ -56,9 +58,11 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
     context = {
         **context,
         "chart_task_status": image("task_status", width=Cm(15)),
-        "chart_communes": image("communes", width=Cm(24)),
         "chart_completeness": image("completeness", width=Cm(16)),
-        "chart_communes_title": pictures["communes"].title if "communes" in pictures else "",
+        # charts 2, 3, ...: one per indicator charted by commune; the completeness chart last
+        "commune_charts": [{"image": InlineImage(tpl, io.BytesIO(chart.png), width=Cm(24)), "title": chart.title,
+                            "number": n} for n, chart in enumerate(commune_charts(pictures), start=2)],
+        "completeness_chart_number": 2 + len(commune_charts(pictures)),
         "by_unit": Markup(grid_xml(data)),
     }
     try:

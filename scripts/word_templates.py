@@ -280,8 +280,8 @@ def report_template() -> Path:
     timeframe, status, reported_by, not_reported); appendix2 (no, code, name, unit_of_measure, total,
     departments, communes, reporting); appendix2_compare (code, name, unit_of_measure, first_half,
     second_half, annual, previous_year, change), compare_note; by_unit_title, by_unit_note, by_unit (table
-    XML), chart_communes (image), chart_communes_title; submission_summary, appendix3 (no, name, status, receipt, versions), chart_completeness
-    (image). A list of paragraphs may be empty.
+    XML), commune_charts (image, title, number: one per indicator charted by commune); submission_summary, appendix3 (no, name, status, receipt, versions), chart_completeness
+    (image), completeness_chart_number. A list of paragraphs may be empty.
     """
     doc = new_document()
     letterhead(doc, "Số: …/{{ symbol }}")
@@ -362,10 +362,10 @@ def report_template() -> Path:
     _keep(para(doc, "{{ by_unit_title }}", bold=True, indent=False))
     _keep(para(doc, "{{ by_unit_note }}", size=11, italic=True, indent=False))
     para(doc, "{{p by_unit }}", indent=False, after=0)
-    para(doc, "{%p if chart_communes_title %}", indent=False, after=0)
-    _keep(para(doc, "{{ chart_communes }}", align="center", indent=False, before=6, after=0))
-    _report_caption(doc, "Biểu đồ 2. {{ chart_communes_title }}")
-    para(doc, "{%p endif %}", indent=False, after=0)
+    para(doc, "{%p for c in commune_charts %}", indent=False, after=0)
+    _keep(para(doc, "{{ c.image }}", align="center", indent=False, before=6, after=0))
+    _report_caption(doc, "Biểu đồ {{ c.number }}. {{ c.title }}")
+    para(doc, "{%p endfor %}", indent=False, after=0)
     _report_break(doc)
     _report_appendix_title(doc, "III", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ")
     _keep(para(doc, "{{ submission_summary }}", indent=False))
@@ -374,7 +374,7 @@ def report_template() -> Path:
                    "{{ r.file }}"],
                   [1.2, 7.0, 2.8, 5.6, 2.0, 6.6], "{%tr for r in appendix3 %}", "clclcl", size=10)
     _keep(para(doc, "{{ chart_completeness }}", align="center", indent=False, before=6, after=0))
-    _report_caption(doc, "Biểu đồ 3. Tình hình gửi báo cáo theo loại đơn vị")
+    _report_caption(doc, "Biểu đồ {{ completeness_chart_number }}. Tình hình gửi báo cáo theo loại đơn vị")
     return save(doc, "bao-cao.docx")
 
 

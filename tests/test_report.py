@@ -347,6 +347,12 @@ def test_word_report_layout_in_python_docx(province):
     header = doc.tables[0]
     assert header.rows[0].cells[0].paragraphs[1].text == "SỞ Y TẾ"
     assert header.rows[0].cells[1].paragraphs[0].text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    # the charts: task status, one per configured indicator by commune, completeness; numbered captions
+    assert len(doc.inline_shapes) == 4
+    captions = [p.text for p in doc.paragraphs if p.text.startswith("Biểu đồ ")]
+    assert [c.split(".")[0] for c in captions] == ["Biểu đồ 1", "Biểu đồ 2", "Biểu đồ 3", "Biểu đồ 4"]
+    assert captions[1].startswith("Biểu đồ 2. Số buổi truyền thông trực tiếp") and "tin báo" in captions[2]
+    assert captions[3] == "Biểu đồ 4. Tình hình gửi báo cáo theo loại đơn vị"
     props = doc.core_properties
     assert props.created.replace(tzinfo=None) == props.modified.replace(tzinfo=None) == dt.datetime(2026, 6, 14)
 
@@ -517,7 +523,7 @@ def test_cli_semiannual_ingests_then_writes_the_reports(project):
     html = (folder / "bao-cao-6-thang-dau-nam-2026.html").read_text(encoding="utf-8")
     # self-contained: nothing fetched (no link, script, import or remote source), charts inlined
     assert not re.search(r"https?://|<link|<script|@import|src=\"(?!data:)", html)
-    assert html.count('src="data:image/png;base64,') == 3
+    assert html.count('src="data:image/png;base64,') == 4   # task status, TT01 and XL06 by commune, completeness
 
 
 def test_cli_annual_and_a_wrong_period(project):
