@@ -88,8 +88,8 @@ def indicator_by_commune(values, indicator, short_names: dict[str, str]) -> Char
     title = f"{indicator.name} ({indicator.unit_of_measure}) theo xã, phường"
     rows = values[(values["code"] == indicator.code) & (values["unit_kind"] == "commune")]
     with plt.rc_context(_STYLE):
-        figure, axes = plt.subplots(figsize=(10.0, 4.2))
-        figure.subplots_adjust(left=0.06, right=0.99, top=0.97, bottom=0.24)
+        figure, axes = plt.subplots(figsize=(10.0, 3.8))
+        figure.subplots_adjust(left=0.06, right=0.99, top=0.97, bottom=0.26)
         names = [short_names.get(r.unit_id, r.unit_name) for r in rows.itertuples(index=False)]
         numbers = [0 if math.isnan(r.value) else r.value for r in rows.itertuples(index=False)]
         bars = axes.bar(range(len(names)), numbers, color="#1565c0", width=0.7)

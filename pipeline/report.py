@@ -441,6 +441,8 @@ def indicator_blocks(codes: list[str]) -> list[list[str]]:
         current = current + family
     if current:
         blocks.append(current)
+    if len(blocks) > 1 and len(blocks[-1]) <= 2 and len(blocks[-2]) + len(blocks[-1]) <= GRID_COLUMNS + 2:
+        blocks[-2:] = [blocks[-2] + blocks[-1]]   # no table of one or two columns at the end
     return blocks
 
 

@@ -60,7 +60,7 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
         "chart_task_status": image("task_status", width=Cm(15)),
         "chart_completeness": image("completeness", width=Cm(16)),
         # charts 2, 3, ...: one per indicator charted by commune; the completeness chart last
-        "commune_charts": [{"image": InlineImage(tpl, io.BytesIO(chart.png), width=Cm(24)), "title": chart.title,
+        "commune_charts": [{"image": InlineImage(tpl, io.BytesIO(chart.png), width=Cm(19)), "title": chart.title,
                             "number": n} for n, chart in enumerate(commune_charts(pictures), start=2)],
         "completeness_chart_number": 2 + len(commune_charts(pictures)),
         "by_unit": Markup(grid_xml(data)),
