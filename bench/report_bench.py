@@ -35,6 +35,11 @@ def prepare(workspace: Path):
     if not (workspace / STAMP).is_file():
         print("(filling and ingesting the province's workbooks once; reused by later runs)", flush=True)
         prepare_workspace(PROJECT_ROOT, workspace)
+    else:  # the data stays; the report templates and settings are always the project's current ones
+        import shutil
+
+        shutil.copytree(PROJECT_ROOT / "templates", workspace / "templates", dirs_exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / "inputs" / "config.toml", workspace / "inputs" / "config.toml")
     settings = load_settings(workspace)
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)
@@ -77,7 +82,7 @@ def measure(settings, registry, matrix, catalogue, period) -> dict[str, float]:
     times["narrative"] = time.perf_counter() - t
     t = time.perf_counter()
     pictures = report.charts(gathered)
-    times["charts (3 PNG)"] = time.perf_counter() - t
+    times["charts (PNG)"] = time.perf_counter() - t
     t = time.perf_counter()
     files = {"docx": word_bytes(gathered, context, pictures)}
     times["Word (docxtpl)"] = time.perf_counter() - t
