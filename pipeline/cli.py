@@ -316,6 +316,8 @@ def ingest(project: Project, period_code: str, progress: bool | None) -> None:
 
         click.echo(f"Chưa có tệp nào trong {submissions_dir(project.settings, period)}: hãy chép các tệp đơn vị gửi "
                    "vào thư mục này rồi chạy lại.")
+    for name, reason in report.skipped:
+        click.echo(f"Không mở được tệp {name} ({reason}): hãy đóng tệp nếu đang mở rồi chạy lại.", err=True)
     if report.judged:
         _echo_table(pd.DataFrame(summary_rows(report.judged)))
         click.echo("")

@@ -50,6 +50,7 @@ class IngestReport:
     judged: list[dict] = field(default_factory=list)   # one per file judged this run (ledger row + unit name)
     feedback_files: list[Path] = field(default_factory=list)
     check_report: Path | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # files that could not be opened at all
 
 
 def submissions_dir(settings, period: Period) -> Path:
@@ -317,9 +318,13 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
     with Ledger(settings.path("ledger")) as ledger:
         run_id = ledger.start_run(period.code, stamp)
         known = ledger.known_hashes(period.code)
-        received, batch_hashes = [], set()
+        received, batch_hashes, report_skipped = [], set(), []
         for path in files:
-            sha = sha256_of(path)
+            try:
+                sha = sha256_of(path)
+            except OSError as exc:  # locked by another program, no permission: next run will try again
+                report_skipped.append((path.relative_to(folder).as_posix(), exc.strerror or str(exc)))
+                continue
             if sha in known or sha in batch_hashes:
                 continue  # the same content again (perhaps under another name): nothing new
             batch_hashes.add(sha)
@@ -331,7 +336,7 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
         ledger.record_received(period.code, run_id, received)
 
         pending = ledger.pending(period.code)
-        report = IngestReport(period.code, len(files), len(received))
+        report = IngestReport(period.code, len(files), len(received), skipped=report_skipped)
         if pending:
             exp = build_expectations(settings, registry, matrix, catalogue, period, ledger)
             items, identities, unreadable = _read_all(pending, outputs, Directory.of(registry), exp, period, by_file,
