@@ -29,7 +29,7 @@ CHECK_REPORT_NAME = "kiem-tra.xlsx"
 FEEDBACK_DIR = "phan-hoi"
 FEEDBACK_SHEET = "Kết quả kiểm tra"
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
-FILLS = {"error": "F4CCCC", "warning": "FFE699"}
+FILLS = {"error": "F4CCCC", "warning": "FFC000"}  # amber: apart from the inputs' pale yellow
 FONT = "Times New Roman"
 
 
