@@ -27,6 +27,7 @@ import pandas as pd
 from pipeline.atomic import repack_zip, workbook_bytes, write_bytes
 from pipeline.audit import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, STATUSES, History, rates, rates_by_kind,
                             status_label)
+from pipeline.cells import put
 from pipeline.errors import BaocaoError, ConfigError
 from pipeline.periods import Period
 from pipeline.text import fold
@@ -237,14 +238,6 @@ def render_letter(template: Path, context: dict, as_of: dt.date) -> bytes:
 
 # ---------------------------------------------------------------- the workbook
 
-def _put(ws, row: int, column: int, value):
-    """A cell that stays what it is: a text never becomes a formula."""
-    cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value:
-        cell.data_type = "s"
-    return cell
-
-
 def _note(row) -> str:
     notes = []
     if row["corrected_after_deadline"]:
@@ -272,7 +265,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
                ("Ngày nhận", 12), ("Số ngày muộn / quá hạn", 12), ("Số bản đã nhận", 9),
                ("Kết quả kiểm tra bản mới nhất", 22), ("Đôn đốc", 9), ("Ghi chú", 44)]
     last = len(headers)
-    title = _put(ws, 1, 1, f"TÌNH HÌNH NỘP BÁO CÁO {period.label.upper()}")
+    title = put(ws, 1, 1, f"TÌNH HÌNH NỘP BÁO CÁO {period.label.upper()}")
     title.font = Font(name=FONT, bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
     title.alignment = Alignment(horizontal="center")
@@ -284,12 +277,12 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
         f"chưa nộp {r.missing + r.not_yet_received}.",
     ]
     for n, text in enumerate(lines, start=2):
-        cell = _put(ws, n, 1, text)
+        cell = put(ws, n, 1, text)
         cell.font = Font(name=FONT, italic=n == 2, size=12)
         ws.merge_cells(start_row=n, start_column=1, end_row=n, end_column=last)
     head = 5
     for n, (header, width) in enumerate(headers, start=1):
-        cell = _put(ws, head, n, header)
+        cell = put(ws, head, n, header)
         cell.font, cell.border = bold, border
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -303,7 +296,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
                   OUTCOME_LABELS.get(row["latest_outcome"], "") if row["latest_outcome"] else "",
                   "Có" if row["unit_id"] in addressed_ids else "", _note(row)]
         for n, value in enumerate(values, start=1):
-            cell = _put(ws, head + i, n, value)
+            cell = put(ws, head + i, n, value)
             cell.font, cell.border = plain, border
             cell.alignment = Alignment(vertical="top", wrap_text=n in (3, 5, 9, 11),
                                        horizontal="center" if n in (1, 2, 6, 7, 8, 10) else "left")
@@ -325,11 +318,11 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
             ("Đạt (đầy đủ)", 10, "accepted"), ("Đúng hạn", 10, "on_time"), ("Muộn", 10, "late"),
             ("Không đạt", 10, "rejected"), ("Chưa nộp", 10, "missing"), ("Tỷ lệ đầy đủ", 12, "completeness"),
             ("Tỷ lệ đúng hạn", 12, "timeliness")]
-    title = _put(summary, 1, 1, f"TỶ LỆ NỘP BÁO CÁO {period.label.upper()} (tính đến ngày {dmy(as_of)})")
+    title = put(summary, 1, 1, f"TỶ LỆ NỘP BÁO CÁO {period.label.upper()} (tính đến ngày {dmy(as_of)})")
     title.font = Font(name=FONT, bold=True, size=13)
     summary.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
     for n, (header, width, _) in enumerate(cols, start=1):
-        cell = _put(summary, 3, n, header)
+        cell = put(summary, 3, n, header)
         cell.font, cell.border = bold, border
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -340,7 +333,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
     for i, row in enumerate(table.to_dict("records"), start=4):
         for n, (_, _, key) in enumerate(cols, start=1):
             value = row[key]
-            cell = _put(summary, i, n, value if isinstance(value, str) else float(value) if key in (
+            cell = put(summary, i, n, value if isinstance(value, str) else float(value) if key in (
                 "completeness", "timeliness") else int(value))
             cell.font = bold if row["group"] == "Tổng số" else plain
             cell.border = border
@@ -353,7 +346,7 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
         "Đơn vị gửi bản sửa sau hạn vẫn tính đúng hạn nếu bản đạt đầu tiên nhận được trong hạn; "
         "bản không đạt không được tính là đã nộp.",
     ]):
-        cell = _put(summary, foot + n, 1, text)
+        cell = put(summary, foot + n, 1, text)
         cell.font = Font(name=FONT, italic=True, size=11)
     _print_setup(summary)
     return workbook_bytes(wb, dt.datetime.combine(as_of, dt.time()))

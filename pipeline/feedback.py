@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 from pipeline.atomic import workbook_bytes, write_bytes
+from pipeline.cells import put
 from pipeline.ledger import Ledger
 from pipeline.periods import Period
 from pipeline.text import ascii_slug
@@ -43,14 +44,6 @@ def outcome_label(outcome: str) -> str:
     return OUTCOME_LABELS.get(outcome, outcome)
 
 
-def _put(ws, row: int, column: int, value):
-    """A cell that stays what it is: text from a unit never becomes a formula."""
-    cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value:
-        cell.data_type = "s"
-    return cell
-
-
 def _styles(wb) -> None:
     """Named styles, registered once per workbook: far cheaper than styling each cell."""
     from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
@@ -68,12 +61,12 @@ def _styles(wb) -> None:
 def _table_sheet(ws, headers: list[tuple[str, float]], rows: list[list]) -> None:
     _styles(ws.parent)
     for n, (header, width) in enumerate(headers, start=1):
-        _put(ws, 1, n, header).style = "bc_header"
+        put(ws, 1, n, header).style = "bc_header"
         ws.column_dimensions[_letter(n)].width = width
     widths = [w for _h, w in headers]
     for r, values in enumerate(rows, start=2):
         for n, value in enumerate(values, start=1):
-            _put(ws, r, n, value).style = "bc_date" if isinstance(value, dt.date) else "bc_cell"
+            put(ws, r, n, value).style = "bc_date" if isinstance(value, dt.date) else "bc_cell"
         # LibreOffice does not fit row heights to wrapped text on opening: set them
         lines = max((math.ceil(len(str(v)) / max(w * 1.1, 1)) for v, w in zip(values, widths) if v is not None),
                     default=1)
@@ -212,9 +205,9 @@ def _write_feedback_list(ws, submission, unit_name: str, findings: list, period:
 
     errors = sum(1 for f in findings if f["severity"] == "error")
     title = f"KẾT QUẢ KIỂM TRA BÁO CÁO {period.label.upper()}"
-    _put(ws, 1, 1, title).font = Font(name=FONT, bold=True, size=14)
+    put(ws, 1, 1, title).font = Font(name=FONT, bold=True, size=14)
     who = f"{unit_name} ({submission['unit_id']})" if submission["unit_id"] else "(chưa xác định được đơn vị)"
-    _put(ws, 2, 1, f"Đơn vị: {who} - Tệp: {submission['original_name']} - Bản {submission['version'] or '-'}, "
+    put(ws, 2, 1, f"Đơn vị: {who} - Tệp: {submission['original_name']} - Bản {submission['version'] or '-'}, "
                    f"nhận ngày {_day(submission['receipt_date'])}").font = Font(name=FONT, italic=True)
     verdict = (f"Báo cáo CHƯA được chấp nhận: có {errors} lỗi phải sửa. Hãy sửa các ô dưới đây (ô tô đỏ trong các trang) "
                "rồi gửi lại toàn bộ tệp." if errors else
@@ -222,7 +215,7 @@ def _write_feedback_list(ws, submission, unit_name: str, findings: list, period:
                "không cần gửi lại.")
     if not annotated and submission["format"] in ("ods", "xls"):
         verdict += f" (Tệp gốc dạng .{submission['format']}: danh sách dưới đây chỉ rõ trang và ô cần sửa.)"
-    _put(ws, 3, 1, verdict).font = Font(name=FONT, bold=True, color="C00000" if errors else "806000")
+    put(ws, 3, 1, verdict).font = Font(name=FONT, bold=True, color="C00000" if errors else "806000")
     for row, height in ((1, 22), (2, 32), (3, 34)):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
         ws.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="center")
@@ -235,14 +228,14 @@ def _write_feedback_list(ws, submission, unit_name: str, findings: list, period:
     ws.print_title_rows = "5:5"
     headers = [("STT", 5), ("Trang", 12), ("Ô", 8), ("Giá trị đã ghi", 22), ("Mức độ", 10), ("Cần sửa", 75)]
     for n, (header, width) in enumerate(headers, start=1):
-        cell = _put(ws, 5, n, header)
+        cell = put(ws, 5, n, header)
         cell.font = Font(name=FONT, bold=True)
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         ws.column_dimensions[_letter(n)].width = width
     for r, f in enumerate(findings, start=6):
         values = [r - 5, f["sheet"], f["cell"], f["value"], SEVERITY_LABELS[f["severity"]], f["message"]]
         for n, value in enumerate(values, start=1):
-            cell = _put(ws, r, n, value)
+            cell = put(ws, r, n, value)
             cell.font = Font(name=FONT)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(row=r, column=5).fill = PatternFill("solid", fgColor=FILLS[f["severity"]])

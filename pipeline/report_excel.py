@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from pipeline.atomic import workbook_bytes
+from pipeline.cells import put
 
 SHEET_TASKS = "PL I - Nhiệm vụ"
 SHEET_CONTRIBUTIONS = "Báo cáo theo đơn vị"
@@ -36,24 +37,6 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _INT = "#,##0"
 _DEC = "#,##0.00"
 _AGGREGATION = {"flow": "Cộng dồn theo kỳ", "stock": "Số thời điểm"}
-
-
-def put(ws, row: int, column: int, value):
-    """One cell: numbers as numbers, NaN as blank, everything else as text that is never a formula."""
-    cell = ws.cell(row=row, column=column)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return cell
-    if isinstance(value, bool):
-        cell.value = "Có" if value else "Không"
-        cell.data_type = "s"
-    elif isinstance(value, (dt.date, dt.datetime)):
-        cell.value = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        cell.value = int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
-    else:
-        cell.value = str(value)
-        cell.data_type = "s"   # "=SUM(A1)" typed by a unit stays these eight characters
-    return cell
 
 
 def _styles(wb) -> None:
