@@ -57,6 +57,25 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(lines)
 
 
+def _stacked_bars(figure, axes, names, series, xlabel: str, skip_empty: bool = False) -> None:
+    """Horizontal bars stacked left to right, one (label, colour, counts) per series, counts written
+    inside their segment; the legend below."""
+    left = [0] * len(names)
+    for label, colour, counts in series:
+        if skip_empty and not any(counts):
+            continue
+        bars = axes.barh(names, counts, left=left, color=colour, label=label, height=0.6)
+        for bar, count in zip(bars, counts):
+            if count:
+                axes.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, str(count),
+                          ha="center", va="center", color="white", fontsize=8, fontweight="bold")
+        left = [a + b for a, b in zip(left, counts)]
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    figure.legend(ncols=5, loc="lower center", frameon=False, fontsize=7.5, handlelength=1.2, columnspacing=1.0)
+
+
 def task_status_by_group(groups) -> Chart:
     """Stacked horizontal bars: per task group, its tasks by overall status."""
     title = "Tình trạng thực hiện nhiệm vụ theo nhóm"
@@ -66,19 +85,8 @@ def task_status_by_group(groups) -> Chart:
         # fixed margins rather than a layout engine: half the drawing time, and the same bytes
         figure.subplots_adjust(left=0.33, right=0.97, top=1 - 0.15 / height, bottom=1.05 / height)
         labels = [_wrap(f"{g.group_id}. {g.group_title}", 34) for g in groups.itertuples(index=False)]
-        left = [0] * len(groups)
-        for status, colour in STATUS_COLOURS.items():
-            counts = groups[status].tolist()
-            bars = axes.barh(labels, counts, left=left, color=colour, label=status, height=0.6)
-            for bar, count in zip(bars, counts):
-                if count:
-                    axes.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, str(count),
-                              ha="center", va="center", color="white", fontsize=8, fontweight="bold")
-            left = [a + b for a, b in zip(left, counts)]
-        axes.invert_yaxis()
-        axes.set_xlabel("Số nhiệm vụ")
-        axes.xaxis.get_major_locator().set_params(integer=True)
-        figure.legend(ncols=5, loc="lower center", frameon=False, fontsize=7.5, handlelength=1.2, columnspacing=1.0)
+        series = [(status, colour, groups[status].tolist()) for status, colour in STATUS_COLOURS.items()]
+        _stacked_bars(figure, axes, labels, series, "Số nhiệm vụ")
         return _render(figure, title)
 
 
@@ -118,19 +126,7 @@ def completeness_by_kind(status, labels: dict[str, str], kind_labels: dict[str, 
         figure, axes = plt.subplots(figsize=(7.0, height))
         figure.subplots_adjust(left=0.17, right=0.97, top=1 - 0.15 / height, bottom=1.05 / height)
         names = [label for label, _ in groups]
-        left = [0] * len(groups)
-        for key, colour in SUBMISSION_COLOURS.items():
-            counts = [int((part["status"] == key).sum()) for _, part in groups]
-            if not any(counts):
-                continue
-            bars = axes.barh(names, counts, left=left, color=colour, label=labels[key], height=0.6)
-            for bar, count in zip(bars, counts):
-                if count:
-                    axes.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, str(count),
-                              ha="center", va="center", color="white", fontsize=8, fontweight="bold")
-            left = [a + b for a, b in zip(left, counts)]
-        axes.invert_yaxis()
-        axes.set_xlabel("Số đơn vị")
-        axes.xaxis.get_major_locator().set_params(integer=True)
-        figure.legend(ncols=5, loc="lower center", frameon=False, fontsize=7.5, handlelength=1.2, columnspacing=1.0)
+        series = [(labels[key], colour, [int((part["status"] == key).sum()) for _, part in groups])
+                  for key, colour in SUBMISSION_COLOURS.items()]
+        _stacked_bars(figure, axes, names, series, "Số đơn vị", skip_empty=True)
         return _render(figure, title)
