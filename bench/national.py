@@ -2,12 +2,14 @@
 
 Each province gets a copy of this project's inputs with its own province code and its own
 departments (`NN-SYT`, ...), so that unit ids stay unique across the country. Used by the
-benchmarks; built once under outputs/bench/ and reused.
+benchmarks; built once under outputs/bench/ and reused. With `ledger`, every copy writes to that
+one ledger file (`[files] ledger` in its config.toml): the ministry's single ledger.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +28,35 @@ class ProvinceProject:
     catalogue: object
 
 
-def _province_root(base: Path, code: int, name: str) -> Path:
+def _write_config(root: Path, code: int, name: str, ledger: Path | None) -> None:
+    """This project's current settings and report templates, with the province's code, name and ledger."""
+    config = (PROJECT_ROOT / "inputs" / "config.toml").read_text(encoding="utf-8")
+    config = config.replace("code = 12 ", f"code = {code} ", 1).replace('name = "Lai Châu"', f'name = "{name}"', 1)
+    value = ledger.resolve().as_posix() if ledger else "outputs/ledger.sqlite"
+    config = re.sub(r'(?m)^ledger = ".*"$', lambda _: f'ledger = "{value}"', config, count=1)
+    path = root / "inputs" / "config.toml"
+    if not path.is_file() or path.read_text(encoding="utf-8") != config:
+        path.write_text(config, encoding="utf-8")
+    shutil.copytree(PROJECT_ROOT / "templates", root / "templates", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def province_root(base: Path, code: int, name: str, ledger: Path | None = None) -> Path:
+    """The province's project folder `base/pNN`, created from this project's data on first use;
+    its settings and report templates are always this project's current ones."""
     root = base / f"p{code:02d}"
-    if (root / "inputs" / "config.toml").is_file():
-        return root
-    for folder in ("inputs", "schemas", "templates"):
+    if not (root / "inputs" / "departments.csv").is_file():
+        _create(root)
+    _write_config(root, code, name, ledger)
+    return root
+
+
+def _create(root: Path) -> None:
+    code = int(root.name[1:])
+    for folder in ("inputs", "schemas"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__", "submissions"))
     (root / "inputs" / "submissions").mkdir(exist_ok=True)
-    config = (root / "inputs" / "config.toml").read_text(encoding="utf-8")
-    config = config.replace("code = 12 ", f"code = {code} ", 1).replace('name = "Lai Châu"', f'name = "{name}"', 1)
-    (root / "inputs" / "config.toml").write_text(config, encoding="utf-8")
     dept_path = root / "inputs" / "departments.csv"
     with dept_path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -47,11 +67,11 @@ def _province_root(base: Path, code: int, name: str) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     (root / "inputs" / "commune_contacts.csv").unlink(missing_ok=True)  # official list, no contacts
-    return root
 
 
-def province_projects(base: Path, only: list[int] | None = None) -> list[ProvinceProject]:
-    """One loaded project per province (34), created under `base` on first use."""
+def province_projects(base: Path, only: list[int] | None = None, ledger: Path | None = None) -> list[ProvinceProject]:
+    """One loaded project per province (34), created under `base` on first use; with `ledger`,
+    all writing to that one ledger file, else each to its own outputs/ledger.sqlite."""
     from vietnam_provinces import Province
 
     from pipeline.catalogue import load_catalogue
@@ -64,7 +84,7 @@ def province_projects(base: Path, only: list[int] | None = None) -> list[Provinc
         code = int(province.code)
         if only and code not in only:
             continue
-        root = _province_root(base, code, province.name)
+        root = province_root(base, code, province.name, ledger)
         settings = load_settings(root)
         registry = load_registry(settings)
         matrix = load_matrix(settings, registry)

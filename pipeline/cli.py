@@ -523,6 +523,55 @@ def demo(project: Project, workspace: Path | None) -> None:
     click.echo(f"Tệp phản hồi gửi đơn vị: {result.workspace / 'outputs' / '<kỳ>' / 'phan-hoi'}")
 
 
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
+              help="Submission status as of this day (default: today).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the two tables as CSV into this folder.")
+@click.argument("others", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@pass_project
+def rollup(project: Project, period_code: str, as_of, out: Path | None, others: tuple[Path, ...]) -> None:
+    """The national roll-up: completeness and indicator totals per province and for the country.
+
+    The provinces are this project and the project folders given (each with its own matrix and
+    units); their ledgers are read once each, so provinces writing to one ledger file are read once.
+
+    Example: python -m pipeline rollup --period 2026S1 ../dien-bien ../son-la
+    """
+    from pipeline.catalogue import load_catalogue
+    from pipeline.config import load_settings
+    from pipeline.consolidate import vn_number
+    from pipeline.matrix import load_matrix
+    from pipeline.rollup import ProvinceData, indicator_table, rollup as roll_up
+    from pipeline.units import load_registry
+
+    provinces = [ProvinceData.of(project.settings, project.registry, project.matrix, project.catalogue)]
+    for root in others:
+        settings = load_settings(root)
+        registry = load_registry(settings)
+        matrix = load_matrix(settings, registry)
+        provinces.append(ProvinceData.of(settings, registry, matrix, load_catalogue(settings, matrix, registry)))
+    result = roll_up(provinces, project.period(period_code), as_of.date() if as_of else None)
+    shown = result.completeness.assign(**{c: result.completeness[c].map(lambda v: f"{v:.1%}")
+                                          for c in ("completeness", "timeliness", "communes_completeness")})
+    _echo_table(shown[["province", "expected", "accepted", "on_time", "late", "rejected", "missing",
+                       "completeness", "timeliness", "communes_completeness"]].rename(columns={
+                           "province": "Tỉnh", "expected": "Phải nộp", "accepted": "Đạt", "on_time": "Đúng hạn",
+                           "late": "Muộn", "rejected": "Không đạt", "missing": "Chưa nộp",
+                           "completeness": "Tỷ lệ đầy đủ", "timeliness": "Tỷ lệ đúng hạn",
+                           "communes_completeness": "Xã: đầy đủ"}))
+    click.echo("")
+    _echo_table(indicator_table(result).map(vn_number).reset_index())
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.completeness.to_csv(out / f"tong-hop-toan-quoc-{result.period}-hoan-thanh.csv", index=False,
+                                   encoding="utf-8-sig")
+        result.indicators.to_csv(out / f"tong-hop-toan-quoc-{result.period}-chi-tieu.csv", index=False,
+                                 encoding="utf-8-sig")
+        click.echo(f"\nĐã ghi bảng tổng hợp toàn quốc vào {out}")
+
+
 def main() -> None:
     # Windows consoles may not default to UTF-8; Vietnamese must still print.
     for stream in (sys.stdout, sys.stderr):
