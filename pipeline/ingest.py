@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.register import REGISTER_NAME, read_register
 from pipeline.text import ascii_slug, fold, nfc
-from pipeline.validate import ERROR, WARNING, Expectations, Item, finding, load_plausibility, locate_sheets, validate_batch
+from pipeline.validate import (ERROR, WARNING, Expectations, Item, extract, finding, load_plausibility, locate_sheets,
+                               validate_batch)
 
 ARCHIVE_DIR = "archive"
 OUTCOME_LABELS = {ACCEPTED: "Chấp nhận", WARNED: "Chấp nhận (có cảnh báo)", REJECTED: "Không chấp nhận",
@@ -339,9 +341,9 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
         report = IngestReport(period.code, len(files), len(received), skipped=report_skipped)
         if pending:
             exp = build_expectations(settings, registry, matrix, catalogue, period, ledger)
-            items, identities, unreadable = _read_all(pending, outputs, Directory.of(registry), exp, period, by_file,
-                                                      progress)
-            validate_batch([i for i in items if i.sheets], exp)
+            items, identities, unreadable, extracted = _read_all(pending, outputs, Directory.of(registry), exp, period,
+                                                                 by_file, progress)
+            validate_batch([i for i in items if i.sheets], exp, extracted)
             _same_unit_twice(items, identities)
             names = registry.units.set_index("id")["name"]
             items_by_key = {i.key: i for i in items}
@@ -383,36 +385,82 @@ def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.dat
 
 
 def _read_all(pending, outputs: Path, directory: Directory, exp: Expectations, period: Period, by_file, progress):
+    """Reads, identifies and extracts the cells of every pending file: in a pool of forked processes
+    over the cores for a large batch (that is most of ingestion's time), else here."""
     from tqdm import tqdm
 
-    items, identities, unreadable = [], {}, {}
+    jobs = [(row["id"], row["archive_path"], row["original_name"]) for row in pending]
     show = progress if progress is not None else None
-    bar = tqdm(pending, desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
-               disable=(not show) if show is not None else (len(pending) < _PROGRESS_FROM or None))
-    for row in bar:
-        path = outputs / row["archive_path"]
-        name = row["original_name"]
-        try:
-            workbook = read_workbook(path, skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS))  # no data there
-        except Unreadable as exc:
-            unreadable[row["id"]] = [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
-                                      "rule": exc.rule, "severity": ERROR, "message": exc.message}]
-            continue
-        item = Item(key=row["id"], file=name, unit_id=None, workbook=workbook, sheets={})
-        try:
-            item.sheets, sheet_findings = locate_sheets(workbook, item)
-            register = by_file.get(name) or by_file.get(Path(name).name)
-            ident = identify(item, workbook, directory, exp, period, register[1] if register else None)
-        except Exception as exc:  # noqa: BLE001 - a file we did not foresee must not stop the batch
-            unreadable[row["id"]] = [unexpected(name, exc)]
-            continue
-        item.unit_id = ident.unit_id
-        for f in (*ident.findings, *sheet_findings):
-            f["unit_id"] = ident.unit_id
-        item.findings.extend(sheet_findings)
-        identities[row["id"]] = ident
-        items.append(item)
-    return items, identities, unreadable
+    context = (outputs, directory, exp, period, by_file)
+    items, identities, unreadable, extracted = [], {}, {}, {}
+    with _reader_pool(len(jobs), context) as pool:   # forked before the progress bar starts its thread
+        bar = tqdm(total=len(jobs), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
+                   disable=(not show) if show is not None else (len(jobs) < _PROGRESS_FROM or None))
+        results = pool.map(_read_in_worker, jobs, chunksize=8) if pool else (_read_one(job, *context) for job in jobs)
+        for key, item, ident, outcome in results:
+            bar.update()
+            if item is None:
+                unreadable[key] = outcome
+            else:
+                identities[key] = ident
+                items.append(item)
+                if outcome is not None:
+                    extracted[key] = outcome
+        bar.close()
+    return items, identities, unreadable, extracted
+
+
+_POOL_FROM = 40   # files; below this forking workers costs more than it saves
+_CONTEXT: tuple | None = None   # what a forked reader needs, inherited from the parent
+
+
+@contextmanager
+def _reader_pool(files: int, context: tuple):
+    """A pool of forked readers when the batch is large, there are several cores and the system can
+    fork (not Windows, where a worker would start by importing everything again); else None."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _CONTEXT
+    workers = min(os.cpu_count() or 1, files // 20)
+    if files < _POOL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    _CONTEXT = context
+    try:
+        # (a worker that dies breaks the pool with an error, where multiprocessing.Pool would hang)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool
+    finally:
+        _CONTEXT = None
+
+
+def _read_in_worker(job):
+    return _read_one(job, *_CONTEXT)
+
+
+def _read_one(job, outputs: Path, directory: Directory, exp: Expectations, period: Period, by_file):
+    """(key, item, identity, its extracted rows or None without sheets) for a file read and
+    identified; (key, None, None, findings) for a file that could not be."""
+    key, archive_path, name = job
+    path = outputs / archive_path
+    try:
+        workbook = read_workbook(path, skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS))  # no data there
+    except Unreadable as exc:
+        return key, None, None, [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
+                                  "rule": exc.rule, "severity": ERROR, "message": exc.message}]
+    item = Item(key=key, file=name, unit_id=None, workbook=workbook, sheets={})
+    try:
+        item.sheets, sheet_findings = locate_sheets(workbook, item)
+        register = by_file.get(name) or by_file.get(Path(name).name)
+        ident = identify(item, workbook, directory, exp, period, register[1] if register else None)
+    except Exception as exc:  # noqa: BLE001 - a file we did not foresee must not stop the batch
+        return key, None, None, [unexpected(name, exc)]
+    item.unit_id = ident.unit_id
+    for f in (*ident.findings, *sheet_findings):
+        f["unit_id"] = ident.unit_id
+    item.findings.extend(sheet_findings)
+    return key, item, ident, extract(item, exp) if item.sheets else None
 
 
 def unexpected(file: str, exc: Exception) -> dict:

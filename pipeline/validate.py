@@ -286,9 +286,38 @@ def load_plausibility(path: Path) -> list[dict]:
     return read_text_table(path, ["code", "at_most", "message"]).to_dict("records")
 
 
-def validate_batch(items: list[Item], expectations: Expectations) -> None:
+@dataclass
+class Extracted:
+    """One file's rows for the batch's schemas, and the cells that could not be read."""
+
+    info_rows: list = field(default_factory=list)
+    task_rows: list = field(default_factory=list)
+    indicator_rows: list = field(default_factory=list)
+    cell_errors: set = field(default_factory=set)
+
+
+def extract(item: Item, expectations: Expectations) -> Extracted:
+    """One file's cells read and checked one by one (fills the item's findings, tasks, indicators
+    and info); the schemas then check every file's rows at once (validate_batch). Needs only the
+    item, so it can run in the process that read the file."""
+    rows = Extracted()
+    try:
+        _extract(item, expectations, rows.info_rows, rows.task_rows, rows.indicator_rows, rows.cell_errors)
+    except Exception as exc:  # noqa: BLE001 - one file we did not foresee must not stop the batch
+        rows = Extracted()
+        item.tasks, item.indicators, item.blank = [], [], True   # nothing of it is stored
+        item.findings.append(finding(item, "", "", "", "unexpected_error", ERROR,
+                                     f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: {exc}); "
+                                     "hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này cho người quản "
+                                     "trị phần mềm."))
+    return rows
+
+
+def validate_batch(items: list[Item], expectations: Expectations,
+                   extracted: dict[int, Extracted] | None = None) -> None:
     """Fills each item's findings, tasks and indicators. Items without a unit are only checked
-    for what their cells say; the structure checks need to know what the unit owes."""
+    for what their cells say; the structure checks need to know what the unit owes. `extracted`:
+    the items' `extract` already done (by key), e.g. by the processes that read the files."""
     import pandas as pd
     import pandera.pandas as pa
 
@@ -298,16 +327,11 @@ def validate_batch(items: list[Item], expectations: Expectations) -> None:
     by_key = {item.key: item for item in items}
     cell_errors: set[tuple[int, str, str]] = set()
     for item in items:
-        sizes = (len(info_rows), len(task_rows), len(indicator_rows))
-        try:
-            _extract(item, expectations, info_rows, task_rows, indicator_rows, cell_errors)
-        except Exception as exc:  # noqa: BLE001 - one file we did not foresee must not stop the batch
-            del info_rows[sizes[0]:], task_rows[sizes[1]:], indicator_rows[sizes[2]:]
-            item.tasks, item.indicators, item.blank = [], [], True   # nothing of it is stored
-            item.findings.append(finding(item, "", "", "", "unexpected_error", ERROR,
-                                         f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: {exc}); "
-                                         "hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này cho người quản "
-                                         "trị phần mềm."))
+        rows = (extracted or {}).get(item.key) or extract(item, expectations)
+        info_rows += rows.info_rows
+        task_rows += rows.task_rows
+        indicator_rows += rows.indicator_rows
+        cell_errors |= rows.cell_errors
 
     frames = [
         (INFO, SubmissionInfoSchema, pd.DataFrame(info_rows, columns=["file_key", "preparer", "phone", "report_date",
@@ -463,6 +487,36 @@ def _anything_typed(item: Item, task_inputs, indicator_inputs) -> bool:
     return False
 
 
+# What a row's key is called, in the messages about rows that cannot be matched.
+_TASK_ROWS = {"key": "mã nhiệm vụ", "what": "Nhiệm vụ", "content": "nội dung", "row_of": "nhiệm vụ",
+              "owed": "các nhiệm vụ của đơn vị trong kỳ này"}
+_INDICATOR_ROWS = {"key": "mã chỉ tiêu", "what": "Chỉ tiêu", "content": "số liệu", "row_of": "chỉ tiêu",
+                   "owed": "các chỉ tiêu đơn vị báo cáo trong kỳ này"}
+
+
+def _row_key(item, sheet: str, row: int, raw, seen: dict, owed, words: dict) -> str | None:
+    """The row's task id or indicator code; None, with a finding, for an inserted, duplicated or
+    foreign row. `owed` is None when the unit's obligations are unknown."""
+    key, _ = clean_text(raw)
+    if not key:
+        item.findings.append(finding(item, sheet, f"A{row}", "", "row_inserted", ERROR,
+                                     f"Dòng {row} có nội dung nhưng không có {words['key']} (dòng chèn thêm): hãy "
+                                     f"ghi {words['content']} vào đúng dòng của {words['row_of']} và xoá dòng này."))
+        return None
+    if key in seen:
+        item.findings.append(finding(item, sheet, f"A{row}", key, "duplicate_row", ERROR,
+                                     f"{words['what']} {key} xuất hiện hai lần (dòng {seen[key]} và dòng {row}): "
+                                     "hãy giữ một dòng."))
+        return None
+    if owed is not None and key not in owed:
+        item.findings.append(finding(item, sheet, f"A{row}", key, "unexpected_row", ERROR,
+                                     f"{words['what']} {key} không thuộc {words['owed']}: "
+                                     "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
+        return None
+    seen[key] = row
+    return key
+
+
 def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows, cell_errors) -> None:
     # the structure is checked against what the unit owes; a unit not identified, or not expected
     # this period (already an error), gets only its cells checked
@@ -512,23 +566,9 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
             values = [_cell_value(s, row, c.letter) for c in layout.TASK_COLUMNS]
             if all(v in ("", None) for v in values):
                 continue
-            task_id, _ = clean_text(values[0])
-            if not task_id:
-                item.findings.append(finding(item, s.name, f"A{row}", "", "row_inserted", ERROR,
-                                             f"Dòng {row} có nội dung nhưng không có mã nhiệm vụ (dòng chèn thêm): hãy "
-                                             "ghi nội dung vào đúng dòng của nhiệm vụ và xoá dòng này."))
+            task_id = _row_key(item, s.name, row, values[0], seen, owed_tasks if expected else None, _TASK_ROWS)
+            if task_id is None:
                 continue
-            if task_id in seen:
-                item.findings.append(finding(item, s.name, f"A{row}", task_id, "duplicate_row", ERROR,
-                                             f"Nhiệm vụ {task_id} xuất hiện hai lần (dòng {seen[task_id]} và dòng {row}): "
-                                             "hãy giữ một dòng."))
-                continue
-            if expected and task_id not in owed_tasks:
-                item.findings.append(finding(item, s.name, f"A{row}", task_id, "unexpected_row", ERROR,
-                                             f"Nhiệm vụ {task_id} không thuộc các nhiệm vụ của đơn vị trong kỳ này: "
-                                             "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
-                continue
-            seen[task_id] = row
             record = {"file_key": item.key, "excel_row": row, "sheet": s.name, "task_id": task_id}
             for c in layout.TASK_COLUMNS[4:]:
                 if c.key == "quantity":
@@ -556,23 +596,9 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
             values = [_cell_value(s, row, c.letter) for c in layout.INDICATOR_COLUMNS]
             if all(v in ("", None) for v in values):
                 continue
-            code, _ = clean_text(values[0])
-            if not code:
-                item.findings.append(finding(item, s.name, f"A{row}", "", "row_inserted", ERROR,
-                                             f"Dòng {row} có nội dung nhưng không có mã chỉ tiêu (dòng chèn thêm): hãy "
-                                             "ghi số liệu vào đúng dòng của chỉ tiêu và xoá dòng này."))
+            code = _row_key(item, s.name, row, values[0], seen, owed_codes if expected else None, _INDICATOR_ROWS)
+            if code is None:
                 continue
-            if code in seen:
-                item.findings.append(finding(item, s.name, f"A{row}", code, "duplicate_row", ERROR,
-                                             f"Chỉ tiêu {code} xuất hiện hai lần (dòng {seen[code]} và dòng {row}): "
-                                             "hãy giữ một dòng."))
-                continue
-            if expected and code not in owed_codes:
-                item.findings.append(finding(item, s.name, f"A{row}", code, "unexpected_row", ERROR,
-                                             f"Chỉ tiêu {code} không thuộc các chỉ tiêu đơn vị báo cáo trong kỳ này: "
-                                             "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
-                continue
-            seen[code] = row
             value_type = owed_codes.get(code, "decimal")
             value, blank, raw = _number_cell(item, s, row, "E", value_type == "decimal", cell_errors)
             note = _text_cell(item, s, row, "F", cell_errors)
