@@ -127,6 +127,8 @@ def classify(expected: pd.DataFrame, receipts: pd.DataFrame, period: Period, as_
     rows of this period); see the module docstring for the rules. Pure: no disk."""
     deadline = period.deadline
     seen = receipts[(receipts["receipt_date"] <= as_of)] if len(receipts) else receipts
+    if len(seen):  # a ledger shared with other provinces holds units this registry does not expect
+        seen = seen[seen["unit_id"].isin(set(expected["id"]))]
     by_unit = {uid: group.sort_values("version") for uid, group in seen.groupby("unit_id")} if len(seen) else {}
     rows = []
     for unit in expected.itertuples(index=False):

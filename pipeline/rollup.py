@@ -73,9 +73,11 @@ def read_ledgers(provinces: list[ProvinceData], period_code: str) -> tuple[pd.Da
 
 
 def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None = None,
-           receipts: pd.DataFrame | None = None, values: pd.DataFrame | None = None) -> Rollup:
+           receipts: pd.DataFrame | None = None, values: pd.DataFrame | None = None,
+           statuses: dict[int, pd.DataFrame] | None = None) -> Rollup:
     """The roll-up of `period` as of `as_of` (default today); `receipts` and `values` as
-    `read_ledgers` returns them (read here when not given)."""
+    `read_ledgers` returns them (read here when not given); `statuses`: provinces' submission
+    status already computed (`audit.submission_status` as of the same day), by province code."""
     from pipeline.audit import classify, rates
     from pipeline.catalogue import indicator_obligations
     from pipeline.obligations import expected_units
@@ -86,14 +88,16 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
         receipts, values = read_ledgers(provinces, period.code)
     receipts_by_unit = receipts.set_index("unit_id", drop=False) if len(receipts) else receipts
     reported = values[values["value"].notna()] if len(values) else values
-    statuses, completeness, indicators = [], [], []
+    frames, completeness, indicators = [], [], []
     for province in sorted(provinces, key=lambda p: p.code):
-        expected = expected_units(province.matrix, province.registry, period)
-        ids = set(expected["id"])
-        mine = (receipts_by_unit[receipts_by_unit.index.isin(ids)].reset_index(drop=True)
-                if len(receipts) else receipts)
-        status = classify(expected, mine, period, as_of).assign(province_code=province.code)
-        statuses.append(status)
+        status = (statuses or {}).get(province.code)
+        if status is None:
+            expected = expected_units(province.matrix, province.registry, period)
+            mine = (receipts_by_unit[receipts_by_unit.index.isin(set(expected["id"]))].reset_index(drop=True)
+                    if len(receipts) else receipts)
+            status = classify(expected, mine, period, as_of)
+        status = status.assign(province_code=province.code)
+        frames.append(status)
         completeness.append(_rates_row(province.code, province.name, status, rates, COMMUNE))
 
         owed = indicator_obligations(province.catalogue, province.registry, period)
@@ -111,7 +115,7 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
                 "units_reported": int(row["units_reported"]) if row is not None else 0,
             })
 
-    status = pd.concat(statuses, ignore_index=True) if statuses else pd.DataFrame()
+    status = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(status):
         completeness.append(_rates_row(0, NATIONAL, status, rates, COMMUNE))
     completeness = pd.DataFrame(completeness, columns=COMPLETENESS_COLUMNS)

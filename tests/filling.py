@@ -25,6 +25,21 @@ class Kit:
     catalogue: object
     period: object
 
+    @classmethod
+    def load(cls, root: Path, period_code: str = "2026S1") -> "Kit":
+        """The project at `root`, loaded."""
+        from pipeline.catalogue import load_catalogue
+        from pipeline.config import load_settings
+        from pipeline.matrix import load_matrix
+        from pipeline.periods import parse_period
+        from pipeline.units import load_registry
+
+        settings = load_settings(root)
+        registry = load_registry(settings)
+        matrix = load_matrix(settings, registry)
+        return cls(root, settings, registry, matrix, load_catalogue(settings, matrix, registry),
+                   parse_period(period_code, settings))
+
     @property
     def folder(self) -> Path:
         path = self.settings.path("submissions") / self.period.code

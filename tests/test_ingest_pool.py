@@ -11,11 +11,6 @@ from contextlib import contextmanager
 import pytest
 
 import pipeline.ingest as ingest_module
-from pipeline.catalogue import load_catalogue
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.units import load_registry
 
 from conftest import PROJECT_ROOT
 from filling import Kit
@@ -28,11 +23,7 @@ def _kit(root) -> Kit:
     for folder in ("inputs", "schemas", "templates"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    settings = load_settings(root)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    return Kit(root, settings, registry, matrix, load_catalogue(settings, matrix, registry),
-               parse_period("2026S1", settings))
+    return Kit.load(root)
 
 
 def _ledger_rows(kit: Kit) -> dict:

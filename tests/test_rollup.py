@@ -12,15 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.national import province_root
-from pipeline.catalogue import load_catalogue
 from pipeline.cli import cli
-from pipeline.config import load_settings
 from pipeline.consolidate import consolidate, read_ledger
-from pipeline.matrix import load_matrix
 from pipeline.obligations import expected_units
-from pipeline.periods import parse_period
 from pipeline.rollup import NATIONAL, ProvinceData, indicator_table, rollup
-from pipeline.units import load_registry
 
 from filling import Kit
 
@@ -29,12 +24,7 @@ PROVINCES = {12: "Lai Châu", 11: "Điện Biên"}
 
 
 def _kit(base, code: int, ledger) -> Kit:
-    root = province_root(base, code, PROVINCES[code], ledger)
-    settings = load_settings(root)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    return Kit(root, settings, registry, matrix, load_catalogue(settings, matrix, registry),
-               parse_period("2026S1", settings))
+    return Kit.load(province_root(base, code, PROVINCES[code], ledger))
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +114,15 @@ def test_rollup_command(country, tmp_path):
     assert "Toàn quốc" in result.output and "Điện Biên" in result.output
     assert {p.name for p in out.iterdir()} == {"tong-hop-toan-quoc-2026S1-hoan-thanh.csv",
                                                "tong-hop-toan-quoc-2026S1-chi-tieu.csv"}
+
+
+def test_statuses_computed_already_give_the_same_rollup(country):
+    from pipeline.audit import submission_status
+
+    kits, _, _ = country
+    provinces = _provinces(kits)
+    given = {k.settings.province_code: submission_status(k.settings, k.registry, k.matrix, k.period, AS_OF)
+             for k in kits.values()}
+    a = rollup(provinces, kits[12].period, AS_OF)
+    b = rollup(provinces, kits[12].period, AS_OF, statuses=given)
+    assert a.completeness.equals(b.completeness) and a.indicators.equals(b.indicators)
