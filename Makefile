@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: distribute send-feedback send-reminders collect
 .PHONY: audit audit-history
 .PHONY: semiannual annual
+.PHONY: bench
 
 help:
 	@echo "make demo                          the whole pipeline on demo data, in outputs/demo/ (never touches inputs/)"
@@ -26,6 +27,7 @@ help:
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
 	@echo "make semiannual PERIOD=2026S1      ingest what is new, then the semi-annual report (Word, Excel, HTML) in outputs/2026S1/"
 	@echo "make annual YEAR=2026              ingest what is new, then the annual report in outputs/2026/ (AS_OF= for both)"
+	@echo "make bench                         every stage timed, Lai Châu and the whole country, beside a naive pipeline"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -90,3 +92,7 @@ annual: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m pipeline demo
+
+# Benchmark (README, "Benchmarks"): builds the national synthetic set once under outputs/bench/.
+bench: $(STAMP)
+	$(PY) -m bench.run $(if $(PROVINCE_ONLY),--province-only)

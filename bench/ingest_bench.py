@@ -17,14 +17,13 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.measure import Clock, peak_mib, run_child
 from bench.national import PROJECT_ROOT, province_projects
 
 BASE = PROJECT_ROOT / "outputs" / "bench" / "national"
@@ -101,16 +100,15 @@ def read_workbook_openpyxl(path: Path, skip=()):
 
 # ---------------------------------------------------------------- one measurement, in its own process
 
-def _peak_mib() -> float:
-    """This process's own peak resident memory. (ru_maxrss is not: Linux carries the parent's
-    high-water mark across fork and exec, so a child would report its parent's peak.)"""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def empty_ledgers(projects, period_code: str) -> None:
+    """An empty ledger and archive for each project (the templates benchmark's files stay)."""
+    for project in projects:
+        outputs = project.settings.path("outputs")
+        shutil.rmtree(outputs / "archive", ignore_errors=True)
+        shutil.rmtree(outputs / period_code, ignore_errors=True)
+        ledger = project.settings.path("ledger")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{ledger}{suffix}").unlink(missing_ok=True)
 
 
 def _measure(scope: str, reader: str, period_code: str) -> dict:
@@ -125,24 +123,18 @@ def _measure(scope: str, reader: str, period_code: str) -> dict:
     if reader == "openpyxl":
         ingest_module.read_workbook = read_workbook_openpyxl
     projects = province_projects(BASE, only=[12] if scope == "province" else None)
-    for project in projects:  # an empty ledger and archive; the templates benchmark's files stay
-        outputs = project.settings.path("outputs")
-        shutil.rmtree(outputs / "archive", ignore_errors=True)
-        shutil.rmtree(outputs / period_code, ignore_errors=True)
-        ledger = project.settings.path("ledger")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{ledger}{suffix}").unlink(missing_ok=True)
+    empty_ledgers(projects, period_code)
     files = judged = rejected = 0
-    t0, c0 = time.perf_counter(), time.process_time()
-    for project in projects:
-        period = parse_period(period_code, project.settings)
-        report = ingest_module.ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
-                                      progress=False)
-        files += report.files_seen
-        judged += len(report.judged)
-        rejected += sum(1 for j in report.judged if j["outcome"] == "rejected")
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = _peak_mib()
+    with Clock() as clock:
+        for project in projects:
+            period = parse_period(period_code, project.settings)
+            report = ingest_module.ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
+                                          progress=False)
+            files += report.files_seen
+            judged += len(report.judged)
+            rejected += sum(1 for j in report.judged if j["outcome"] == "rejected")
+    wall, cpu = clock.wall, clock.cpu
+    peak = peak_mib()
     return {"scope": scope, "reader": reader, "files": files, "judged": judged, "rejected": rejected,
             "wall": wall, "cpu": cpu, "peak_mib": peak, "startup": startup}
 
@@ -162,16 +154,12 @@ def main() -> None:
     results = []
     for scope in scopes:
         for reader in ("calamine", "openpyxl"):
-            proc = subprocess.run([sys.executable, "-m", "bench.ingest_bench", "--period", args.period,
-                                   "--measure", scope, reader], capture_output=True, text=True, cwd=PROJECT_ROOT)
-            if proc.returncode != 0:
-                print(proc.stderr, file=sys.stderr)
-                raise SystemExit(proc.returncode)
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            results.append(run_child("bench.ingest_bench", "--period", args.period, "--measure", scope, reader))
             r = results[-1]
             print(f"  {scope} / {reader}: {r['wall']:.2f} s", file=sys.stderr, flush=True)
 
-    print(f"Ingestion, period {args.period}, one process (start-up: import pandas + pandera "
+    print(f"Ingestion, period {args.period}, a pool of readers over the cores from 40 files; cpu s counts them "
+          f"(start-up: import pandas + pandera "
           f"{results[0]['startup']:.2f} s, not counted)")
     print(f"{'set':<10} {'reader':<10} {'files':>6} {'rejected':>8} {'wall s':>8} {'cpu s':>8} {'ms/file':>8} "
           f"{'peak MiB':>9}")

@@ -1,0 +1,420 @@
+"""`make bench`: every stage timed for one province (Lai Châu) and for the whole country, beside a
+naive pipeline on the same files.
+
+    python -m bench.run [--period 2026S1] [--province-only]
+
+The national synthetic set is built once and cached under outputs/bench/national/: the 34
+provinces of the official list (3,321 communes), each a project of its own with the plan's matrix
+and its own departments (bench/national.py), every unit's template filled with seeded realistic
+values (pipeline/demo.py). Every province writes to ONE ledger, outputs/bench/national/ledger.sqlite,
+as the ministry's would.
+
+Each stage runs in a fresh process (its peak memory is its own; `--stage` below), in this order,
+the ledger emptied before ingestion:
+
+- templates     every unit's blank template (one province: the officer's command; the country:
+                one process pool over both cores);
+- ingest        hash, archive, read (python-calamine) and validate (pandera) every file, then
+                store each verdict in the ledger; the time inside the ledger's writes is reported
+                as its own row. One province also writes its check report and the units' feedback
+                workbooks (the officer's `make ingest`); the country does not (each province's
+                officer writes those);
+- consolidate   each province's consolidation and submission status from the ledger, and for the
+                country the national roll-up (pipeline/rollup.py) from the same ledger;
+- report        each province's Word, Excel and HTML reports (the country: a pool over both cores);
+- naive         the baseline: pandas read_excel(engine="openpyxl") of every sheet of every file,
+                then a plain Python loop checking and summing, as a careful scripter would;
+- pipeline      (one province) received files to all reports in one process, start-up included.
+
+Prints a table and writes it to outputs/bench/bench-results.md and .csv, with the core count and
+the library versions. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+
+from bench.measure import Clock, peak_mib, run_child, workers_peak_mib
+from bench.national import PROJECT_ROOT, province_projects
+
+BASE = PROJECT_ROOT / "outputs" / "bench" / "national"
+LEDGER = BASE / "ledger.sqlite"
+OUT = PROJECT_ROOT / "outputs" / "bench"
+LIBRARIES = ("pandas", "pandera", "openpyxl", "python-calamine", "python-docx", "docxtpl", "matplotlib")
+ICT = dt.timezone(dt.timedelta(hours=7))
+SCOPE_NAMES = {"province": "Lai Châu", "national": "national"}
+
+
+def projects_of(scope: str):
+    return province_projects(BASE, only=[12] if scope == "province" else None, ledger=LEDGER)
+
+
+def _received_at(period) -> dt.datetime:
+    """Every file received two days before the deadline: the status figures do not depend on the
+    day the benchmark runs."""
+    return dt.datetime.combine(period.deadline - dt.timedelta(days=2), dt.time(9, 0), tzinfo=ICT)
+
+
+def _as_of(period) -> dt.date:
+    return period.deadline + dt.timedelta(days=1)
+
+
+# ---------------------------------------------------------------- the stages (each in its own process)
+
+def stage_templates(projects, period_code: str) -> dict:
+    from bench.templates_bench import generate
+
+    with Clock() as clock:
+        count = generate(projects, period_code)
+    return {"rows": [{"stage": "templates", "files": count, "wall": clock.wall, "cpu": clock.cpu}]}
+
+
+def stage_ingest(projects, period_code: str, scope: str) -> dict:
+    from bench.ingest_bench import empty_ledgers
+    from pipeline import feedback
+    from pipeline.ingest import ingest
+    from pipeline.ledger import Ledger
+    from pipeline.periods import parse_period
+
+    # time spent inside the ledger's writes and the feedback workbooks, apart from reading and validating
+    ledger_clock, feedback_clock = Clock(), Clock()
+
+    def timed(function, clock):
+        def wrapper(*args, **kwargs):
+            with clock:
+                return function(*args, **kwargs)
+        return wrapper
+
+    for name in ("__init__", "start_run", "record_received", "judge", "finish_run"):
+        setattr(Ledger, name, timed(getattr(Ledger, name), ledger_clock))
+    for name in ("write_check_report", "write_unit_feedback"):
+        setattr(feedback, name, timed(getattr(feedback, name), feedback_clock))
+
+    empty_ledgers(projects, period_code)
+    files = rejected = 0
+    with Clock() as clock:
+        for p in projects:
+            period = parse_period(period_code, p.settings)
+            report = ingest(p.settings, p.registry, p.matrix, p.catalogue, period, now=_received_at(period),
+                            progress=False, write_outputs=scope == "province")
+            files += report.files_seen
+            rejected += sum(1 for j in report.judged if j["outcome"] == "rejected")
+    rows = [{"stage": "ingest: read + validate", "files": files, "wall": clock.wall - ledger_clock.wall - feedback_clock.wall,
+             "cpu": clock.cpu - ledger_clock.cpu - feedback_clock.cpu,
+             "note": f"hash, archive, read, identify, validate; {rejected} files rejected"},
+            {"stage": "ingest: ledger write", "files": files, "wall": ledger_clock.wall, "cpu": ledger_clock.cpu,
+             "note": "same process as the row above"}]
+    if scope == "province":
+        rows.append({"stage": "ingest: check report + feedback", "files": files, "wall": feedback_clock.wall,
+                     "cpu": feedback_clock.cpu, "note": "kiem-tra.xlsx and phan-hoi/; same process"})
+    return {"rows": rows, "ingest_total": clock.wall}
+
+
+_LEDGER_DATA = None   # the ledger's rows, read once and inherited by the forked workers
+
+
+def _fork_map(function, jobs: list) -> list:
+    """function over jobs: a pool of forked processes over the cores for several jobs, else here.
+    Workers inherit what the parent imported and read (start-up stays cheap)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2:
+        return [function(job) for job in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(function, jobs))
+
+
+def _consolidate_one(args):
+    """One province's consolidation and submission status, as its report reads them."""
+    from pipeline.audit import submission_status
+    from pipeline.consolidate import consolidate
+    from pipeline.periods import parse_period
+
+    p, period_code = args
+    period = parse_period(period_code, p.settings)
+    consolidate(p.matrix, p.registry, p.catalogue, period, _LEDGER_DATA)
+    return p.code, submission_status(p.settings, p.registry, p.matrix, period, _as_of(period))
+
+
+def stage_consolidate(projects, period_code: str, scope: str) -> dict:
+    global _LEDGER_DATA
+    from pipeline.audit import rates, read_receipts
+    from pipeline.consolidate import comparison_periods, read_ledger
+    from pipeline.periods import parse_period
+    from pipeline.rollup import ProvinceData, indicator_table, rollup
+
+    rows = []
+    with Clock() as clock:
+        period = parse_period(period_code, projects[0].settings)
+        _LEDGER_DATA = read_ledger(LEDGER, comparison_periods(period))   # read once for every province
+        statuses = dict(_fork_map(_consolidate_one, [(p, period_code) for p in projects]))
+    counts = [rates(status) for status in statuses.values()]
+    accepted, expected = sum(r.accepted for r in counts), sum(r.expected for r in counts)
+    rows.append({"stage": "consolidate", "files": len(_LEDGER_DATA.values["unit_id"].unique()), "wall": clock.wall,
+                 "cpu": clock.cpu, "note": f"{len(projects)} province(s), ledger read once"
+                                           f"{', pool over the cores' if len(projects) > 1 else ''}; "
+                                           f"{accepted}/{expected} units accepted"})
+    if scope == "national":
+        with Clock() as clock:
+            provinces = [ProvinceData.of(p.settings, p.registry, p.matrix, p.catalogue) for p in projects]
+            receipts = read_receipts(LEDGER, [period_code])
+            result = rollup(provinces, period, _as_of(period), receipts, _LEDGER_DATA.values, statuses)
+        national = result.completeness.iloc[-1]
+        rows.append({"stage": "consolidate: national roll-up", "files": len(receipts), "wall": clock.wall,
+                     "cpu": clock.cpu, "note": f"{len(provinces)} provinces, completeness "
+                                               f"{national['completeness']:.1%}, from the statuses above; "
+                                               "same process"})
+        OUT.mkdir(parents=True, exist_ok=True)
+        result.completeness.to_csv(OUT / f"rollup-{period_code}-completeness.csv", index=False, encoding="utf-8-sig")
+        indicator_table(result).to_csv(OUT / f"rollup-{period_code}-indicators.csv", encoding="utf-8-sig")
+    return {"rows": rows}
+
+
+def _report_one(args) -> int:
+    from pipeline.periods import parse_period
+    from pipeline.report import build_reports
+
+    p, period_code = args
+    period = parse_period(period_code, p.settings)
+    build_reports(p.settings, p.registry, p.matrix, p.catalogue, period, _as_of(period))
+    return 3
+
+
+def stage_report(projects, period_code: str) -> dict:
+    import pipeline.report  # noqa: F401  imported before the workers fork: they start warm
+
+    jobs = [(p, period_code) for p in projects]
+    with Clock() as clock:
+        files = sum(_fork_map(_report_one, jobs))
+    return {"rows": [{"stage": "report (Word, Excel, HTML)", "files": files, "wall": clock.wall, "cpu": clock.cpu,
+                      "note": f"{len(jobs)} province(s)" + (", pool over the cores" if len(jobs) > 1 else "")}]}
+
+
+def naive_ingest(paths) -> tuple[dict, list]:
+    """The baseline: what a careful scripter writes with pandas alone. Reads every sheet of every
+    workbook with read_excel(engine="openpyxl"), checks each task row and indicator value in a
+    plain loop, and sums the indicators by code. Returns (totals, errors)."""
+    import pandas as pd
+
+    statuses = {"Chưa triển khai", "Đang triển khai", "Hoàn thành", "Không phát sinh"}
+    totals: dict[str, float] = {}
+    errors = []
+    for path in paths:
+        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl", header=None)
+        info = sheets["Thông tin"]
+        unit = str(info.iloc[4, 1])          # B5: the unit's id
+        for row in range(7, 11):             # B7:B10 preparer, phone, report date, head of unit
+            if pd.isna(info.iloc[row - 1, 1]):
+                errors.append((unit, f"B{row}", "missing"))
+        tasks = sheets["Nhiệm vụ"]
+        for r in range(4, len(tasks)):       # header on row 4, tasks from row 5
+            task_id, status, results, quantity = tasks.iloc[r, 0], tasks.iloc[r, 4], tasks.iloc[r, 5], tasks.iloc[r, 6]
+            if pd.isna(task_id):
+                continue
+            if status not in statuses:
+                errors.append((unit, f"E{r + 1}", status))
+            elif status in ("Đang triển khai", "Hoàn thành") and pd.isna(results):
+                errors.append((unit, f"F{r + 1}", "no results"))
+            if not pd.isna(quantity) and (not isinstance(quantity, (int, float)) or quantity < 0):
+                errors.append((unit, f"G{r + 1}", quantity))
+        indicators = sheets["Chỉ tiêu"]
+        for r in range(4, len(indicators)):
+            code, value = indicators.iloc[r, 0], indicators.iloc[r, 4]
+            if pd.isna(code):
+                continue
+            if pd.isna(value):
+                errors.append((unit, f"E{r + 1}", "blank"))
+            elif not isinstance(value, (int, float)) or value < 0:
+                errors.append((unit, f"E{r + 1}", value))
+            else:
+                totals[code] = totals.get(code, 0.0) + float(value)
+    return totals, errors
+
+
+def stage_naive(projects, period_code: str) -> dict:
+    paths = []
+    for p in projects:
+        folder = p.settings.path("submissions") / period_code
+        paths.extend(sorted(folder.glob("*.xlsx")))
+    with Clock() as clock:
+        totals, errors = naive_ingest(paths)
+    return {"rows": [{"stage": "naive: read_excel(openpyxl) + loop", "files": len(paths), "wall": clock.wall,
+                      "cpu": clock.cpu, "note": f"one process; {len(totals)} indicator totals, {len(errors)} errors"}]}
+
+
+def stage_pipeline(projects, period_code: str) -> dict:
+    """One province from received files to all reports, one process, as `make semiannual` does."""
+    from bench.ingest_bench import empty_ledgers
+
+    empty_ledgers(projects, period_code)
+    with Clock() as clock:
+        from pipeline.ingest import ingest
+        from pipeline.periods import parse_period
+        from pipeline.report import build_reports
+
+        [p] = projects
+        period = parse_period(period_code, p.settings)
+        ingest(p.settings, p.registry, p.matrix, p.catalogue, period, now=_received_at(period), progress=False)
+        build_reports(p.settings, p.registry, p.matrix, p.catalogue, period, _as_of(period))
+    return {"rows": [{"stage": "received files -> all reports", "files": 0, "wall": clock.wall, "cpu": clock.cpu,
+                      "note": "one process: ingest, check report, feedback, consolidate, Word/Excel/HTML"}]}
+
+
+STAGES = {"templates": stage_templates, "ingest": stage_ingest, "consolidate": stage_consolidate,
+          "report": stage_report, "naive": stage_naive, "pipeline": stage_pipeline}
+WITH_SCOPE = ("ingest", "consolidate")
+
+
+def measure_stage(stage: str, scope: str, period_code: str) -> dict:
+    started = time.perf_counter()
+    import pandas  # noqa: F401  the start-up every command pays
+    import pandera.pandas  # noqa: F401
+
+    startup = time.perf_counter() - started
+    projects = projects_of(scope)
+    function = STAGES[stage]
+    result = function(projects, period_code, scope) if stage in WITH_SCOPE else function(projects, period_code)
+    result.update(scope=scope, stage=stage, startup=startup, peak_mib=peak_mib(), workers_peak_mib=workers_peak_mib())
+    return result
+
+
+# ---------------------------------------------------------------- the run
+
+def ensure_data(scope: str, period_code: str) -> None:
+    from bench.ingest_bench import ensure_files
+
+    ensure_files(projects_of(scope), period_code)
+
+
+def versions() -> dict[str, str]:
+    found = {"Python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--period", default="2026S1")
+    parser.add_argument("--province-only", action="store_true", help="Lai Châu only, no national set")
+    parser.add_argument("--stage", nargs=2, metavar=("STAGE", "SCOPE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(measure_stage(*args.stage, args.period)))
+        return
+
+    started = time.perf_counter()
+    scopes = ["province"] + ([] if args.province_only else ["national"])
+    ensure_data(scopes[-1], args.period)
+    plan = [("province", s) for s in ("templates", "ingest", "consolidate", "report", "naive", "pipeline")]
+    if "national" in scopes:
+        plan += [("national", s) for s in ("templates", "ingest", "consolidate", "report", "naive")]
+    results = []
+    for scope, stage in plan:
+        print(f"  {SCOPE_NAMES[scope]}: {stage} ...", file=sys.stderr, flush=True)
+        results.append(run_child("bench.run", "--period", args.period, "--stage", stage, scope))
+    table = rows_of(results)
+    summary = targets(results)
+    text = render(table, summary, args.period, time.perf_counter() - started)
+    print(text)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench-results.md").write_text(text, encoding="utf-8")
+    write_csv(table, OUT / "bench-results.csv")
+    print(f"\nWritten: {OUT / 'bench-results.md'}, {OUT / 'bench-results.csv'}")
+
+
+COLUMNS = ["set", "stage", "files", "wall_s", "cpu_s", "peak_mib", "workers_peak_mib", "startup_s", "note"]
+
+
+def rows_of(results: list[dict]) -> list[dict]:
+    table = []
+    for result in results:
+        for n, row in enumerate(result["rows"]):
+            table.append({"set": SCOPE_NAMES[result["scope"]], "stage": row["stage"], "files": row["files"],
+                          "wall_s": round(row["wall"], 2), "cpu_s": round(row["cpu"], 2),
+                          "peak_mib": round(result["peak_mib"]) if n == 0 else "",
+                          "workers_peak_mib": round(result["workers_peak_mib"]) if n == 0 and
+                          result["workers_peak_mib"] else "",
+                          "startup_s": round(result["startup"], 2) if n == 0 else "",
+                          "note": row.get("note", "") + (f"; process {result['process_wall']:.2f} s with start-up"
+                                                         if result["stage"] == "pipeline" else "")})
+    return table
+
+
+def _wall(results, scope, stage) -> float:
+    return sum(r["wall"] for res in results if res["scope"] == scope and res["stage"] == stage for r in res["rows"])
+
+
+def _peak(results, scope, stage) -> float:
+    """The stage's memory at most: its process's peak plus, with a pool, each worker at the largest
+    worker's peak (an upper bound: their pages shared with the parent are counted twice)."""
+    workers = os.cpu_count() or 1
+    return max((res["peak_mib"] + workers * res["workers_peak_mib"] for res in results
+                if res["scope"] == scope and res["stage"] == stage), default=0)
+
+
+def targets(results: list[dict]) -> list[str]:
+    lines = []
+    pipeline = next((r for r in results if r["scope"] == "province" and r["stage"] == "pipeline"), None)
+    if pipeline:
+        stages = _wall(results, "province", "ingest") + _wall(results, "province", "consolidate") + \
+            _wall(results, "province", "report")
+        wall = pipeline["rows"][0]["wall"]
+        lines.append(f"Lai Châu, received files to all reports: {wall:.2f} s in one process "
+                     f"({pipeline['process_wall']:.2f} s with interpreter start-up and imports; stages measured "
+                     f"apart: {stages:.2f} s); target < 3 s: {'met' if wall < 3 else 'MISSED'}")
+    for scope in ("province", "national"):
+        naive, ours = _wall(results, scope, "naive"), _wall(results, scope, "ingest")
+        if naive and ours:
+            lines.append(f"{SCOPE_NAMES[scope]}: ingestion (read, validate, ledger{', feedback' if scope == 'province' else ''}) "
+                         f"{ours:.2f} s vs naive {naive:.2f} s: {naive / ours:.1f}x; target >= 10x: "
+                         f"{'met' if naive / ours >= 10 else 'MISSED'}")
+    if any(r["scope"] == "national" for r in results):
+        total = _wall(results, "national", "ingest") + _wall(results, "national", "consolidate")
+        peak = max(_peak(results, "national", "ingest"), _peak(results, "national", "consolidate"))
+        lines.append(f"national ingest + validate + consolidate (with the roll-up): {total:.1f} s; target < 60 s: "
+                     f"{'met' if total < 60 else 'MISSED'}; peak {peak:.0f} MiB (main + workers); target < 2048 MiB: "
+                     f"{'met' if peak < 2048 else 'MISSED'}")
+    return lines
+
+
+def render(table: list[dict], summary: list[str], period_code: str, total_wall: float) -> str:
+    out = io.StringIO()
+    out.write(f"# Benchmark, period {period_code}\n\n")
+    out.write(f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {os.cpu_count()} cores; "
+              + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n\n")
+    headers = ["set", "stage", "files", "wall s", "CPU s", "peak MiB", "workers MiB", "start-up s", "note"]
+    out.write("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
+    for row in table:
+        out.write("| " + " | ".join(str(row[c]) for c in COLUMNS) + " |\n")
+    out.write("\nCPU s includes the pool workers; peak MiB is the stage process's own peak (VmHWM), workers MiB "
+              "the largest pool worker's; start-up s (import pandas + pandera) is not in wall s.\n\n")
+    for line in summary:
+        out.write(f"- {line}\n")
+    out.write(f"\nWhole benchmark run: {total_wall:.0f} s.\n")
+    return out.getvalue()
+
+
+def write_csv(table: list[dict], path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(table)
+
+
+if __name__ == "__main__":
+    main()
