@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -493,14 +494,44 @@ def render_all(data: ReportData) -> dict[str, bytes]:
     from pipeline.report_html import html_text
     from pipeline.report_word import word_bytes
 
-    context = report_context(data)
-    pictures = charts(data)
     name = report_name(data.period)
-    return {
-        f"{name}.docx": word_bytes(data, context, pictures),
-        f"tong-hop-{data.period.code}.xlsx": excel_bytes(data),
-        f"{name}.html": html_text(data, context, pictures).encode("utf-8"),
-    }
+    with _excel_beside(data) as excel:
+        # the Excel file needs no chart: on a second core it is written while the charts are drawn
+        context = report_context(data)
+        pictures = charts(data)
+        word = word_bytes(data, context, pictures)
+        html = html_text(data, context, pictures).encode("utf-8")
+        xlsx = excel.result() if excel else excel_bytes(data)
+    return {f"{name}.docx": word, f"tong-hop-{data.period.code}.xlsx": xlsx, f"{name}.html": html}
+
+
+_FORKED_DATA = None   # what the forked Excel writer inherits from the parent (no pickling of frames)
+
+
+@contextmanager
+def _excel_beside(data):
+    """A future for the Excel bytes from a forked process, where there are several cores and the
+    system can fork (not Windows); else None, and the caller writes it in this process."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED_DATA
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    _FORKED_DATA = data
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool.submit(_excel_in_worker)
+    finally:
+        _FORKED_DATA = None
+
+
+def _excel_in_worker() -> bytes:
+    from pipeline.report_excel import excel_bytes
+
+    return excel_bytes(_FORKED_DATA)
 
 
 def build_reports(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None) -> Outputs:
