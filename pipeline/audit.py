@@ -88,29 +88,24 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
 def unidentified_files(ledger_path: Path, period_code: str, as_of: dt.date) -> list[str]:
     """Files received for the period by `as_of` whose unit could not be identified: a unit listed as
     missing may have sent one of them (their findings are in outputs/<period>/kiem-tra.xlsx)."""
-    if not ledger_path.is_file():
-        return []
-    db = sqlite3.connect(ledger_path, timeout=30)
-    try:
-        if not _has_submissions(db):
-            return []
-        rows = db.execute("SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
-                          "AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ? ORDER BY original_name",
-                          (period_code, as_of.isoformat())).fetchall()
-    finally:
-        db.close()
+    rows = _submission_rows(ledger_path, "SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
+                            "AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ? ORDER BY original_name",
+                            (period_code, as_of.isoformat()))
     return [r[0] for r in rows]
 
 
 def ledger_periods(ledger_path: Path) -> list[str]:
     """The period codes that have at least one file in the ledger."""
+    return [r[0] for r in _submission_rows(ledger_path, "SELECT DISTINCT period FROM submissions")]
+
+
+def _submission_rows(ledger_path: Path, sql: str, params: tuple = ()) -> list:
+    """The rows of a query on the ledger's submissions; none when there is no ledger or no file yet."""
     if not ledger_path.is_file():
         return []
     db = sqlite3.connect(ledger_path, timeout=30)
     try:
-        if not _has_submissions(db):
-            return []
-        return [r[0] for r in db.execute("SELECT DISTINCT period FROM submissions")]
+        return db.execute(sql, params).fetchall() if _has_submissions(db) else []
     finally:
         db.close()
 

@@ -484,29 +484,20 @@ def test_report_with_an_empty_ledger_names_every_unit_as_not_reported(project):
     assert not (project / "outputs" / "ledger.sqlite").exists()   # reading never creates the ledger
 
 
-def test_template_naming_an_unknown_variable_fails_loudly(project):
+@pytest.mark.parametrize("paragraph, message", [
+    ("{{ no_such_variable }}", "dùng biến không có.*no_such_variable"),   # a missing variable fails loudly
+    ("{% if annual %} không đóng thẻ", "viết sai"),                       # a broken tag says so
+])
+def test_template_errors_in_an_edited_report_template(project, paragraph, message):
     doc = Document(str(project / "templates" / "bao-cao.docx"))
-    doc.add_paragraph("{{ no_such_variable }}")
+    doc.add_paragraph(paragraph)
     doc.save(str(project / "templates" / "bao-cao.docx"))
     settings = load_settings(project)
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)
     catalogue = load_catalogue(settings, matrix, registry)
     data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1)
-    with pytest.raises(BaocaoError, match="dùng biến không có.*no_such_variable"):
-        render_all(data)
-
-
-def test_template_with_a_broken_tag_says_so(project):
-    doc = Document(str(project / "templates" / "bao-cao.docx"))
-    doc.add_paragraph("{% if annual %} không đóng thẻ")
-    doc.save(str(project / "templates" / "bao-cao.docx"))
-    settings = load_settings(project)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    catalogue = load_catalogue(settings, matrix, registry)
-    data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1)
-    with pytest.raises(BaocaoError, match="viết sai"):
+    with pytest.raises(BaocaoError, match=message):
         render_all(data)
 
 
