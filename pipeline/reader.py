@@ -70,6 +70,7 @@ class Workbook:
 
 
 @functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def column_index(letter: str) -> int:
     n = 0
     for ch in letter:

@@ -421,11 +421,12 @@ def _info_location(item: Item, column: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- building the rows of one file
 
 def _cell_value(sheet: Sheet, row: int, letter: str):
-    ref = f"{letter}{row}"
-    if ref in sheet.error_cells:
-        return CellError(sheet.error_cells[ref])
-    if ref in sheet.uncached_formulas:
-        return CellError("công thức chưa được tính")
+    if sheet.error_cells or sheet.uncached_formulas:   # most sheets have neither: no address to build
+        ref = f"{letter}{row}"
+        if ref in sheet.error_cells:
+            return CellError(sheet.error_cells[ref])
+        if ref in sheet.uncached_formulas:
+            return CellError("công thức chưa được tính")
     return sheet.cell(row, letter)
 
 
