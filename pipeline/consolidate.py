@@ -155,13 +155,19 @@ def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period
                          remarks, provenance)
 
 
+def _owed_with_reports(owed: pd.DataFrame, reported: pd.DataFrame, period: Period, keys: list[str],
+                       registry: Registry) -> pd.DataFrame:
+    """Every owed row, with what its unit reported for the period (NaN where nothing) and the unit's
+    name and kind."""
+    mine = reported[reported["period"] == period.code].drop(columns=["period"])
+    frame = owed.merge(mine, on=keys, how="left")
+    frame["unit_name"] = frame["unit_id"].map(registry.name_of)
+    frame["unit_kind"] = frame["unit_id"].map(registry.kind_of)
+    return frame
+
+
 def _contributions(matrix: Matrix, registry: Registry, period: Period, reports: pd.DataFrame) -> pd.DataFrame:
-    owed = obligations(matrix, registry, period)
-    mine = reports[reports["period"] == period.code].drop(columns=["period"])
-    frame = owed.merge(mine, on=["unit_id", "task_id"], how="left")
-    units = registry.units.set_index("id")
-    frame["unit_name"] = frame["unit_id"].map(units["name"])
-    frame["unit_kind"] = frame["unit_id"].map(units["kind"])
+    frame = _owed_with_reports(obligations(matrix, registry, period), reports, period, ["unit_id", "task_id"], registry)
     frame["reported"] = frame["file"].notna()
     status = frame["status"].map(lambda s: _STATUS_BY_KEY.get(fold(s), clean_text(s)) if isinstance(s, str) and s.strip() else None)
     frame["status"] = status.where(frame["reported"], NOT_REPORTED).fillna(NOT_REPORTED)
@@ -179,7 +185,7 @@ def _contributions(matrix: Matrix, registry: Registry, period: Period, reports: 
 def describe(unit_ids: list[str], registry: Registry, communes_total: int | None = None) -> str:
     """Departments by name, communes counted ("Sở Y tế, UBND 38 xã, phường") so that a list of 38
     names does not drown a table cell; communes named when only a few."""
-    names, kinds = _lookups(registry)
+    names, kinds = registry.name_of, registry.kind_of
     parts = [names[u] for u in unit_ids if kinds[u] != COMMUNE]
     communes = [names[u] for u in unit_ids if kinds[u] == COMMUNE]
     if communes:
@@ -190,18 +196,6 @@ def describe(unit_ids: list[str], registry: Registry, communes_total: int | None
         else:
             parts.append(f"{len(communes)} xã, phường")
     return ", ".join(parts)
-
-
-_LOOKUPS: dict[int, tuple[dict, dict]] = {}
-
-
-def _lookups(registry: Registry) -> tuple[dict, dict]:
-    key = id(registry.units)
-    if key not in _LOOKUPS:
-        _LOOKUPS.clear()
-        _LOOKUPS[key] = (dict(zip(registry.units["id"], registry.units["name"])),
-                         dict(zip(registry.units["id"], registry.units["kind"])))
-    return _LOOKUPS[key]
 
 
 TASK_COLUMNS = ["task_id", "group_id", "group_title", "task", "product", "timeframe", "due", "status",
@@ -258,12 +252,8 @@ VALUE_OUT_COLUMNS = ["code", "unit_id", "unit_name", "unit_kind", "reported", "v
 def _values(catalogue: Catalogue, registry: Registry, period: Period, values: pd.DataFrame) -> pd.DataFrame:
     """One row per indicator owed by a unit (catalogue order, then registry order); value NaN where
     the unit did not report it."""
-    owed = indicator_obligations(catalogue, registry, period)
-    mine = values[values["period"] == period.code].drop(columns=["period"])
-    frame = owed.merge(mine, on=["code", "unit_id"], how="left")
-    units = registry.units.set_index("id")
-    frame["unit_name"] = frame["unit_id"].map(units["name"])
-    frame["unit_kind"] = frame["unit_id"].map(units["kind"])
+    frame = _owed_with_reports(indicator_obligations(catalogue, registry, period), values, period, ["code", "unit_id"],
+                               registry)
     frame["reported"] = frame["value"].notna()
     frame["note"] = frame["note"].map(clean_text)
     frame["raw"] = frame["raw"].map(clean_text)

@@ -8,6 +8,7 @@ five-digit code, a department's `<province code>-<abbreviation>`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,6 +28,16 @@ class Registry:
     """`units`: one row per unit, columns UNIT_COLUMNS, ordered departments first then communes by code."""
 
     units: pd.DataFrame
+
+    @functools.cached_property
+    def name_of(self) -> dict[str, str]:
+        """unit id -> official name."""
+        return dict(zip(self.units["id"], self.units["name"]))
+
+    @functools.cached_property
+    def kind_of(self) -> dict[str, str]:
+        """unit id -> COMMUNE or DEPARTMENT."""
+        return dict(zip(self.units["id"], self.units["kind"]))
 
     @property
     def ids(self) -> list[str]:
