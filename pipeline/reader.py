@@ -15,8 +15,10 @@ Rows are kept with their Excel row number (1-based), so every later finding name
 from __future__ import annotations
 
 import functools
+import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +72,6 @@ class Workbook:
 
 
 @functools.lru_cache(maxsize=1024)
-@functools.lru_cache(maxsize=256)
 def column_index(letter: str) -> int:
     n = 0
     for ch in letter:
@@ -89,26 +90,39 @@ def column_letter(index: int) -> str:
 
 def sniff(path: Path) -> str:
     """The workbook format of `path` ('xlsx', 'xlsm', 'xls', 'ods'), judged from its bytes."""
+    fmt, archive = _sniff(_file_bytes(path), path.suffix)
+    if archive is not None:
+        archive.close()
+    return fmt
+
+
+def _file_bytes(path: Path) -> bytes:
     size = path.stat().st_size
     if size == 0:
         raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
     if size > MAX_FILE_BYTES:
         raise Unreadable("file_too_large", f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
                                            "không phải biểu mẫu báo cáo; hãy gửi đúng tệp biểu mẫu đã điền.")
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    suffix = path.suffix.lower().lstrip(".")
+    return path.read_bytes()
+
+
+def _sniff(data: bytes, suffix: str) -> tuple[str, zipfile.ZipFile | None]:
+    """The format of a file's bytes and, for the zip formats, its zip directory, already opened and
+    checked against zip bombs (the caller closes it)."""
+    if not data:
+        raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
+    head = data[:8]
+    suffix = suffix.lower().lstrip(".")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _sniff_zip(path)
+        return _sniff_zip(data)
     if head == OLE_MAGIC:
-        data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
             raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu "
                                                    "(Tệp > Thông tin > Bảo vệ sổ làm việc) rồi gửi lại.")
         if "WordDocument".encode("utf-16-le") in data:
             raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.doc), không phải bảng tính: "
                                                   "hãy gửi tệp biểu mẫu Excel đã điền.")
-        return "xls"
+        return "xls", None
     if head.startswith(b"%PDF"):
         raise Unreadable("not_a_spreadsheet", "Tệp là PDF, không phải bảng tính: hãy gửi tệp biểu mẫu Excel "
                                               "đã điền (không in ra PDF).")
@@ -117,47 +131,70 @@ def sniff(path: Path) -> str:
                                           "LibreOffice): hãy gửi tệp biểu mẫu đã điền.")
 
 
-def _sniff_zip(path: Path) -> str:
+def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            names = {i.filename for i in infos}
-            if len(infos) > MAX_MEMBERS:
-                raise Unreadable("zip_bomb", f"Tệp chứa {len(infos)} thành phần, bất thường đối với một biểu mẫu: "
-                                             "không mở để bảo đảm an toàn.")
-            total = sum(i.file_size for i in infos)
-            if total > MAX_UNCOMPRESSED_BYTES or any(
-                    i.file_size > 1048576 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
-                raise Unreadable("zip_bomb", f"Tệp khi giải nén lên tới {total / 1048576:.0f} MB, lớn hơn nhiều so với "
-                                             "biểu mẫu: không mở để bảo đảm an toàn; hãy gửi đúng tệp biểu mẫu.")
-            if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIME:
-                return "ods"
-            if "xl/workbook.xml" in names:
-                content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-                return "xlsm" if b"macroEnabled" in content_types else "xlsx"
-            if "word/document.xml" in names:
-                raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.docx) đổi đuôi, không phải bảng tính: "
-                                                      "hãy gửi tệp biểu mẫu Excel đã điền.")
-            if "ppt/presentation.xml" in names:
-                raise Unreadable("not_a_spreadsheet", "Tệp là bản trình chiếu PowerPoint, không phải bảng tính.")
-            if "mimetype" in names:
-                raise Unreadable("not_a_spreadsheet", "Tệp OpenDocument nhưng không phải bảng tính (.ods).")
-            raise Unreadable("not_a_spreadsheet", "Tệp nén (zip) không chứa bảng tính: hãy gửi tệp biểu mẫu đã điền.")
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         raise Unreadable("corrupt_file", f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
+    try:
+        return _zip_format(archive), archive
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _zip_format(archive: zipfile.ZipFile) -> str:
+    infos = archive.infolist()
+    names = archive.NameToInfo
+    if len(infos) > MAX_MEMBERS:
+        raise Unreadable("zip_bomb", f"Tệp chứa {len(infos)} thành phần, bất thường đối với một biểu mẫu: "
+                                     "không mở để bảo đảm an toàn.")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_BYTES or any(
+            i.file_size > 1048576 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
+        raise Unreadable("zip_bomb", f"Tệp khi giải nén lên tới {total / 1048576:.0f} MB, lớn hơn nhiều so với "
+                                     "biểu mẫu: không mở để bảo đảm an toàn; hãy gửi đúng tệp biểu mẫu.")
+    try:
+        if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIME:
+            return "ods"
+        if "xl/workbook.xml" in names:
+            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            return "xlsm" if b"macroEnabled" in content_types else "xlsx"
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise Unreadable("corrupt_file", f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
+                                         "hoặc LibreOffice, lưu lại rồi gửi.") from exc
+    if "word/document.xml" in names:
+        raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.docx) đổi đuôi, không phải bảng tính: "
+                                              "hãy gửi tệp biểu mẫu Excel đã điền.")
+    if "ppt/presentation.xml" in names:
+        raise Unreadable("not_a_spreadsheet", "Tệp là bản trình chiếu PowerPoint, không phải bảng tính.")
+    if "mimetype" in names:
+        raise Unreadable("not_a_spreadsheet", "Tệp OpenDocument nhưng không phải bảng tính (.ods).")
+    raise Unreadable("not_a_spreadsheet", "Tệp nén (zip) không chứa bảng tính: hãy gửi tệp biểu mẫu đã điền.")
 
 
 def read_workbook(path: Path, skip: tuple[str, ...] = ()) -> Workbook:
     """Every sheet's values (but those named in `skip`) and the cell-level facts calamine omits.
 
-    Raises Unreadable for anything that is not a readable workbook.
+    The file is read once: the sniff, calamine and the XML scan all see the same bytes, and the
+    zip directory is parsed once for the sniff and the scan. Raises Unreadable for anything that
+    is not a readable workbook.
     """
+    data = _file_bytes(path)
+    fmt, archive = _sniff(data, path.suffix)
+    try:
+        return _read(path, data, fmt, archive, skip)
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _read(path: Path, data: bytes, fmt: str, archive: zipfile.ZipFile | None, skip: tuple[str, ...]) -> Workbook:
     import python_calamine as pc
 
-    fmt = sniff(path)
     try:
-        book = pc.CalamineWorkbook.from_path(str(path))
+        book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
         raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.") from exc
     except Exception as exc:  # calamine's errors are not one hierarchy (zip, xml, unsupported)
@@ -172,10 +209,10 @@ def read_workbook(path: Path, skip: tuple[str, ...] = ()) -> Workbook:
                 continue
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
-            merged = sheet.merged_cell_ranges or []
+            merged = sheet.merged_cell_ranges
             sheets[name] = Sheet(name, rows, hidden=name in hidden,
                                  merged=[f"{column_letter(a[1])}{a[0] + 1}:{column_letter(b[1])}{b[0] + 1}"
-                                         for a, b in merged])
+                                         for a, b in merged] if merged else [])
     except Exception as exc:
         raise Unreadable("corrupt_file", f"Tệp bị hỏng, không đọc được nội dung ({type(exc).__name__}: {exc}).") from exc
     finally:
@@ -183,9 +220,9 @@ def read_workbook(path: Path, skip: tuple[str, ...] = ()) -> Workbook:
     defined: dict[str, str] = {}
     try:
         if fmt in ("xlsx", "xlsm"):
-            defined = _scan_xlsx(path, sheets)
+            defined = _scan_xlsx(archive, sheets)
         elif fmt == "ods":
-            defined = _scan_ods(path, sheets)
+            defined = _scan_ods(archive, sheets)
     except Exception as exc:  # the values read, but not the XML around them: not a file to trust
         raise Unreadable("corrupt_file", f"Tệp bị hỏng, cấu trúc bên trong không đọc được ({type(exc).__name__}): "
                                          "hãy mở lại bằng Excel hoặc LibreOffice, lưu lại rồi gửi.") from exc
@@ -213,39 +250,38 @@ def _unescape(text: bytes) -> str:
     return unescape(text.decode("utf-8"), {"&quot;": '"', "&apos;": "'"})
 
 
-def _scan_xlsx(path: Path, sheets: dict[str, Sheet]) -> dict[str, str]:
+def _scan_xlsx(archive: zipfile.ZipFile, sheets: dict[str, Sheet]) -> dict[str, str]:
     """Defined names, and per sheet: error cells, hidden rows, formulas without a cached value.
 
     Byte-level scans of XML that calamine has already parsed successfully; a sheet without the
     markers (`t="e"`, `hidden=`, `<f`) costs one `in` test.
     """
-    with zipfile.ZipFile(path) as archive:
-        workbook_xml = archive.read("xl/workbook.xml")
-        defined = {}
-        for attrs, text in _DEFINED.findall(workbook_xml):
-            name = _attrs(attrs).get(b"name", b"").decode("utf-8")
-            if name:
-                defined[name] = _unescape(text)
-        rels = {}
-        try:
-            for attrs in _REL.findall(archive.read("xl/_rels/workbook.xml.rels")):
-                a = _attrs(attrs)
-                target = a.get(b"Target", b"").decode("utf-8")
-                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                rels[a.get(b"Id", b"")] = target
-        except KeyError:
-            return defined
-        for attrs in _SHEET.findall(workbook_xml):
+    workbook_xml = archive.read("xl/workbook.xml")
+    defined = {}
+    for attrs, text in _DEFINED.findall(workbook_xml):
+        name = _attrs(attrs).get(b"name", b"").decode("utf-8")
+        if name:
+            defined[name] = _unescape(text)
+    rels = {}
+    try:
+        for attrs in _REL.findall(archive.read("xl/_rels/workbook.xml.rels")):
             a = _attrs(attrs)
-            name = _unescape(a.get(b"name", b""))
-            part = rels.get(a.get(b"r:id", b""))
-            if name not in sheets or part is None:
-                continue
-            try:
-                xml = archive.read(part)
-            except KeyError:
-                continue
-            _scan_sheet_xml(xml, sheets[name])
+            target = a.get(b"Target", b"").decode("utf-8")
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            rels[a.get(b"Id", b"")] = target
+    except KeyError:
+        return defined
+    for attrs in _SHEET.findall(workbook_xml):
+        a = _attrs(attrs)
+        name = _unescape(a.get(b"name", b""))
+        part = rels.get(a.get(b"r:id", b""))
+        if name not in sheets or part is None:
+            continue
+        try:
+            xml = archive.read(part)
+        except KeyError:
+            continue
+        _scan_sheet_xml(xml, sheets[name])
     return defined
 
 
@@ -263,7 +299,7 @@ def _scan_sheet_xml(xml: bytes, sheet: Sheet) -> None:
         body = body or b""
         if a.get(b"t") == b"e":
             value = re.search(rb"<v>([^<]*)</v>", body)
-            sheet.error_cells[ref] = _unescape(value.group(1)) if value else "#N/A"
+            sheet.error_cells[ref] = (_unescape(value.group(1)) if value else "") or "#N/A"
         elif _FORMULA.search(body) and not re.search(rb"<v>[^<]+</v>", body):
             sheet.uncached_formulas.append(ref)
 
@@ -274,9 +310,8 @@ _ODS_MARKERS = (b'calcext:value-type="error"', b'table:visibility="collapse"', b
                 b"number-columns-spanned", b"number-rows-spanned", b"<table:named-range", b"<table:named-expression")
 
 
-def _scan_ods(path: Path, sheets: dict[str, Sheet]) -> dict[str, str]:
-    with zipfile.ZipFile(path) as archive:
-        content = archive.read("content.xml")
+def _scan_ods(archive: zipfile.ZipFile, sheets: dict[str, Sheet]) -> dict[str, str]:
+    content = archive.read("content.xml")
     if not any(marker in content for marker in _ODS_MARKERS):
         return {}
     from defusedxml import ElementTree
