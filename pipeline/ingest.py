@@ -18,6 +18,7 @@ the register so-den.csv, hidden files and office lock files aside) and, in this 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import os
 import re
@@ -110,13 +111,15 @@ def build_expectations(settings, registry, matrix, catalogue, period: Period, le
 
     owed = obligations(matrix, registry, period)
     tasks: dict[str, list] = {}
-    for unit_id, task_id, role in zip(owed["unit_id"], owed["task_id"], owed["role"]):
+    # (.tolist(): walking a pandas string column value by value is many times slower)
+    for unit_id, task_id, role in zip(owed["unit_id"].tolist(), owed["task_id"].tolist(), owed["role"].tolist()):
         tasks.setdefault(unit_id, []).append((task_id, layout.ROLES.get(role, role)))
-    value_types = dict(zip(catalogue.indicators["code"], catalogue.indicators["value_type"]))
-    order = {code: n for n, code in enumerate(catalogue.indicators["code"])}
+    codes = catalogue.indicators["code"].tolist()
+    value_types = dict(zip(codes, catalogue.indicators["value_type"].tolist()))
+    order = {code: n for n, code in enumerate(codes)}
     indicators: dict[str, list] = {}
     ind = indicator_obligations(catalogue, registry, period)
-    for unit_id, code in sorted(zip(ind["unit_id"], ind["code"]), key=lambda uc: order[uc[1]]):
+    for unit_id, code in sorted(zip(ind["unit_id"].tolist(), ind["code"].tolist()), key=lambda uc: order[uc[1]]):
         indicators.setdefault(unit_id, []).append((code, value_types[code]))
     plausibility = load_plausibility(settings.root / "schemas" / "plausibility.csv")
     exp = Expectations(period.code, tasks, indicators, plausibility)
@@ -427,11 +430,15 @@ def _reader_pool(files: int, context: tuple):
         yield None
         return
     _CONTEXT = context
+    # Objects that exist before the fork are left out of the workers' garbage collections: a
+    # collection would otherwise walk (and so copy) the whole inherited heap of pandas and pandera.
+    gc.freeze()
     try:
         # (a worker that dies breaks the pool with an error, where multiprocessing.Pool would hang)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             yield pool
     finally:
+        gc.unfreeze()
         _CONTEXT = None
 
 
@@ -460,7 +467,8 @@ def _read_one(job, outputs: Path, directory: Directory, exp: Expectations, perio
     for f in (*ident.findings, *sheet_findings):
         f["unit_id"] = ident.unit_id
     item.findings.extend(sheet_findings)
-    return key, item, ident, extract(item, exp) if item.sheets else None
+    extracted = extract(item, exp) if item.sheets else None
+    return key, item.without_cells(), ident, extracted
 
 
 def unexpected(file: str, exc: Exception) -> dict:

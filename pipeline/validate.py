@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import layout
-from pipeline.reader import Sheet, Workbook
+from pipeline.reader import Sheet, Workbook, column_index
 from pipeline.text import fold, nfc
 
 ERROR, WARNING = "error", "warning"
@@ -277,6 +277,15 @@ class Item:
     blank: bool = False
     info: dict = field(default_factory=dict)               # "Thông tin" inputs, for the ledger
 
+    def without_cells(self) -> "Item":
+        """The item once its cells are extracted: the workbook and its sheets keep their names and
+        format but not their rows (what a reading process sends back is then a few KB)."""
+        sheets = {n: Sheet(n, [], hidden=s.hidden) for n, s in self.workbook.sheets.items()}
+        workbook = Workbook(self.workbook.path, self.workbook.format, self.workbook.sheet_names, sheets, {})
+        located = {kind: LocatedSheet(sheets[loc.sheet.name], loc.header_row) for kind, loc in self.sheets.items()}
+        return Item(self.key, self.file, self.unit_id, workbook, located, self.findings, self.tasks, self.indicators,
+                    self.blank, self.info)
+
 
 def load_plausibility(path: Path) -> list[dict]:
     from pipeline.io_csv import read_text_table
@@ -430,32 +439,62 @@ def _cell_value(sheet: Sheet, row: int, letter: str):
     return sheet.cell(row, letter)
 
 
-def _text_cell(item: Item, sheet: Sheet, row: int, letter: str, cell_errors) -> str | None:
-    raw = _cell_value(sheet, row, letter)
-    ref = f"{letter}{row}"
+@functools.lru_cache(maxsize=64)
+def _indexes(letters: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(column_index(letter) for letter in letters)
+
+
+def _row_values(sheet: Sheet, row: int, letters: tuple[str, ...]) -> list:
+    """The values of one row's cells in `letters` ('' outside the data): one list, read at once;
+    a cell that cannot be used is a CellError."""
+    cells = sheet.rows[row - 1] if row - 1 < len(sheet.rows) else ()
+    width = len(cells)
+    values = [cells[i] if i < width else "" for i in _indexes(letters)]
+    if sheet.error_cells or sheet.uncached_formulas:
+        for n, letter in enumerate(letters):
+            ref = f"{letter}{row}"
+            if ref in sheet.error_cells:
+                values[n] = CellError(sheet.error_cells[ref])
+            elif ref in sheet.uncached_formulas:
+                values[n] = CellError("công thức chưa được tính")
+    return values
+
+
+_UNREAD = object()
+
+
+def _text_cell(item: Item, sheet: Sheet, row: int, letter: str, cell_errors, raw=_UNREAD) -> str | None:
+    """The cell's text (NFC); `raw` is its value when already read."""
+    if raw is _UNREAD:
+        raw = _cell_value(sheet, row, letter)
     if isinstance(raw, CellError):
+        ref = f"{letter}{row}"
         item.findings.append(finding(item, sheet.name, ref, raw, "error_cell", ERROR,
                                      f"Ô bị lỗi ({raw}): hãy ghi nội dung trực tiếp."))
         cell_errors.add((item.key, sheet.name, ref))
         return None
     text, was_nfd = clean_text(raw)
     if was_nfd:
-        item.findings.append(finding(item, sheet.name, ref, text, "nfd_text", WARNING,
+        item.findings.append(finding(item, sheet.name, f"{letter}{row}", text, "nfd_text", WARNING,
                                      "Chữ tiếng Việt ở dạng Unicode tổ hợp (NFD), đã chuyển sang dạng dựng sẵn (NFC); "
                                      "nên dùng bộ gõ Unicode dựng sẵn."))
     return text
 
 
-def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool, cell_errors) -> tuple[float | None, bool, str]:
-    raw = _cell_value(sheet, row, letter)
-    ref = f"{letter}{row}"
+def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool, cell_errors,
+                 raw=_UNREAD) -> tuple[float | None, bool, str]:
+    if raw is _UNREAD:
+        raw = _cell_value(sheet, row, letter)
+    if type(raw) is float and raw == raw and raw not in (math.inf, -math.inf):   # a plain number: the usual case
+        return raw, False, _show(raw)
     parsed = parse_number(raw, decimal)
     shown = raw if isinstance(raw, str) else _show(raw)
     if parsed.rule:
+        ref = f"{letter}{row}"
         item.findings.append(finding(item, sheet.name, ref, shown, parsed.rule, parsed.severity, parsed.message))
         if parsed.severity == ERROR:
             cell_errors.add((item.key, sheet.name, ref))
-    blank = (raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()))
+    blank = (raw is None or (isinstance(raw, str) and not raw.strip()))
     return parsed.value, blank, "" if raw is None else str(shown)
 
 
@@ -482,11 +521,15 @@ def _anything_typed(item: Item, task_inputs, indicator_inputs) -> bool:
     for kind, inputs in ((TASKS, task_inputs), (INDICATORS, indicator_inputs)):
         if kind in item.sheets:
             located = item.sheets[kind]
+            letters = tuple(c.letter for c in inputs)
             for row in range(located.header_row + 1, len(located.sheet.rows) + 1):
-                if any(_cell_value(located.sheet, row, c.letter) not in ("", None) for c in inputs):
+                if any(v not in ("", None) for v in _row_values(located.sheet, row, letters)):
                     return True
     return False
 
+
+_TASK_LETTERS = tuple(c.letter for c in layout.TASK_COLUMNS)
+_INDICATOR_LETTERS = tuple(c.letter for c in layout.INDICATOR_COLUMNS)
 
 # What a row's key is called, in the messages about rows that cannot be matched.
 _TASK_ROWS = {"key": "mã nhiệm vụ", "what": "Nhiệm vụ", "content": "nội dung", "row_of": "nhiệm vụ",
@@ -564,21 +607,21 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
         _cell_facts(item, located, first)
         seen: dict[str, int] = {}
         for row in range(first, len(s.rows) + 1):
-            values = [_cell_value(s, row, c.letter) for c in layout.TASK_COLUMNS]
+            values = _row_values(s, row, _TASK_LETTERS)
             if all(v in ("", None) for v in values):
                 continue
             task_id = _row_key(item, s.name, row, values[0], seen, owed_tasks if expected else None, _TASK_ROWS)
             if task_id is None:
                 continue
             record = {"file_key": item.key, "excel_row": row, "sheet": s.name, "task_id": task_id}
-            for c in layout.TASK_COLUMNS[4:]:
+            for c, raw in zip(layout.TASK_COLUMNS[4:], values[4:]):
                 if c.key == "quantity":
-                    record["quantity"], _blank, _raw = _number_cell(item, s, row, c.letter, False, cell_errors)
+                    record["quantity"], _blank, _raw = _number_cell(item, s, row, c.letter, False, cell_errors, raw)
                 elif c.key == "status":
-                    text = _text_cell(item, s, row, c.letter, cell_errors)
+                    text = _text_cell(item, s, row, c.letter, cell_errors, raw)
                     record["status"] = _STATUS_BY_KEY.get(_key(text), text) if text else None
                 else:
-                    record[c.key] = _text_cell(item, s, row, c.letter, cell_errors)
+                    record[c.key] = _text_cell(item, s, row, c.letter, cell_errors, raw)
             task_rows.append(record)
             item.tasks.append({"task_id": task_id, "role": owed_tasks.get(task_id, ""), "status": record["status"],
                                "results": record["results"], "quantity": record["quantity"],
@@ -594,15 +637,16 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
         _cell_facts(item, located, first)
         seen = {}
         for row in range(first, len(s.rows) + 1):
-            values = [_cell_value(s, row, c.letter) for c in layout.INDICATOR_COLUMNS]
+            values = _row_values(s, row, _INDICATOR_LETTERS)
             if all(v in ("", None) for v in values):
                 continue
             code = _row_key(item, s.name, row, values[0], seen, owed_codes if expected else None, _INDICATOR_ROWS)
             if code is None:
                 continue
             value_type = owed_codes.get(code, "decimal")
-            value, blank, raw = _number_cell(item, s, row, "E", value_type == "decimal", cell_errors)
-            note = _text_cell(item, s, row, "F", cell_errors)
+            value, blank, raw = _number_cell(item, s, row, "E", value_type == "decimal", cell_errors,
+                                             values[_INDICATOR_LETTERS.index("E")])
+            note = _text_cell(item, s, row, "F", cell_errors, values[_INDICATOR_LETTERS.index("F")])
             indicator_rows.append({"file_key": item.key, "excel_row": row, "sheet": s.name, "code": code,
                                    "value_type": value_type, "value": value, "is_blank": blank, "note": note})
             item.indicators.append({"code": code, "value": value, "raw": raw, "note": note,
