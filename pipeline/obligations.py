@@ -34,7 +34,8 @@ def obligations(matrix: Matrix, registry: Registry, period: Period, unit_id: str
         matrix.tasks[["id", "group_id", "task", "product", "timeframe", "timeframe_kind"]],
         left_on="task_id", right_on="id",
     ).drop(columns="id")
-    frame["due"] = frame["timeframe_kind"].map(lambda k: is_due(TimeframeKind(k), period))
+    due = {kind: is_due(TimeframeKind(kind), period) for kind in frame["timeframe_kind"].unique()}
+    frame["due"] = frame["timeframe_kind"].map(due).astype(bool)
     unit_order = {uid: i for i, uid in enumerate(registry.ids)}
     task_order = {tid: i for i, tid in enumerate(matrix.tasks["id"])}
     frame = frame.assign(_u=frame["unit_id"].map(unit_order), _t=frame["task_id"].map(task_order))
