@@ -85,12 +85,14 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     return frame[RECEIPT_COLUMNS]
 
 
-def unidentified_files(ledger_path: Path, period_code: str, as_of: dt.date) -> list[str]:
+def unidentified_files(ledger_path: Path, period_code: str, as_of: dt.date, province: int | None = None) -> list[str]:
     """Files received for the period by `as_of` whose unit could not be identified: a unit listed as
-    missing may have sent one of them (their findings are in outputs/<period>/kiem-tra.xlsx)."""
+    missing may have sent one of them (their findings are in outputs/<period>/kiem-tra.xlsx). With
+    `province`, only the files that province received (a ledger may be shared)."""
+    where = " AND (province IS NULL OR province = ?)" if province is not None else ""
     rows = _submission_rows(ledger_path, "SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
-                            "AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ? ORDER BY original_name",
-                            (period_code, as_of.isoformat()))
+                            f"AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ?{where} ORDER BY original_name",
+                            (period_code, as_of.isoformat(), *(() if province is None else (province,))))
     return [r[0] for r in rows]
 
 

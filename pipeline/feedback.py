@@ -96,7 +96,7 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
     summary = wb.active
     summary.title = "Tổng hợp"
     rows = []
-    for s in ledger.submissions(period.code):
+    for s in ledger.submissions(period.code, settings.province_code):
         unit = s["unit_id"] or ""
         rows.append([unit, names.get(unit, "") if unit else "(không xác định)", s["original_name"], s["version"],
                      dt.date.fromisoformat(s["receipt_date"]), "sổ công văn đến" if s["receipt_source"] == "so-den" else "ngày nhận tệp",
@@ -108,7 +108,7 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
                            ("Bản đang dùng", 12), ("Mã tệp (SHA-256)", 16)], rows)
     details = wb.create_sheet("Chi tiết")
     rows = []
-    for f in ledger.findings(period.code):
+    for f in ledger.findings(period.code, province=settings.province_code):
         unit = f["unit_id"] or ""
         rows.append([unit, names.get(unit, "") if unit else "(không xác định)", f["file"], f["version"], f["sheet"],
                      f["cell"], f["value"], SEVERITY_LABELS[f["severity"]], f["rule"], f["message"]])
@@ -137,15 +137,15 @@ def write_unit_feedback(settings, ledger: Ledger, period: Period, registry, subm
     folder = outputs / period.code / FEEDBACK_DIR
     wanted = set(submission_ids)
     findings: dict[int, list] = {}
-    for f in ledger.findings(period.code):
+    for f in ledger.findings(period.code, province=settings.province_code):
         if f["submission_id"] in wanted:
             findings.setdefault(f["submission_id"], []).append(f)
     latest: dict[str, int] = {}
-    for s in ledger.submissions(period.code):
+    for s in ledger.submissions(period.code, settings.province_code):
         if s["unit_id"] and s["version"]:
             latest[s["unit_id"]] = max(latest.get(s["unit_id"], 0), s["version"])
     written = []
-    for s in ledger.submissions(period.code):
+    for s in ledger.submissions(period.code, settings.province_code):
         if s["id"] not in wanted or (s["unit_id"] and s["version"] != latest[s["unit_id"]]):
             continue
         unit_name = names.get(s["unit_id"], "") if s["unit_id"] else ""

@@ -8,7 +8,8 @@ recorded, so nothing is lost and nothing is counted twice.
 Tables
 ------
 runs              one row per ingestion run: id, period, started_at, finished_at, files_seen, files_new.
-submissions       one row per distinct file content received for a period (UNIQUE period + sha256):
+submissions       one row per distinct file content a province received for a period (UNIQUE period +
+                  province + sha256):
                   id, period, sha256, size, original_name (path under the period folder, "/"),
                   archive_path (under outputs/, content-addressed), first_seen (UTC, ISO),
                   receipt_date (ISO date), receipt_source ('so-den' register or 'first_seen'),
@@ -20,7 +21,8 @@ submissions       one row per distinct file content received for a period (UNIQU
                   errors, warnings (finding counts),
                   superseded (1 when a later accepted version of the same unit and period exists),
                   is_current (1 for the one accepted version per unit and period that counts),
-                  judged_at.
+                  judged_at, province (the province code of the project that received it: several
+                  provinces may share one ledger; NULL in rows recorded before schema version 2).
 findings          one row per finding: submission_id, unit_id, period, file, sheet, cell ("E7"),
                   value (as found, text), rule, severity ('error' | 'warning'), message (Vietnamese).
 task_reports      one row per task row read (every judged version, accepted or not):
@@ -48,7 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PENDING, ACCEPTED, WARNED, REJECTED = "pending", "accepted", "accepted_with_warnings", "rejected"
 ACCEPTED_OUTCOMES = (ACCEPTED, WARNED)
 
@@ -84,7 +86,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     superseded INTEGER NOT NULL DEFAULT 0,
     is_current INTEGER NOT NULL DEFAULT 0,
     judged_at TEXT,
-    UNIQUE (period, sha256),
+    province INTEGER,
+    UNIQUE (period, province, sha256),
     UNIQUE (period, unit_id, version)
 );
 CREATE INDEX IF NOT EXISTS submissions_unit ON submissions (unit_id, period);
@@ -188,15 +191,40 @@ class Ledger:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version not in (0, 1, SCHEMA_VERSION):
             from pipeline.errors import ConfigError
 
             raise ConfigError(f"Sổ cái {path} có phiên bản cấu trúc {version}, chương trình cần {SCHEMA_VERSION}")
+        if version == 1:
+            self._upgrade_from_1()
         with self.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _upgrade_from_1(self) -> None:
+        """Version 2 records which province received each file, and a content is unique per
+        province (two provinces sharing a ledger may each receive the same bytes). SQLite cannot
+        change a table's constraints: the table is rebuilt and its rows copied (province NULL)."""
+        columns = [r[1] for r in self.db.execute("PRAGMA table_info(submissions)")]
+        create = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS submissions"):]
+        create = create[:create.index(";")].replace("IF NOT EXISTS submissions", "submissions_v2")
+        self.db.execute("PRAGMA foreign_keys=OFF")   # (no effect inside a transaction)
+        try:
+            with self.transaction():
+                for view in ("latest_submissions", "current_task_reports", "current_indicator_values"):
+                    self.db.execute(f"DROP VIEW IF EXISTS {view}")
+                self.db.execute(create)
+                self.db.execute(f"INSERT INTO submissions_v2 ({', '.join(columns)}) "
+                                f"SELECT {', '.join(columns)} FROM submissions")
+                self.db.execute("DROP TABLE submissions")
+                self.db.execute("ALTER TABLE submissions_v2 RENAME TO submissions")
+                if self.db.execute("PRAGMA foreign_key_check").fetchall():
+                    raise sqlite3.IntegrityError("foreign keys broken by the upgrade of the ledger")
+                self.db.execute("PRAGMA user_version=2")
+        finally:
+            self.db.execute("PRAGMA foreign_keys=ON")
 
     def close(self) -> None:
         self.db.close()
@@ -228,23 +256,36 @@ class Ledger:
             self.db.execute("UPDATE runs SET finished_at = ?, files_seen = ?, files_new = ? WHERE id = ?",
                             (now, files_seen, files_new, run_id))
 
-    def known_hashes(self, period: str) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT sha256 FROM submissions WHERE period = ?", (period,))}
+    @staticmethod
+    def _of_province(province: int | None, alias: str = "") -> tuple[str, tuple]:
+        """The SQL condition (and its parameters) keeping one province's files; rows recorded
+        before provinces were (NULL) belong to every province."""
+        if province is None:
+            return "", ()
+        return f" AND ({alias}province IS NULL OR {alias}province = ?)", (province,)
 
-    def record_received(self, period: str, run_id: int, files: list[Received]) -> None:
+    def known_hashes(self, period: str, province: int | None = None) -> set[str]:
+        """The contents already recorded for the period (with `province`: by that province)."""
+        where, params = self._of_province(province)
+        return {r[0] for r in self.db.execute(f"SELECT sha256 FROM submissions WHERE period = ?{where}",
+                                              (period, *params))}
+
+    def record_received(self, period: str, run_id: int, files: list[Received], province: int | None = None) -> None:
         """Records new files as `pending`, all or none (one transaction)."""
         with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO submissions (period, sha256, size, original_name, archive_path, first_seen, "
-                "receipt_date, receipt_source, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "receipt_date, receipt_source, run_id, province) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(period, f.sha256, f.size, f.original_name, f.archive_path, f.first_seen, f.receipt_date,
-                  f.receipt_source, run_id) for f in files])
+                  f.receipt_source, run_id, province) for f in files])
 
-    def pending(self, period: str) -> list[sqlite3.Row]:
-        """Files recorded but not yet judged (new ones, and any a killed run left), in receipt order."""
+    def pending(self, period: str, province: int | None = None) -> list[sqlite3.Row]:
+        """Files recorded but not yet judged (new ones, and any a killed run left), in receipt order;
+        with `province`, only that province's."""
+        where, params = self._of_province(province)
         return self.db.execute(
-            "SELECT * FROM submissions WHERE period = ? AND outcome = 'pending' "
-            "ORDER BY receipt_date, first_seen, original_name", (period,)).fetchall()
+            f"SELECT * FROM submissions WHERE period = ? AND outcome = 'pending'{where} "
+            "ORDER BY receipt_date, first_seen, original_name", (period, *params)).fetchall()
 
     # ------------------------------------------------------------ judging one file
 
@@ -259,8 +300,8 @@ class Ledger:
             if row is None or row["outcome"] != PENDING:
                 return None  # judged already (by a run that finished after this one read it)
             period = row["period"]
-            for table in ("findings", "task_reports", "indicator_values", "submission_info"):
-                self.db.execute(f"DELETE FROM {table} WHERE submission_id = ?", (submission_id,))
+            # (a pending file has no findings nor values: they are only ever written here, in the
+            # same transaction that ends its pending state)
             version = None
             if unit_id is not None:
                 version = 1 + self.db.execute(
@@ -268,10 +309,12 @@ class Ledger:
                     (unit_id, period)).fetchone()[0]
             errors = sum(1 for f in findings if f["severity"] == "error")
             warnings = len(findings) - errors
+            current = int(unit_id is not None and outcome in ACCEPTED_OUTCOMES)
             self.db.execute(
                 "UPDATE submissions SET unit_id = ?, identified_by = ?, format = ?, template_version = ?, version = ?, "
-                "outcome = ?, errors = ?, warnings = ?, judged_at = ? WHERE id = ?",
-                (unit_id, identified_by, fmt, template_version, version, outcome, errors, warnings, now, submission_id))
+                "outcome = ?, errors = ?, warnings = ?, judged_at = ?, is_current = ? WHERE id = ?",
+                (unit_id, identified_by, fmt, template_version, version, outcome, errors, warnings, now, current,
+                 submission_id))
             if receipt is not None:
                 self.db.execute("UPDATE submissions SET receipt_date = ?, receipt_source = ? WHERE id = ?",
                                 (*receipt, submission_id))
@@ -292,25 +335,27 @@ class Ledger:
                 self.db.execute("INSERT INTO submission_info (submission_id, preparer, phone, report_date, head_of_unit) "
                                 "VALUES (?, ?, ?, ?, ?)", (submission_id, info.get("preparer"), info.get("phone"),
                                                            info.get("report_date"), info.get("head_of_unit")))
-            if unit_id is not None and outcome in ACCEPTED_OUTCOMES:
+            if current and version > 1:
                 # the latest accepted version supersedes every earlier version of the unit and period
                 self.db.execute("UPDATE submissions SET is_current = 0, superseded = 1 "
                                 "WHERE unit_id = ? AND period = ? AND id != ?", (unit_id, period, submission_id))
-                self.db.execute("UPDATE submissions SET is_current = 1 WHERE id = ?", (submission_id,))
             return version
 
     # ------------------------------------------------------------ reading back
 
-    def submissions(self, period: str) -> list[sqlite3.Row]:
+    def submissions(self, period: str, province: int | None = None) -> list[sqlite3.Row]:
+        where, params = self._of_province(province)
         return self.db.execute(
-            "SELECT * FROM submissions WHERE period = ? ORDER BY unit_id IS NULL, unit_id, version, original_name",
-            (period,)).fetchall()
+            f"SELECT * FROM submissions WHERE period = ?{where} ORDER BY unit_id IS NULL, unit_id, version, original_name",
+            (period, *params)).fetchall()
 
-    def findings(self, period: str, submission_ids: list[int] | None = None) -> list[sqlite3.Row]:
+    def findings(self, period: str, submission_ids: list[int] | None = None,
+                 province: int | None = None) -> list[sqlite3.Row]:
+        where, params = self._of_province(province, "s.")
         sql = ("SELECT f.*, s.version, s.original_name FROM findings f JOIN submissions s ON s.id = f.submission_id "
-               "WHERE f.period = ?")
+               f"WHERE f.period = ?{where}")
         rows = self.db.execute(sql + " ORDER BY f.unit_id IS NULL, f.unit_id, s.version, f.file, f.id",
-                               (period,)).fetchall()
+                               (period, *params)).fetchall()
         if submission_ids is not None:
             wanted = set(submission_ids)
             rows = [r for r in rows if r["submission_id"] in wanted]
