@@ -293,28 +293,41 @@ def collect(project: Project, period_code: str, since) -> None:
 @cli.command()
 @click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when the batch is large).")
+@click.argument("others", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @pass_project
-def ingest(project: Project, period_code: str, progress: bool | None) -> None:
+def ingest(project: Project, period_code: str, progress: bool | None, others: tuple[Path, ...]) -> None:
     """Ingest and validate the files in inputs/submissions/<period>/, record them in the ledger.
 
     Writes outputs/<period>/kiem-tra.xlsx (every finding) and, for each unit whose file has
     findings, outputs/<period>/phan-hoi/<period>_<unit id>_<name>_phan-hoi.xlsx to send back.
 
+    Other project folders given (other provinces, as for `rollup`) are ingested in the same run,
+    each into its own ledger and outputs, the files of all read together.
+
     Example: python -m pipeline ingest --period 2026S1
     """
+    from pipeline.ingest import Source, ingest_many
+
+    projects = [project] + [Project(root, project.verbose) for root in others]
+    sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code)) for p in projects]
+    reports = ingest_many(sources, progress=progress)
+    for n, (source, report) in enumerate(zip(sources, reports)):
+        if len(sources) > 1:
+            click.echo(("\n" if n else "") + f"== {source.settings.province_name} ({source.settings.root}) ==")
+        _echo_ingest_report(source, report)
+
+
+def _echo_ingest_report(source, report) -> None:
     import pandas as pd
 
     from pipeline.feedback import summary_rows
-    from pipeline.ingest import ingest as run_ingest
     from pipeline.ledger import ACCEPTED, REJECTED, WARNED
 
-    period = project.period(period_code)
-    report = run_ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
-                        progress=progress)
+    period = source.period
     if report.files_seen == 0:
         from pipeline.ingest import submissions_dir
 
-        click.echo(f"Chưa có tệp nào trong {submissions_dir(project.settings, period)}: hãy chép các tệp đơn vị gửi "
+        click.echo(f"Chưa có tệp nào trong {submissions_dir(source.settings, period)}: hãy chép các tệp đơn vị gửi "
                    "vào thư mục này rồi chạy lại.")
     for name, reason in report.skipped:
         click.echo(f"Không mở được tệp {name} ({reason}): hãy đóng tệp nếu đang mở rồi chạy lại.", err=True)
@@ -410,7 +423,8 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         status = submission_status(project.settings, project.registry, project.matrix, period, day)
         for line in status_lines(period, status, day, colour):
             click.echo(line, color=colour)
-        unknown = unidentified_files(project.settings.path("ledger"), period.code, day)
+        unknown = unidentified_files(project.settings.path("ledger"), period.code, day,
+                                     project.settings.province_code)
         if unknown:
             click.echo(f"Có {len(unknown)} tệp không xác định được đơn vị gửi ({', '.join(unknown)}): đơn vị \"chưa nộp\" "
                        f"có thể đã gửi một trong các tệp này; xem {period.code}/kiem-tra.xlsx.")
@@ -539,19 +553,11 @@ def rollup(project: Project, period_code: str, as_of, out: Path | None, others: 
 
     Example: python -m pipeline rollup --period 2026S1 ../dien-bien ../son-la
     """
-    from pipeline.catalogue import load_catalogue
-    from pipeline.config import load_settings
     from pipeline.consolidate import vn_number
-    from pipeline.matrix import load_matrix
     from pipeline.rollup import ProvinceData, indicator_table, rollup as roll_up
-    from pipeline.units import load_registry
 
-    provinces = [ProvinceData.of(project.settings, project.registry, project.matrix, project.catalogue)]
-    for root in others:
-        settings = load_settings(root)
-        registry = load_registry(settings)
-        matrix = load_matrix(settings, registry)
-        provinces.append(ProvinceData.of(settings, registry, matrix, load_catalogue(settings, matrix, registry)))
+    provinces = [ProvinceData.of(p.settings, p.registry, p.matrix, p.catalogue)
+                 for p in [project] + [Project(root, project.verbose) for root in others]]
     result = roll_up(provinces, project.period(period_code), as_of.date() if as_of else None)
     shown = result.completeness.assign(**{c: result.completeness[c].map(lambda v: f"{v:.1%}")
                                           for c in ("completeness", "timeliness", "communes_completeness")})

@@ -24,18 +24,18 @@ import os
 import re
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import layout
 from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received
 from pipeline.periods import Period, plan_periods
-from pipeline.reader import FORMATS, Unreadable, Workbook, defined_value, read_workbook
+from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.register import REGISTER_NAME, read_register
 from pipeline.text import ascii_slug, fold, nfc
-from pipeline.validate import (ERROR, WARNING, Expectations, Item, extract, finding, load_plausibility, locate_sheets,
-                               validate_batch)
+from pipeline.validate import (ERROR, WARNING, Expectations, Item, check_across, check_schemas, extract, finding,
+                               load_plausibility, locate_sheets)
 
 ARCHIVE_DIR = "archive"
 OUTCOME_LABELS = {ACCEPTED: "Chấp nhận", WARNED: "Chấp nhận (có cảnh báo)", REJECTED: "Không chấp nhận",
@@ -85,17 +85,32 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def archive_file(outputs: Path, source: Path, sha: str) -> str:
-    """Copies `source` into the content-addressed archive (idempotent); the path relative to outputs."""
+def received_content(path: Path) -> tuple[str, int, bytes | None]:
+    """A received file's sha256, its size and, when it could be a template (not empty, not too
+    large to hold in memory), its bytes: read once for the hash, the archived copy and the reader."""
+    size = path.stat().st_size
+    if 0 < size <= MAX_FILE_BYTES:
+        data = path.read_bytes()
+        return hashlib.sha256(data).hexdigest(), len(data), data
+    return sha256_of(path), size, None
+
+
+def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = None) -> str:
+    """Copies `source` (whose content is `data`, when already read) into the content-addressed
+    archive (idempotent); the path relative to outputs."""
     suffix = source.suffix.lower() if source.suffix.lower().lstrip(".") in FORMATS else ".bin"
     relative = Path(ARCHIVE_DIR) / sha[:2] / f"{sha}{suffix}"
     target = outputs / relative
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        os.close(fd)
         try:
-            shutil.copyfile(source, tmp)
+            if data is None:
+                os.close(fd)
+                shutil.copyfile(source, tmp)
+            else:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -314,122 +329,221 @@ def _outcome(findings: list[dict]) -> str:
 def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.datetime | None = None,
            progress: bool | None = None, write_outputs: bool = True) -> IngestReport:
     """Ingests what is new in the period's folder; see the module docstring."""
-    now = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
-    stamp = now.isoformat()
-    folder = submissions_dir(settings, period)
-    outputs = settings.path("outputs")
-    by_file, by_unit = _receipts(folder, registry)
-    files = discover(folder)
-    with Ledger(settings.path("ledger")) as ledger:
-        run_id = ledger.start_run(period.code, stamp)
-        known = ledger.known_hashes(period.code)
-        received, batch_hashes, report_skipped = [], set(), []
-        for path in files:
-            try:
-                sha = sha256_of(path)
-            except OSError as exc:  # locked by another program, no permission: next run will try again
-                report_skipped.append((path.relative_to(folder).as_posix(), exc.strerror or str(exc)))
-                continue
-            if sha in known or sha in batch_hashes:
-                continue  # the same content again (perhaps under another name): nothing new
-            batch_hashes.add(sha)
-            relative = path.relative_to(folder).as_posix()
-            register = by_file.get(relative) or by_file.get(path.name)
-            receipt = (register[0].isoformat(), "so-den") if register else (now.date().isoformat(), "first_seen")
-            received.append(Received(sha, path.stat().st_size, relative, archive_file(outputs, path, sha), stamp,
-                                     *receipt))
-        ledger.record_received(period.code, run_id, received)
-
-        pending = ledger.pending(period.code)
-        report = IngestReport(period.code, len(files), len(received), skipped=report_skipped)
-        if pending:
-            exp = build_expectations(settings, registry, matrix, catalogue, period, ledger)
-            items, identities, unreadable, extracted = _read_all(pending, outputs, Directory.of(registry), exp, period,
-                                                                 by_file, progress)
-            validate_batch([i for i in items if i.sheets], exp, extracted)
-            _same_unit_twice(items, identities)
-            names = registry.units.set_index("id")["name"]
-            items_by_key = {i.key: i for i in items}
-            for row in pending:
-                key = row["id"]
-                item = items_by_key.get(key)
-                if item is None:
-                    findings = unreadable[key]
-                    verdict = dict(unit_id=None, identified_by=None, fmt=None, template_version=None,
-                                   outcome=REJECTED, findings=findings, tasks=[], indicators=[])
-                else:
-                    ident = identities[key]
-                    findings = ident.findings + item.findings
-                    verdict = dict(unit_id=ident.unit_id, identified_by=ident.identified_by,
-                                   fmt=item.workbook.format, template_version=ident.template_version,
-                                   outcome=_outcome(findings), findings=findings,
-                                   tasks=[] if item.blank else item.tasks,
-                                   indicators=[] if item.blank else item.indicators,
-                                   info=None if item.blank else item.info)
-                receipt = None
-                if row["receipt_source"] == "first_seen" and verdict["unit_id"] in by_unit:
-                    first_seen_day = dt.date.fromisoformat(row["first_seen"][:10])
-                    days = sorted(by_unit[verdict["unit_id"]])
-                    chosen = max((d for d in days if d <= first_seen_day), default=days[0])
-                    receipt = (chosen.isoformat(), "so-den")
-                version = ledger.judge(key, receipt=receipt, now=stamp, **verdict)
-                report.judged.append({**dict(row), **{k: v for k, v in verdict.items() if k not in ("tasks", "indicators", "info")},
-                                      "version": version, "unit_name": names.get(verdict["unit_id"], ""),
-                                      "receipt_date": receipt[0] if receipt else row["receipt_date"]})
-        ledger.finish_run(run_id, dt.datetime.now().astimezone().replace(microsecond=0).isoformat(),
-                          len(files), len(received))
-        if write_outputs:
-            from pipeline.feedback import write_check_report, write_unit_feedback
-
-            report.check_report = write_check_report(settings, ledger, period, registry)
-            report.feedback_files = write_unit_feedback(settings, ledger, period, registry,
-                                                        [j["id"] for j in report.judged])
+    [report] = ingest_many([Source(settings, registry, matrix, catalogue, period)], now=now, progress=progress,
+                           write_outputs=write_outputs)
     return report
 
 
-def _read_all(pending, outputs: Path, directory: Directory, exp: Expectations, period: Period, by_file, progress):
-    """Reads, identifies and extracts the cells of every pending file: in a pool of forked processes
-    over the cores for a large batch (that is most of ingestion's time), else here."""
+@dataclass(frozen=True)
+class Source:
+    """One project (a province) to ingest: its settings, units, matrix, catalogue and period."""
+
+    settings: object
+    registry: object
+    matrix: object
+    catalogue: object
+    period: Period
+
+
+@dataclass
+class _Batch:
+    """One project's share of a run: what it received, and what is pending in its ledger."""
+
+    source: Source
+    ledger: Ledger
+    run_id: int
+    files: list[Path]
+    by_file: dict
+    by_unit: dict
+    known: set            # the contents the ledger already has for the period
+    left: list            # files a killed run recorded but did not judge
+    report: IngestReport
+    expectations: Expectations | None = None
+
+
+def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progress: bool | None = None,
+                write_outputs: bool = True) -> list[IngestReport]:
+    """Ingests several projects (the provinces a ministry serves) in one run, one report each.
+
+    Each project's files are archived, recorded, judged and stored in its own ledger exactly as
+    `ingest` does for one (projects naming the same ledger file share it). What is shared is the
+    work: one pool of processes over every project's files, and one pandera call per sheet kind
+    over all their rows."""
+    now = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
+    stamp = now.isoformat()
+    with ExitStack() as stack:
+        ledgers: dict[Path, Ledger] = {}
+        batches = []
+        for source in sources:
+            path = source.settings.path("ledger").resolve()
+            if path not in ledgers:
+                ledgers[path] = stack.enter_context(Ledger(path))
+            batches.append(_start(source, ledgers[path], stamp))
+
+        # one job per file found and per file left pending, with a key unique in the run
+        jobs = []
+        for n, batch in enumerate(batches):
+            s = batch.source
+            outputs = s.settings.path("outputs")
+            if batch.files or batch.left:
+                batch.expectations = build_expectations(s.settings, s.registry, s.matrix, s.catalogue, s.period,
+                                                        batch.ledger)
+            folder = submissions_dir(s.settings, s.period)
+            for path in batch.files:
+                jobs.append((len(jobs), n, outputs, path, path.relative_to(folder).as_posix(), None))
+            for row in batch.left:
+                jobs.append((len(jobs), n, outputs, outputs / row["archive_path"], row["original_name"], row["id"]))
+        contexts = [(Directory.of(b.source.registry), b.expectations, b.source.period, b.by_file, b.known)
+                    if b.expectations is not None else None for b in batches]
+        results = _read_all(jobs, contexts, progress)
+
+        by_batch: dict[int, list[_Read]] = {}
+        for result in results:
+            by_batch.setdefault(result.batch, []).append(result)
+        to_judge = {n: _record(batch, by_batch.get(n, []), now, stamp) for n, batch in enumerate(batches)}
+        check_schemas([r.item for judged in to_judge.values() for _row, r in judged if r.item and r.item.sheets],
+                      {r.key: r.extracted for judged in to_judge.values() for _row, r in judged
+                       if r.extracted is not None})
+        for n, batch in enumerate(batches):
+            items = [r.item for _row, r in to_judge[n] if r.item is not None]
+            if batch.expectations is not None:
+                check_across([i for i in items if i.sheets], batch.expectations)
+            _same_unit_twice(items)
+            _judge(batch, to_judge[n], stamp)
+            batch.ledger.finish_run(batch.run_id, dt.datetime.now().astimezone().replace(microsecond=0).isoformat(),
+                                    len(batch.files), batch.report.files_new)
+            if write_outputs:
+                from pipeline.feedback import write_check_report, write_unit_feedback
+
+                s = batch.source
+                batch.report.check_report = write_check_report(s.settings, batch.ledger, s.period, s.registry)
+                batch.report.feedback_files = write_unit_feedback(s.settings, batch.ledger, s.period, s.registry,
+                                                                  [j["id"] for j in batch.report.judged])
+    return [batch.report for batch in batches]
+
+
+def _start(source: Source, ledger: Ledger, stamp: str) -> _Batch:
+    """The run's start for one project: its files, its register of receipts, its run id, what its
+    ledger already has and what a killed run left pending."""
+    period, province = source.period, source.settings.province_code
+    folder = submissions_dir(source.settings, period)
+    by_file, by_unit = _receipts(folder, source.registry)
+    run_id = ledger.start_run(period.code, stamp)
+    return _Batch(source, ledger, run_id, discover(folder), by_file, by_unit, ledger.known_hashes(period.code, province),
+                  ledger.pending(period.code, province), IngestReport(period.code, 0, 0))
+
+
+def _record(batch: _Batch, results: list, now: dt.datetime, stamp: str) -> list:
+    """Records every file new to the project's ledger as pending, in one transaction, before
+    anything is judged. Returns what is pending, in receipt order, each with what was read of it."""
+    settings, period, ledger = batch.source.settings, batch.source.period, batch.ledger
+    received, new_hashes, by_sha = [], set(), {}
+    for result in results:
+        if result.left is not None:
+            continue
+        if result.sha is None:
+            batch.report.skipped.append((result.name, result.why))
+            continue
+        if result.sha in batch.known or result.sha in new_hashes:
+            continue  # the same content again (perhaps under another name): nothing new
+        new_hashes.add(result.sha)
+        by_sha[result.sha] = result
+        register = batch.by_file.get(result.name) or batch.by_file.get(Path(result.name).name)
+        receipt = (register[0].isoformat(), "so-den") if register else (now.date().isoformat(), "first_seen")
+        received.append(Received(result.sha, result.size, result.name, result.archived, stamp, *receipt))
+    ledger.record_received(period.code, batch.run_id, received, settings.province_code)
+    batch.report.files_seen, batch.report.files_new = len(batch.files), len(received)
+    left = {r.left: r for r in results if r.left is not None}
+    pending = ledger.pending(period.code, settings.province_code)
+    return [(row, left.get(row["id"]) or by_sha[row["sha256"]]) for row in pending
+            if row["id"] in left or row["sha256"] in by_sha]
+
+
+def _judge(batch: _Batch, judged: list, stamp: str) -> None:
+    """Stores each file's verdict in the project's ledger, one transaction per file."""
+    names = batch.source.registry.name_of
+    for row, result in judged:
+        item = result.item
+        if item is None:
+            verdict = dict(unit_id=None, identified_by=None, fmt=None, template_version=None,
+                           outcome=REJECTED, findings=result.findings, tasks=[], indicators=[])
+        else:
+            ident = result.identity
+            findings = ident.findings + item.findings
+            verdict = dict(unit_id=ident.unit_id, identified_by=ident.identified_by,
+                           fmt=item.workbook.format, template_version=ident.template_version,
+                           outcome=_outcome(findings), findings=findings,
+                           tasks=[] if item.blank else item.tasks,
+                           indicators=[] if item.blank else item.indicators,
+                           info=None if item.blank else item.info)
+        receipt = None
+        if row["receipt_source"] == "first_seen" and verdict["unit_id"] in batch.by_unit:
+            first_seen_day = dt.date.fromisoformat(row["first_seen"][:10])
+            days = sorted(batch.by_unit[verdict["unit_id"]])
+            chosen = max((d for d in days if d <= first_seen_day), default=days[0])
+            receipt = (chosen.isoformat(), "so-den")
+        version = batch.ledger.judge(row["id"], receipt=receipt, now=stamp, **verdict)
+        batch.report.judged.append({**dict(row), **{k: v for k, v in verdict.items()
+                                                    if k not in ("tasks", "indicators", "info")},
+                                    "version": version, "unit_name": names.get(verdict["unit_id"], ""),
+                                    "receipt_date": receipt[0] if receipt else row["receipt_date"]})
+
+
+@dataclass
+class _Read:
+    """One file of the run: hashed and archived (a file found) and read, identified and its cells
+    extracted; or the findings of a file that could not be read."""
+
+    key: int                  # unique in the run
+    batch: int                # which project
+    name: str                 # the path under the period folder, as the ledger records it
+    left: int | None = None   # the ledger id of a file a killed run left pending (read from the archive)
+    sha: str | None = None    # a file found: its content's hash (None: it could not be opened)
+    size: int = 0
+    archived: str | None = None
+    why: str = ""             # why it could not be opened
+    item: Item | None = None
+    identity: Identity | None = None
+    extracted: object = None  # validate.Extracted, when the item has sheets
+    findings: list = field(default_factory=list)
+
+
+def _read_all(jobs: list, contexts: list, progress) -> list[_Read]:
+    """Every job of the run through `_read_one`: in a pool of forked processes over the cores for
+    a large batch (that is most of ingestion's time), else here. Results come in job order."""
     from tqdm import tqdm
 
-    jobs = [(row["id"], row["archive_path"], row["original_name"]) for row in pending]
     show = progress if progress is not None else None
-    context = (outputs, directory, exp, period, by_file)
-    items, identities, unreadable, extracted = [], {}, {}, {}
-    with _reader_pool(len(jobs), context) as pool:   # forked before the progress bar starts its thread
+    results = []
+    with _reader_pool(len(jobs), contexts) as pool:   # forked before the progress bar starts its thread
         bar = tqdm(total=len(jobs), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
                    disable=(not show) if show is not None else (len(jobs) < _PROGRESS_FROM or None))
-        results = pool.map(_read_in_worker, jobs, chunksize=8) if pool else (_read_one(job, *context) for job in jobs)
-        for key, item, ident, outcome in results:
+        done = (pool.map(_read_in_worker, jobs, chunksize=max(8, len(jobs) // 128)) if pool
+                else (_read_one(job, contexts) for job in jobs))
+        for result in done:
             bar.update()
-            if item is None:
-                unreadable[key] = outcome
-            else:
-                identities[key] = ident
-                items.append(item)
-                if outcome is not None:
-                    extracted[key] = outcome
+            results.append(result)
         bar.close()
-    return items, identities, unreadable, extracted
+    return results
 
 
 _POOL_FROM = 40   # files; below this forking workers costs more than it saves
-_CONTEXT: tuple | None = None   # what a forked reader needs, inherited from the parent
+_CONTEXTS: list | None = None   # what a forked reader needs, per project, inherited from the parent
 
 
 @contextmanager
-def _reader_pool(files: int, context: tuple):
+def _reader_pool(files: int, contexts: list):
     """A pool of forked readers when the batch is large, there are several cores and the system can
     fork (not Windows, where a worker would start by importing everything again); else None."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    global _CONTEXT
+    global _CONTEXTS
     workers = min(os.cpu_count() or 1, files // 20)
     if files < _POOL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    _CONTEXT = context
+    _CONTEXTS = contexts
     # Objects that exist before the fork are left out of the workers' garbage collections: a
     # collection would otherwise walk (and so copy) the whole inherited heap of pandas and pandera.
     gc.freeze()
@@ -439,36 +553,54 @@ def _reader_pool(files: int, context: tuple):
             yield pool
     finally:
         gc.unfreeze()
-        _CONTEXT = None
+        _CONTEXTS = None
 
 
-def _read_in_worker(job):
-    return _read_one(job, *_CONTEXT)
+def _read_in_worker(job) -> _Read:
+    return _read_one(job, _CONTEXTS)
 
 
-def _read_one(job, outputs: Path, directory: Directory, exp: Expectations, period: Period, by_file):
-    """(key, item, identity, its extracted rows or None without sheets) for a file read and
-    identified; (key, None, None, findings) for a file that could not be."""
-    key, archive_path, name = job
-    path = outputs / archive_path
+def _read_one(job, contexts: list) -> _Read:
+    """One job: a file found is hashed and archived untouched (the bytes read once serve the hash,
+    the archived copy and the reading); unless the ledger already has its content, it is then
+    read, identified and its cells extracted. A file left pending is read from its archived copy.
+    Nothing here touches the ledger: the parent records every new file before judging any."""
+    key, batch, outputs, path, name, left = job
+    directory, exp, period, by_file, known = contexts[batch]
+    result = _Read(key, batch, name, left)
+    data = None
+    if left is None:
+        try:
+            sha, size, data = received_content(path)
+        except OSError as exc:  # locked by another program, no permission: the next run tries again
+            result.why = exc.strerror or str(exc)
+            return result
+        result.sha, result.size = sha, size
+        result.archived = archive_file(outputs, path, sha, data)
+        if sha in known:
+            return result   # nothing new: not read again
     try:
-        workbook = read_workbook(path, skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS))  # no data there
+        workbook = read_workbook(path if data is None else Path(name), skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS),
+                                 data=data)  # no data in those two sheets
     except Unreadable as exc:
-        return key, None, None, [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
-                                  "rule": exc.rule, "severity": ERROR, "message": exc.message}]
+        result.findings = [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
+                            "rule": exc.rule, "severity": ERROR, "message": exc.message}]
+        return result
     item = Item(key=key, file=name, unit_id=None, workbook=workbook, sheets={})
     try:
         item.sheets, sheet_findings = locate_sheets(workbook, item)
         register = by_file.get(name) or by_file.get(Path(name).name)
         ident = identify(item, workbook, directory, exp, period, register[1] if register else None)
     except Exception as exc:  # noqa: BLE001 - a file we did not foresee must not stop the batch
-        return key, None, None, [unexpected(name, exc)]
+        result.findings = [unexpected(name, exc)]
+        return result
     item.unit_id = ident.unit_id
     for f in (*ident.findings, *sheet_findings):
         f["unit_id"] = ident.unit_id
     item.findings.extend(sheet_findings)
-    extracted = extract(item, exp) if item.sheets else None
-    return key, item.without_cells(), ident, extracted
+    result.extracted = extract(item, exp) if item.sheets else None
+    result.item, result.identity = item.without_cells(), ident
+    return result
 
 
 def unexpected(file: str, exc: Exception) -> dict:
@@ -479,7 +611,7 @@ def unexpected(file: str, exc: Exception) -> dict:
                                           "cho người quản trị phần mềm."}
 
 
-def _same_unit_twice(items: list[Item], identities: dict[int, Identity]) -> None:
+def _same_unit_twice(items: list[Item]) -> None:
     by_unit: dict[str, list[Item]] = {}
     for item in items:
         if item.unit_id:

@@ -101,9 +101,13 @@ def _file_bytes(path: Path) -> bytes:
     if size == 0:
         raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
     if size > MAX_FILE_BYTES:
-        raise Unreadable("file_too_large", f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
-                                           "không phải biểu mẫu báo cáo; hãy gửi đúng tệp biểu mẫu đã điền.")
+        raise _too_large(size)
     return path.read_bytes()
+
+
+def _too_large(size: int) -> Unreadable:
+    return Unreadable("file_too_large", f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
+                                        "không phải biểu mẫu báo cáo; hãy gửi đúng tệp biểu mẫu đã điền.")
 
 
 def _sniff(data: bytes, suffix: str) -> tuple[str, zipfile.ZipFile | None]:
@@ -174,14 +178,18 @@ def _zip_format(archive: zipfile.ZipFile) -> str:
     raise Unreadable("not_a_spreadsheet", "Tệp nén (zip) không chứa bảng tính: hãy gửi tệp biểu mẫu đã điền.")
 
 
-def read_workbook(path: Path, skip: tuple[str, ...] = ()) -> Workbook:
+def read_workbook(path: Path, skip: tuple[str, ...] = (), data: bytes | None = None) -> Workbook:
     """Every sheet's values (but those named in `skip`) and the cell-level facts calamine omits.
 
-    The file is read once: the sniff, calamine and the XML scan all see the same bytes, and the
-    zip directory is parsed once for the sniff and the scan. Raises Unreadable for anything that
-    is not a readable workbook.
+    The file is read once (or not at all when its bytes are given as `data`; `path` then only
+    names it): the sniff, calamine and the XML scan all see the same bytes, and the zip directory
+    is parsed once for the sniff and the scan. Raises Unreadable for anything that is not a
+    readable workbook.
     """
-    data = _file_bytes(path)
+    if data is None:
+        data = _file_bytes(path)
+    elif len(data) > MAX_FILE_BYTES:
+        raise _too_large(len(data))
     fmt, archive = _sniff(data, path.suffix)
     try:
         return _read(path, data, fmt, archive, skip)

@@ -327,6 +327,18 @@ def validate_batch(items: list[Item], expectations: Expectations,
     """Fills each item's findings, tasks and indicators. Items without a unit are only checked
     for what their cells say; the structure checks need to know what the unit owes. `extracted`:
     the items' `extract` already done (by key), e.g. by the processes that read the files."""
+    extracted = dict(extracted or {})
+    for item in items:
+        if item.key not in extracted:
+            extracted[item.key] = extract(item, expectations)
+    check_schemas(items, extracted)
+    check_across(items, expectations)
+
+
+def check_schemas(items: list[Item], extracted: dict[int, Extracted]) -> None:
+    """The pandera schemas, once per sheet kind over the rows of every item given (their keys
+    unique in the batch), whatever project each belongs to: the schemas do not depend on what a
+    unit owes."""
     import pandas as pd
     import pandera.pandas as pa
 
@@ -336,7 +348,7 @@ def validate_batch(items: list[Item], expectations: Expectations,
     by_key = {item.key: item for item in items}
     cell_errors: set[tuple[int, str, str]] = set()
     for item in items:
-        rows = (extracted or {}).get(item.key) or extract(item, expectations)
+        rows = extracted[item.key]
         info_rows += rows.info_rows
         task_rows += rows.task_rows
         indicator_rows += rows.indicator_rows
@@ -360,6 +372,11 @@ def validate_batch(items: list[Item], expectations: Expectations,
             schema.validate(frame.drop(columns=["sheet"], errors="ignore"), lazy=True)
         except pa.errors.SchemaErrors as exc:
             _schema_findings(exc.failure_cases, frame, kind, by_key, cell_of, cell_errors)
+
+
+def check_across(items: list[Item], expectations: Expectations) -> None:
+    """What no single cell says: the plausibility pairs, and values far from the unit's own
+    earlier periods. `items` are one project's."""
     _plausibility(items, expectations)
     _outliers(items, expectations)
 

@@ -712,7 +712,7 @@ def test_a_file_that_breaks_a_stage_is_a_finding_and_the_batch_goes_on(kit, monk
 def test_a_file_that_cannot_be_opened_is_reported_and_left_for_the_next_run(kit, monkeypatch):
     import pipeline.ingest as ingest_module
 
-    real = ingest_module.sha256_of
+    real = ingest_module.received_content
 
     def locked(path):
         if path.name == "dang mo.xlsx":   # as Windows does while Excel holds the file open
@@ -723,10 +723,10 @@ def test_a_file_that_cannot_be_opened_is_reported_and_left_for_the_next_run(kit,
     kit.save(wb, "dang mo.xlsx")
     _spec, wb = kit.filled(DEPARTMENT)
     kit.save(wb, "syt.xlsx")
-    monkeypatch.setattr(ingest_module, "sha256_of", locked)
+    monkeypatch.setattr(ingest_module, "received_content", locked)
     result = CliRunner().invoke(cli, ["--root", str(kit.root), "ingest", "--period", "2026S1"])
     assert result.exit_code == 0, result.output
     assert "Không mở được tệp dang mo.xlsx (Permission denied)" in result.output
     assert "2 tệp trong thư mục, 1 tệp mới" in result.output
-    monkeypatch.setattr(ingest_module, "sha256_of", real)
+    monkeypatch.setattr(ingest_module, "received_content", real)
     assert [j["original_name"] for j in kit.ingest().judged] == ["dang mo.xlsx"]
