@@ -70,17 +70,20 @@ def ensure_files(projects, period_code: str) -> None:
 
 # ---------------------------------------------------------------- an openpyxl-only reader, for comparison
 
-def read_workbook_openpyxl(path: Path, skip=()):
+def read_workbook_openpyxl(path: Path, skip=(), data: bytes | None = None):
     """The same Workbook as pipeline.reader.read_workbook, read with openpyxl alone."""
+    import io
+
     import openpyxl
 
     from pipeline.reader import Sheet, Unreadable, Workbook, sniff
 
-    fmt = sniff(path)
+    fmt = sniff(path) if data is None else _format_of(data, path)
     if fmt not in ("xlsx", "xlsm"):
         raise Unreadable("corrupt_file", f"openpyxl cannot read .{fmt}")
-    values = openpyxl.load_workbook(path, data_only=True)
-    formulas = openpyxl.load_workbook(path, data_only=False)
+    source = (lambda: path) if data is None else (lambda: io.BytesIO(data))
+    values = openpyxl.load_workbook(source(), data_only=True)
+    formulas = openpyxl.load_workbook(source(), data_only=False)
     sheets = {}
     for ws in (w for w in values.worksheets if w.title not in skip):
         rows = [["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)]
@@ -96,6 +99,15 @@ def read_workbook_openpyxl(path: Path, skip=()):
         sheets[ws.title] = sheet
     defined = {name: dn.attr_text for name, dn in values.defined_names.items()}
     return Workbook(path=path, format=fmt, sheet_names=values.sheetnames, sheets=sheets, defined_names=defined)
+
+
+def _format_of(data: bytes, path: Path) -> str:
+    from pipeline.reader import _sniff
+
+    fmt, archive = _sniff(data, path.suffix)
+    if archive is not None:
+        archive.close()
+    return fmt
 
 
 # ---------------------------------------------------------------- one measurement, in its own process
@@ -124,15 +136,13 @@ def _measure(scope: str, reader: str, period_code: str) -> dict:
         ingest_module.read_workbook = read_workbook_openpyxl
     projects = province_projects(BASE, only=[12] if scope == "province" else None)
     empty_ledgers(projects, period_code)
-    files = judged = rejected = 0
+    sources = [ingest_module.Source(p.settings, p.registry, p.matrix, p.catalogue, parse_period(period_code, p.settings))
+               for p in projects]
     with Clock() as clock:
-        for project in projects:
-            period = parse_period(period_code, project.settings)
-            report = ingest_module.ingest(project.settings, project.registry, project.matrix, project.catalogue, period,
-                                          progress=False)
-            files += report.files_seen
-            judged += len(report.judged)
-            rejected += sum(1 for j in report.judged if j["outcome"] == "rejected")
+        reports = ingest_module.ingest_many(sources, progress=False)   # the provinces in one run
+    files = sum(r.files_seen for r in reports)
+    judged = sum(len(r.judged) for r in reports)
+    rejected = sum(1 for r in reports for j in r.judged if j["outcome"] == "rejected")
     wall, cpu = clock.wall, clock.cpu
     peak = peak_mib()
     return {"scope": scope, "reader": reader, "files": files, "judged": judged, "rejected": rejected,
