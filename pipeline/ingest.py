@@ -460,33 +460,39 @@ def _record(batch: _Batch, results: list, now: dt.datetime, stamp: str) -> list:
 
 
 def _judge(batch: _Batch, judged: list, stamp: str) -> None:
-    """Stores each file's verdict in the project's ledger, one transaction per file."""
+    """Stores each file's verdict in the project's ledger, each whole or not at all (committed a
+    group of files at a time: `Ledger.judging`)."""
+    with batch.ledger.judging():
+        for row, result in judged:
+            _judge_one(batch, row, result, stamp)
+
+
+def _judge_one(batch: _Batch, row, result: "_Read", stamp: str) -> None:
     names = batch.source.registry.name_of
-    for row, result in judged:
-        item = result.item
-        if item is None:
-            verdict = dict(unit_id=None, identified_by=None, fmt=None, template_version=None,
-                           outcome=REJECTED, findings=result.findings, tasks=[], indicators=[])
-        else:
-            ident = result.identity
-            findings = ident.findings + item.findings
-            verdict = dict(unit_id=ident.unit_id, identified_by=ident.identified_by,
-                           fmt=item.workbook.format, template_version=ident.template_version,
-                           outcome=_outcome(findings), findings=findings,
-                           tasks=[] if item.blank else item.tasks,
-                           indicators=[] if item.blank else item.indicators,
-                           info=None if item.blank else item.info)
-        receipt = None
-        if row["receipt_source"] == "first_seen" and verdict["unit_id"] in batch.by_unit:
-            first_seen_day = dt.date.fromisoformat(row["first_seen"][:10])
-            days = sorted(batch.by_unit[verdict["unit_id"]])
-            chosen = max((d for d in days if d <= first_seen_day), default=days[0])
-            receipt = (chosen.isoformat(), "so-den")
-        version = batch.ledger.judge(row["id"], receipt=receipt, now=stamp, **verdict)
-        batch.report.judged.append({**dict(row), **{k: v for k, v in verdict.items()
-                                                    if k not in ("tasks", "indicators", "info")},
-                                    "version": version, "unit_name": names.get(verdict["unit_id"], ""),
-                                    "receipt_date": receipt[0] if receipt else row["receipt_date"]})
+    item = result.item
+    if item is None:
+        verdict = dict(unit_id=None, identified_by=None, fmt=None, template_version=None,
+                       outcome=REJECTED, findings=result.findings, tasks=[], indicators=[])
+    else:
+        ident = result.identity
+        findings = ident.findings + item.findings
+        verdict = dict(unit_id=ident.unit_id, identified_by=ident.identified_by,
+                       fmt=item.workbook.format, template_version=ident.template_version,
+                       outcome=_outcome(findings), findings=findings,
+                       tasks=[] if item.blank else item.tasks,
+                       indicators=[] if item.blank else item.indicators,
+                       info=None if item.blank else item.info)
+    receipt = None
+    if row["receipt_source"] == "first_seen" and verdict["unit_id"] in batch.by_unit:
+        first_seen_day = dt.date.fromisoformat(row["first_seen"][:10])
+        days = sorted(batch.by_unit[verdict["unit_id"]])
+        chosen = max((d for d in days if d <= first_seen_day), default=days[0])
+        receipt = (chosen.isoformat(), "so-den")
+    version = batch.ledger.judge(row["id"], receipt=receipt, now=stamp, **verdict)
+    batch.report.judged.append({**dict(row), **{k: v for k, v in verdict.items()
+                                                if k not in ("tasks", "indicators", "info")},
+                                "version": version, "unit_name": names.get(verdict["unit_id"], ""),
+                                "receipt_date": receipt[0] if receipt else row["receipt_date"]})
 
 
 @dataclass
