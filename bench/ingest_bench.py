@@ -121,6 +121,8 @@ def empty_ledgers(projects, period_code: str) -> None:
         ledger = project.settings.path("ledger")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{ledger}{suffix}").unlink(missing_ok=True)
+    if hasattr(os, "sync"):
+        os.sync()   # the deletions reach the disk now, not during the measurement that follows
 
 
 def _measure(scope: str, reader: str, period_code: str) -> dict:

@@ -9,21 +9,22 @@ and its own departments (bench/national.py), every unit's template filled with s
 values (pipeline/demo.py). Every province writes to ONE ledger, outputs/bench/national/ledger.sqlite,
 as the ministry's would.
 
-Each stage runs in a fresh process (its peak memory is its own; `--stage` below), in this order,
-the ledger emptied before ingestion:
+Each stage runs in a fresh process (its peak memory is its own; `--stage` below), in this order
+(the naive baseline right after ingestion), the ledger emptied before ingestion:
 
 - templates     every unit's blank template (one province: the officer's command; the country:
                 one process pool over both cores);
 - ingest        hash, archive, read (python-calamine) and validate (pandera) every file, then
                 store each verdict in the ledger; the time inside the ledger's writes is reported
                 as its own row. One province also writes its check report and the units' feedback
-                workbooks (the officer's `make ingest`); the country does not (each province's
-                officer writes those);
+                workbooks (the officer's `make ingest`); the country is ingested in one run
+                (`ingest_many`, as `ingest OTHERS...`) without them (each province's officer
+                writes those);
+- naive         the baseline: pandas read_excel(engine="openpyxl") of every sheet of every file,
+                then a plain Python loop checking and summing, as a careful scripter would;
 - consolidate   each province's consolidation and submission status from the ledger, and for the
                 country the national roll-up (pipeline/rollup.py) from the same ledger;
 - report        each province's Word, Excel and HTML reports (the country: a pool over both cores);
-- naive         the baseline: pandas read_excel(engine="openpyxl") of every sheet of every file,
-                then a plain Python loop checking and summing, as a careful scripter would;
 - pipeline      (one province) received files to all reports in one process, start-up included.
 
 Prints a table and writes it to outputs/bench/bench-results.md and .csv, with the core count and
@@ -322,9 +323,11 @@ def main() -> None:
     started = time.perf_counter()
     scopes = ["province"] + ([] if args.province_only else ["national"])
     ensure_data(scopes[-1], args.period)
-    plan = [("province", s) for s in ("templates", "ingest", "consolidate", "report", "naive", "pipeline")]
+    # the naive baseline right after ingestion: the machine's load, which drifts over a run, is
+    # then as near the same for the two as it can be
+    plan = [("province", s) for s in ("templates", "ingest", "naive", "consolidate", "report", "pipeline")]
     if "national" in scopes:
-        plan += [("national", s) for s in ("templates", "ingest", "consolidate", "report", "naive")]
+        plan += [("national", s) for s in ("templates", "ingest", "naive", "consolidate", "report")]
     results = []
     for scope, stage in plan:
         print(f"  {SCOPE_NAMES[scope]}: {stage} ...", file=sys.stderr, flush=True)
@@ -380,10 +383,14 @@ def targets(results: list[dict]) -> list[str]:
                      f"({pipeline['process_wall']:.2f} s with interpreter start-up and imports; stages measured "
                      f"apart: {stages:.2f} s); target < 3 s: {'met' if wall < 3 else 'MISSED'}")
     for scope in ("province", "national"):
-        naive, ours = _wall(results, scope, "naive"), _wall(results, scope, "ingest")
+        # like for like: what the naive loop does not produce (the check report and feedback
+        # workbooks) is left out; hashing, archiving and the ledger, which it does not do either, stay in
+        naive = _wall(results, scope, "naive")
+        ours = sum(r["wall"] for res in results if res["scope"] == scope and res["stage"] == "ingest"
+                   for r in res["rows"] if not r["stage"].startswith("ingest: check report"))
         if naive and ours:
-            lines.append(f"{SCOPE_NAMES[scope]}: ingestion (read, validate, ledger{', feedback' if scope == 'province' else ''}) "
-                         f"{ours:.2f} s vs naive {naive:.2f} s: {naive / ours:.1f}x; target >= 10x: "
+            lines.append(f"{SCOPE_NAMES[scope]}: ingestion (hash, archive, read, validate, ledger write) {ours:.2f} s "
+                         f"vs naive {naive:.2f} s: {naive / ours:.1f}x; target >= 10x: "
                          f"{'met' if naive / ours >= 10 else 'MISSED'}")
     if any(r["scope"] == "national" for r in results):
         total = _wall(results, "national", "ingest") + _wall(results, "national", "consolidate")
