@@ -1,18 +1,23 @@
 """Ingestion of a period's submissions: discover, archive, record, identify, read, validate, store.
 
 `ingest(...)` takes every file under `inputs/submissions/<period>/` (any name, subfolders too;
-the register so-den.csv, hidden files and office lock files aside) and, in this order:
+the register so-den.csv, hidden files and office lock files aside) and:
 
-1. archives each new file untouched under `outputs/archive/<sha256[:2]>/<sha256><suffix>` and
-   records it in the ledger as `pending`, all in one transaction, before judging anything. A file
-   whose content the ledger already has for the period is skipped (re-ingesting is a no-op);
-2. reads every pending file from its archived copy (python-calamine, see reader.py); a file that is
-   not a readable workbook becomes a finding, never a stop;
-3. identifies its unit and period from the metadata, falling back on the "Thông tin" sheet and on
-   the file name (and says which it used); conflicts are findings;
-4. validates the whole batch at once (validate.py), then stores each file's verdict, findings and
-   values in one transaction per file, so a run killed half-way leaves the ledger consistent and
-   the next run judges what is still pending.
+1. reads each file once and, from those bytes, hashes it and archives it untouched under
+   `outputs/archive/<sha256[:2]>/<sha256><suffix>`; unless the ledger already has its content for
+   the period (re-ingesting is a no-op), reads it as a workbook (python-calamine, see reader.py;
+   a file that is not a readable workbook becomes a finding, never a stop), identifies its unit
+   and period from the metadata, falling back on the "Thông tin" sheet and on the file name (and
+   says which it used; conflicts are findings), and extracts its cells. A file a killed run left
+   pending is read from its archived copy. For a large batch this runs in a pool of processes;
+   nothing of it touches the ledger;
+2. records every new file in the ledger as `pending`, all in one transaction, before judging any;
+3. validates the whole batch at once (validate.py), then stores each file's verdict, findings
+   and values, each whole or not at all (committed a group of files at a time), so a run killed
+   half-way leaves the ledger consistent and the next run judges what is still pending.
+
+`ingest_many(...)` does the same for several projects (provinces) in one run, sharing the pool
+and the schema pass; each project keeps its own archive, outputs and ledger rows (its province).
 """
 
 from __future__ import annotations

@@ -57,8 +57,15 @@ def test_the_docs_show_commands():
 
 
 @pytest.mark.parametrize("doc, args", pipeline_commands())
-def test_pipeline_command_parses(doc, args):
+def test_pipeline_command_parses(doc, args, tmp_path, monkeypatch):
     name, *rest = shlex.split(args)
+    # other project folders named in an example (`../dien-bien`) exist beside the project
+    here = tmp_path / "project"
+    here.mkdir()
+    for word in rest:
+        if word.startswith("../"):
+            (here / word).resolve().mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(here)
     command = cli.get_command(click.Context(cli), name)
     assert command is not None, f"{doc}: unknown command in `python -m pipeline {args}`"
     try:
