@@ -48,6 +48,7 @@ import datetime as dt
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 SCHEMA_VERSION = 2
@@ -162,6 +163,8 @@ FINDING_FIELDS = ("unit_id", "file", "sheet", "cell", "value", "rule", "severity
 TASK_FIELDS = ("task_id", "role", "status", "results", "quantity", "documents", "difficulties", "proposals",
                "sheet", "row")
 INDICATOR_FIELDS = ("code", "value", "raw", "note", "sheet", "cell")
+_FINDING_VALUES, _TASK_VALUES, _INDICATOR_VALUES = (itemgetter(*f) for f in (FINDING_FIELDS, TASK_FIELDS,
+                                                                             INDICATOR_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -355,16 +358,16 @@ class Ledger:
             self.db.executemany(
                 "INSERT INTO findings (submission_id, period, unit_id, file, sheet, cell, value, rule, severity, message) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(submission_id, period, *(f[k] for k in FINDING_FIELDS)) for f in findings])
+                [(submission_id, period, *_FINDING_VALUES(f)) for f in findings])
             if unit_id is not None:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO task_reports (submission_id, unit_id, period, "
                     + ", ".join(TASK_FIELDS) + ") VALUES (?, ?, ?" + ", ?" * len(TASK_FIELDS) + ")",
-                    [(submission_id, unit_id, period, *(t[k] for k in TASK_FIELDS)) for t in tasks])
+                    [(submission_id, unit_id, period, *_TASK_VALUES(t)) for t in tasks])
                 self.db.executemany(
                     "INSERT OR REPLACE INTO indicator_values (submission_id, unit_id, period, "
                     + ", ".join(INDICATOR_FIELDS) + ") VALUES (?, ?, ?" + ", ?" * len(INDICATOR_FIELDS) + ")",
-                    [(submission_id, unit_id, period, *(i[k] for k in INDICATOR_FIELDS)) for i in indicators])
+                    [(submission_id, unit_id, period, *_INDICATOR_VALUES(i)) for i in indicators])
             if info:
                 self.db.execute("INSERT INTO submission_info (submission_id, preparer, phone, report_date, head_of_unit) "
                                 "VALUES (?, ?, ?, ?, ?)", (submission_id, info.get("preparer"), info.get("phone"),
