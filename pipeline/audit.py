@@ -91,7 +91,8 @@ def unidentified_files(ledger_path: Path, period_code: str, as_of: dt.date, prov
     `province`, only the files that province received (a ledger may be shared)."""
     where = " AND (province IS NULL OR province = ?)" if province is not None else ""
     rows = _submission_rows(ledger_path, "SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
-                            f"AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ?{where} ORDER BY original_name",
+                            f"AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ?{where} "
+                            "ORDER BY original_name",
                             (period_code, as_of.isoformat(), *(() if province is None else (province,))))
     return [r[0] for r in rows]
 

@@ -434,8 +434,9 @@ def _start(source: Source, ledger: Ledger, stamp: str) -> _Batch:
     folder = submissions_dir(source.settings, period)
     by_file, by_unit = _receipts(folder, source.registry)
     run_id = ledger.start_run(period.code, stamp)
-    return _Batch(source, ledger, run_id, discover(folder), by_file, by_unit, ledger.known_hashes(period.code, province),
-                  ledger.pending(period.code, province), IngestReport(period.code, 0, 0))
+    return _Batch(source, ledger, run_id, discover(folder), by_file, by_unit,
+                  ledger.known_hashes(period.code, province), ledger.pending(period.code, province),
+                  IngestReport(period.code, 0, 0))
 
 
 def _record(batch: _Batch, results: list, now: dt.datetime, stamp: str) -> list:
