@@ -449,18 +449,23 @@ def indicator_blocks(codes: list[str]) -> list[list[str]]:
 
 # ---------------------------------------------------------------- charts and writing
 
-def charts(data: ReportData) -> dict:
+def charts(data: ReportData, part: str | None = None) -> dict:
     """The charts by key: `task_status`, `commune:<code>` for each indicator charted by commune,
-    `completeness` (the audit's statuses), in the order the report shows them."""
+    `completeness` (the audit's statuses), in the order the report shows them. `part`: only the
+    commune charts ("communes") or only the others ("others")."""
     from pipeline import charts as ch
     from pipeline.audit import KIND_LABELS, STATUS_LABELS
 
     k = data.consolidation
-    out = {"task_status": ch.task_status_by_group(k.groups)}
-    short = data.registry.units.set_index("id")["short_name"].to_dict()
-    for indicator in chart_indicators(data):
-        out[f"commune:{indicator.code}"] = ch.indicator_by_commune(k.values, indicator, short)
-    out["completeness"] = ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
+    out = {}
+    if part != "communes":
+        out["task_status"] = ch.task_status_by_group(k.groups)
+    if part != "others":
+        short = data.registry.units.set_index("id")["short_name"].to_dict()
+        for indicator in chart_indicators(data):
+            out[f"commune:{indicator.code}"] = ch.indicator_by_commune(k.values, indicator, short)
+    if part != "communes":
+        out["completeness"] = ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
     return out
 
 
@@ -494,24 +499,32 @@ def render_all(data: ReportData) -> dict[str, bytes]:
     from pipeline.report_html import html_text
     from pipeline.report_word import word_bytes
 
+    from pipeline import charts as _  # noqa: F401  (imported once, before a worker is forked)
+
     name = report_name(data.period)
-    with _excel_beside(data) as excel:
-        # the Excel file needs no chart: on a second core it is written while the charts are drawn
-        context = report_context(data)
-        pictures = charts(data)
+    with _beside(data) as pool:
+        if pool is None:
+            context, pictures, xlsx = report_context(data), charts(data), None
+        else:
+            # on a second core: the commune charts, then the Excel file (which needs no chart);
+            # here meanwhile: the narrative and the other charts
+            communes, excel = pool.submit(_in_worker, "communes"), pool.submit(_in_worker, "excel")
+            context, others = report_context(data), charts(data, "others")
+            pictures = {"task_status": others["task_status"], **communes.result(),
+                        "completeness": others["completeness"]}
         word = word_bytes(data, context, pictures)
         html = html_text(data, context, pictures).encode("utf-8")
-        xlsx = excel.result() if excel else excel_bytes(data)
+        xlsx = excel.result() if pool is not None else excel_bytes(data)
     return {f"{name}.docx": word, f"tong-hop-{data.period.code}.xlsx": xlsx, f"{name}.html": html}
 
 
-_FORKED_DATA = None   # what the forked Excel writer inherits from the parent (no pickling of frames)
+_FORKED_DATA = None   # what the forked worker inherits from the parent (no pickling of frames)
 
 
 @contextmanager
-def _excel_beside(data):
-    """A future for the Excel bytes from a forked process, where there are several cores and the
-    system can fork (not Windows); else None, and the caller writes it in this process."""
+def _beside(data):
+    """A forked process for part of the rendering, where there are several cores and the system
+    can fork (not Windows); else None, and the caller renders everything in this process."""
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -523,15 +536,15 @@ def _excel_beside(data):
     _FORKED_DATA = data
     try:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield pool.submit(_excel_in_worker)
+            yield pool
     finally:
         _FORKED_DATA = None
 
 
-def _excel_in_worker() -> bytes:
+def _in_worker(what: str):
     from pipeline.report_excel import excel_bytes
 
-    return excel_bytes(_FORKED_DATA)
+    return excel_bytes(_FORKED_DATA) if what == "excel" else charts(_FORKED_DATA, "communes")
 
 
 def build_reports(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None) -> Outputs:

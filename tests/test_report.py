@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import unicodedata
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
@@ -420,6 +421,35 @@ def test_same_ledger_gives_the_same_bytes(province):
     for name in ("bao-cao-6-thang-dau-nam-2026.docx", "tong-hop-2026S1.xlsx"):
         with zipfile.ZipFile(io.BytesIO(after[name])) as archive:
             assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_a_second_core_changes_no_byte(province, monkeypatch):
+    """Where a process is forked for the commune charts and the Excel file, the reports are the
+    bytes rendered all in one process (as on Windows, or with one core)."""
+    import multiprocessing
+    import os
+
+    import pipeline.report as report_module
+
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("rendering forks a second process only with two cores and fork")
+    pools = []
+    real = report_module._beside
+
+    @contextmanager
+    def spy(data):
+        with real(data) as pool:
+            pools.append(pool)
+            yield pool
+
+    monkeypatch.setattr(report_module, "_beside", spy)
+    first, _, _ = province
+    data = gather(first.settings, first.registry, first.matrix, first.catalogue, first.period, AS_OF_S1)
+    forked = render_all(data)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    alone = render_all(data)
+    assert pools[0] is not None and pools[1] is None
+    assert forked == alone
 
 
 @pytest.mark.parametrize("where", ["render", "write"])
