@@ -188,6 +188,7 @@ class Ledger:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._judged: int | None = None   # verdicts written so far while `judging`, else None
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
@@ -270,7 +271,7 @@ class Ledger:
     @contextmanager
     def _verdict(self):
         """One file's verdict: its own transaction, or its share of the group's in `judging`."""
-        if getattr(self, "_judged", None) is None:
+        if self._judged is None:
             with self.transaction():
                 yield
             return

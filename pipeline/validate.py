@@ -307,7 +307,7 @@ class Extracted:
 
 def extract(item: Item, expectations: Expectations) -> Extracted:
     """One file's cells read and checked one by one (fills the item's findings, tasks, indicators
-    and info); the schemas then check every file's rows at once (validate_batch). Needs only the
+    and info); the schemas then check every file's rows at once (check_schemas). Needs only the
     item, so it can run in the process that read the file."""
     rows = Extracted()
     try:
@@ -320,19 +320,6 @@ def extract(item: Item, expectations: Expectations) -> Extracted:
                                      "hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này cho người quản "
                                      "trị phần mềm."))
     return rows
-
-
-def validate_batch(items: list[Item], expectations: Expectations,
-                   extracted: dict[int, Extracted] | None = None) -> None:
-    """Fills each item's findings, tasks and indicators. Items without a unit are only checked
-    for what their cells say; the structure checks need to know what the unit owes. `extracted`:
-    the items' `extract` already done (by key), e.g. by the processes that read the files."""
-    extracted = dict(extracted or {})
-    for item in items:
-        if item.key not in extracted:
-            extracted[item.key] = extract(item, expectations)
-    check_schemas(items, extracted)
-    check_across(items, expectations)
 
 
 def check_schemas(items: list[Item], extracted: dict[int, Extracted]) -> None:
