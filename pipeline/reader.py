@@ -97,9 +97,8 @@ def sniff(path: Path) -> str:
 
 
 def _file_bytes(path: Path) -> bytes:
+    """The file's bytes, unless it is far larger than any template (an empty file is `_sniff`'s)."""
     size = path.stat().st_size
-    if size == 0:
-        raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
     if size > MAX_FILE_BYTES:
         raise _too_large(size)
     return path.read_bytes()
