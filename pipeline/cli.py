@@ -308,8 +308,11 @@ def ingest(project: Project, period_code: str, progress: bool | None, others: tu
     """
     from pipeline.ingest import Source, ingest_many
 
-    projects = [project] + [Project(root, project.verbose) for root in others]
-    sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code)) for p in projects]
+    projects = {project.settings.root: project}   # a folder named twice (or this one) is ingested once
+    for root in others:
+        projects.setdefault(root.resolve(), Project(root, project.verbose))
+    sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code))
+               for p in projects.values()]
     reports = ingest_many(sources, progress=progress)
     for n, (source, report) in enumerate(zip(sources, reports)):
         if len(sources) > 1:

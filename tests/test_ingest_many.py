@@ -87,6 +87,19 @@ def test_one_run_for_two_provinces_keeps_each_province_apart(tmp_path):
     assert _rows(apart[12].settings.path("ledger")) == rows
 
 
+def test_a_folder_named_twice_is_ingested_once(tmp_path):
+    kits = _country(tmp_path)
+    lai_chau = kits[12]
+    root = str(lai_chau.root)
+    result = CliRunner().invoke(cli, ["--root", root, "ingest", "--period", "2026S1", "--no-progress", root,
+                                      str(lai_chau.root / ".." / lai_chau.root.name)])
+    assert result.exit_code == 0, result.output
+    assert "==" not in result.output   # one province: no per-province headings
+    assert "5 tệp trong thư mục, 5 tệp mới; đã kiểm tra 5 tệp" in result.output
+    with sqlite3.connect(lai_chau.settings.path("ledger")) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT sha256) FROM submissions").fetchone() == (5, 5)
+
+
 def test_a_province_does_not_judge_what_another_left_pending(tmp_path):
     kits = _country(tmp_path)
     lai_chau, dien_bien = kits[12], kits[11]
