@@ -565,6 +565,22 @@ def _row_key(item, sheet: str, row: int, raw, seen: dict, owed, words: dict) -> 
     return key
 
 
+def _keyed_rows(item: Item, located: LocatedSheet, letters: tuple[str, ...], owed, words: dict, seen: dict):
+    """The sheet's data rows below its header that are not blank: (Excel row, its key, the values of
+    `letters`). Inserted, duplicated and foreign rows are findings and left out; `seen` collects
+    the keys read and their rows."""
+    sheet = located.sheet
+    first = located.header_row + 1
+    _cell_facts(item, located, first)
+    for row in range(first, len(sheet.rows) + 1):
+        values = _row_values(sheet, row, letters)
+        if all(v in ("", None) for v in values):
+            continue
+        key = _row_key(item, sheet.name, row, values[0], seen, owed, words)
+        if key is not None:
+            yield row, key, values
+
+
 def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows, cell_errors) -> None:
     # the structure is checked against what the unit owes; a unit not identified, or not expected
     # this period (already an error), gets only its cells checked
@@ -607,16 +623,9 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
     if TASKS in item.sheets:
         located = item.sheets[TASKS]
         s = located.sheet
-        first = located.header_row + 1
-        _cell_facts(item, located, first)
         seen: dict[str, int] = {}
-        for row in range(first, len(s.rows) + 1):
-            values = _row_values(s, row, _TASK_LETTERS)
-            if all(v in ("", None) for v in values):
-                continue
-            task_id = _row_key(item, s.name, row, values[0], seen, owed_tasks if expected else None, _TASK_ROWS)
-            if task_id is None:
-                continue
+        for row, task_id, values in _keyed_rows(item, located, _TASK_LETTERS, owed_tasks if expected else None,
+                                                _TASK_ROWS, seen):
             record = {"file_key": item.key, "excel_row": row, "sheet": s.name, "task_id": task_id}
             for c, raw in zip(layout.TASK_COLUMNS[4:], values[4:]):
                 if c.key == "quantity":
@@ -632,21 +641,14 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                "documents": record["documents"], "difficulties": record["difficulties"],
                                "proposals": record["proposals"], "sheet": s.name, "row": row})
         if expected:
-            _check_set(item, s.name, owed_tasks, seen, first, "nhiệm vụ")
+            _check_set(item, s.name, owed_tasks, seen, located.header_row + 1, "nhiệm vụ")
 
     if INDICATORS in item.sheets:
         located = item.sheets[INDICATORS]
         s = located.sheet
-        first = located.header_row + 1
-        _cell_facts(item, located, first)
         seen = {}
-        for row in range(first, len(s.rows) + 1):
-            values = _row_values(s, row, _INDICATOR_LETTERS)
-            if all(v in ("", None) for v in values):
-                continue
-            code = _row_key(item, s.name, row, values[0], seen, owed_codes if expected else None, _INDICATOR_ROWS)
-            if code is None:
-                continue
+        for row, code, values in _keyed_rows(item, located, _INDICATOR_LETTERS, owed_codes if expected else None,
+                                             _INDICATOR_ROWS, seen):
             value_type = owed_codes.get(code, "decimal")
             value, blank, raw = _number_cell(item, s, row, "E", value_type == "decimal", cell_errors,
                                              values[_INDICATOR_LETTERS.index("E")])
@@ -656,7 +658,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
             item.indicators.append({"code": code, "value": value, "raw": raw, "note": note,
                                     "sheet": s.name, "cell": f"E{row}"})
         if expected:
-            _check_set(item, s.name, owed_codes, seen, first, "chỉ tiêu")
+            _check_set(item, s.name, owed_codes, seen, located.header_row + 1, "chỉ tiêu")
 
 
 def _check_set(item: Item, sheet: str, owed: dict, seen: dict[str, int], first_row: int, what: str) -> None:
