@@ -13,7 +13,8 @@ from pipeline.obligations import is_active
 from pipeline.periods import Period
 from pipeline.units import Registry
 
-CATALOGUE_COLUMNS = ["code", "name", "unit_of_measure", "tasks", "reporters", "aggregation", "value_type", "asked_in"]
+CATALOGUE_COLUMNS = ["code", "name", "unit_of_measure", "tasks", "reporters", "aggregation", "value_type", "asked_in",
+                     "max_value", "province_total"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def load_catalogue(settings: Settings, matrix: Matrix, registry: Registry) -> Ca
     from schemas.catalogue import MESSAGES, IndicatorCatalogueSchema
 
     path = settings.path("indicators")
-    frame = validate_table(read_text_table(path, CATALOGUE_COLUMNS), IndicatorCatalogueSchema, MESSAGES, path)
+    table = read_text_table(path, CATALOGUE_COLUMNS, optional=("max_value",))
+    frame = validate_table(table, IndicatorCatalogueSchema, MESSAGES, path)
     task_ids = set(matrix.tasks["id"])
     resolver = AgencyResolver(registry, load_collectives(settings))
     errors, reporters = [], []

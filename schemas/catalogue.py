@@ -6,6 +6,11 @@ from pandera.typing import Series
 AGGREGATIONS = ("flow", "stock")       # flow: sum over the period; stock: the count at the cut-off
 VALUE_TYPES = ("integer", "decimal")
 ASKED_IN = ("all", "annual")           # every period, or only in the annual report
+# How the province figure is formed when units at both levels report an indicator:
+# sum: their activities are separate, the province figure is the sum over every unit;
+# provincial: the provincial unit's count already covers the communes (the police's cases), the
+# province figure is the departments' sum and the communes' sum is shown beside it as "trong đó".
+PROVINCE_TOTALS = ("sum", "provincial")
 
 
 class IndicatorCatalogueSchema(pa.DataFrameModel):
@@ -19,6 +24,11 @@ class IndicatorCatalogueSchema(pa.DataFrameModel):
     aggregation: Series[str] = pa.Field(isin=AGGREGATIONS, description="flow: cộng dồn trong kỳ; stock: số tại thời điểm chốt")
     value_type: Series[str] = pa.Field(isin=VALUE_TYPES, description="integer: số nguyên; decimal: số thập phân")
     asked_in: Series[str] = pa.Field(isin=ASKED_IN, description="all: mọi kỳ; annual: chỉ báo cáo năm")
+    max_value: Series[str] = pa.Field(str_matches=r"^(\d+)?$",
+                                      description="Giá trị tối đa hợp lý của một đơn vị trong một kỳ (để trống: mặc định)")
+    province_total: Series[str] = pa.Field(isin=PROVINCE_TOTALS,
+                                           description="sum: cộng mọi đơn vị; provincial: lấy số của cấp tỉnh, "
+                                                       "tổng của cấp xã ghi \"trong đó\"")
 
     class Config:
         strict = True
@@ -34,4 +44,6 @@ MESSAGES = {
     "aggregation": {"isin": "cách tổng hợp chỉ nhận flow hoặc stock"},
     "value_type": {"isin": "kiểu giá trị chỉ nhận integer hoặc decimal"},
     "asked_in": {"isin": "kỳ hỏi chỉ nhận all hoặc annual"},
+    "max_value": {"str_matches": "giá trị tối đa phải là một số nguyên không âm, hoặc để trống"},
+    "province_total": {"isin": "cách lấy số của tỉnh chỉ nhận sum hoặc provincial"},
 }
