@@ -107,7 +107,9 @@ class ReportData:
 def gather(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None) -> ReportData:
     from pipeline.audit import rates, submission_status
 
-    as_of = as_of or dt.date.today()
+    from pipeline.clock import today
+
+    as_of = as_of or today(settings)
     data = read_ledger(settings.path("ledger"), comparison_periods(period))
     consolidation = consolidate(matrix, registry, catalogue, period, data)
     status = submission_status(settings, registry, matrix, period, as_of)
