@@ -158,9 +158,21 @@ class DemoResult:
     outputs: dict[str, list[Path]]
 
 
+# What a project folder keeps out of git: the units' files, the outputs and the ledger (data, not code).
+PROJECT_GITIGNORE = """\
+/inputs/submissions/*
+!/inputs/submissions/.gitkeep
+/outputs/*
+!/outputs/.gitkeep
+*.sqlite
+*.sqlite-wal
+*.sqlite-shm
+"""
+
+
 def prepare_workspace(source_root: Path, workspace: Path) -> Path:
     """A fresh copy of the project's data (inputs, schemas, templates): the officer's real
-    inputs/ and ledger are never touched."""
+    inputs/ and ledger are never touched. Its .gitignore keeps the units' data out of git."""
     if workspace.exists():
         shutil.rmtree(workspace)
     for folder in ("inputs", "schemas", "templates"):
@@ -168,6 +180,7 @@ def prepare_workspace(source_root: Path, workspace: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
     (workspace / "inputs" / "submissions").mkdir(parents=True)
     (workspace / "outputs").mkdir()
+    (workspace / ".gitignore").write_text(PROJECT_GITIGNORE, encoding="utf-8")
     return workspace
 
 
@@ -340,7 +353,9 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
                               never_send=ANNUAL_NEVER_SEND, receipts_start=year.cutoff - dt.timedelta(days=3))
     append_receipts(settings.path("submissions") / year.code, list(receipts.values()))
     year_as_of = (year.deadline + dt.timedelta(days=2)).isoformat()
-    step("Rà soát tình hình nộp cả năm", "audit", "--period", year.code, "--as-of", year_as_of)
+    # as an officer would: the files that came are ingested before the audit asks who is missing
+    step(f"Tiếp nhận báo cáo {year.label}", "ingest", "--period", year.code, "--no-progress")
+    step("Rà soát tình hình nộp cả năm", "audit", "--period", year.code, "--as-of", year_as_of, "--no-ingest")
     step("Báo cáo năm", "annual", "--year", str(year.year), "--as-of", year_as_of)
     step("Lịch sử nộp báo cáo qua các kỳ", "audit", "--history", "--as-of", year_as_of)
 
