@@ -69,8 +69,11 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     """
     if not ledger_path.is_file():
         return pd.DataFrame(columns=RECEIPT_COLUMNS)
+    from pipeline.ledger import LOCKED_OUT_SQL
+
+    # a file received after its period's lock does not count (pipeline/lock.py)
     sql = ("SELECT unit_id, period, version, outcome, receipt_date, errors, warnings, original_name AS file "
-           "FROM submissions WHERE unit_id IS NOT NULL AND version IS NOT NULL AND outcome != 'pending'")
+           "FROM submissions s WHERE unit_id IS NOT NULL AND version IS NOT NULL AND outcome != 'pending'")
     args: tuple = ()
     if period_codes is not None:
         sql += f" AND period IN ({','.join('?' * len(period_codes))})"
@@ -79,6 +82,8 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     try:
         if not _has_submissions(db):
             return pd.DataFrame(columns=RECEIPT_COLUMNS)
+        if _has_table(db, "period_locks"):
+            sql += f" AND NOT {LOCKED_OUT_SQL}"
         frame = pd.read_sql_query(sql + " ORDER BY period, unit_id, version", db, params=args)
     finally:
         db.close()
@@ -116,7 +121,11 @@ def _submission_rows(ledger_path: Path, sql: str, params: tuple = ()) -> list:
 
 def _has_submissions(db: sqlite3.Connection) -> bool:
     # a ledger another command created before any ingestion may not have the table yet
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'submissions'").fetchone() is not None
+    return _has_table(db, "submissions")
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 # ---------------------------------------------------------------- the one computation

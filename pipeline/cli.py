@@ -410,15 +410,19 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
     if not path.is_file():
         click.echo(f"Chưa có sổ cái {path}: chạy python -m pipeline ingest --period {period.code} trước.")
         return
+    from pipeline.ledger import after_lock
+
     with Ledger(path) as ledger:
         versions = ledger.versions(unit_id, period.code)
+        late = {r["id"] for r in after_lock(ledger, period.code, project.settings.province_code) if not r["counted"]}
         click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")
         if not versions:
             return
         _echo_table(pd.DataFrame([{
             "Bản": v["version"], "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
             "Kết quả": outcome_label(v["outcome"]), "Lỗi": v["errors"], "Cảnh báo": v["warnings"],
-            "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else ""),
+            "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else
+                                                                 "nhận sau khi khoá kỳ" if v["id"] in late else ""),
         } for v in versions]))
         for older, newer in zip(versions, versions[1:]):
             changes = version_changes(ledger, older["id"], newer["id"])
@@ -479,6 +483,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         if unknown:
             click.echo(f"Có {len(unknown)} tệp không xác định được đơn vị gửi ({', '.join(unknown)}): đơn vị \"chưa nộp\" "
                        f"có thể đã gửi một trong các tệp này; xem {period.code}/kiem-tra.xlsx.")
+        _echo_after_lock(project, period)
         written = write_audit(project.settings, period, status, day, new_deadline.date() if new_deadline else None)
         click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
         if written.letter:
@@ -500,6 +505,26 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
 
 
+def _echo_after_lock(project: Project, period) -> None:
+    """For a locked period: the files received after the lock (the issued report does not count them)."""
+    import pandas as pd
+
+    from pipeline.lock import lock_state
+
+    state = lock_state(project.settings, period)
+    if state is None:
+        return
+    click.echo(f"\nKỳ {period.code} đã khoá ngày {state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày "
+               f"{state.as_of:%d/%m/%Y}): {len(state.after)} tệp nhận sau khi khoá.")
+    if state.after:
+        names = project.registry.name_of
+        _echo_table(pd.DataFrame([{
+            "Tệp": r["original_name"], "Đơn vị": names.get(r["unit_id"], "") if r["unit_id"] else "(không xác định)",
+            "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
+            "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
+        } for r in state.after]))
+
+
 _AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
                       help="Submission status (appendix III) as of this day (default: today).")
 
@@ -514,14 +539,28 @@ def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
         periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
     for each in periods:
         _ingest_first(project, each, no_ingest)
-    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period,
-                        as_of.date() if as_of else None)
+    from pipeline.lock import compare_issued, lock_state, remember_build
+
+    lock = lock_state(project.settings, period)
+    day = as_of.date() if as_of else None
+    if lock is not None:
+        day = lock.report_as_of()
+        click.echo(f"Kỳ {period.code} đã khoá ngày {lock.locked_on:%d/%m/%Y}: báo cáo được tạo lại từ số liệu lúc khoá "
+                   f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
+                   + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
+                      if lock.exceptions else "") + ".")
+    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day)
+    remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu.")
     for finding in k.findings.itertuples(index=False):
         click.echo(f"  Cần kiểm tra: {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
+    if lock is not None:
+        changed = compare_issued(lock, [out.word, out.excel, out.html])
+        click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
+                   f"Khác bản đã phát hành (do tệp được chấp thuận nộp muộn): {', '.join(changed)}.")
 
 
 @cli.command()
@@ -559,6 +598,57 @@ def annual(project: Project, year: int, as_of, no_ingest: bool) -> None:
     Example: python -m pipeline annual --year 2026
     """
     _report(project, project.period(str(year)), as_of, no_ingest)
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--cho-phep", "exceptions", multiple=True,
+              help="A unit whose file received after the lock still counts (an agreed exception); repeatable.")
+@pass_project
+def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> None:
+    """Lock a period whose reports were issued: its figures stay as they were.
+
+    Records in the ledger the hash of each report last built in outputs/<period>/, the as-of day
+    and the files they read. Files that arrive later are still archived and judged, but do not
+    count; the period's reports are rebuilt byte for byte. Given for a locked period, --cho-phep
+    adds exceptions.
+
+    Example: python -m pipeline lock --period 2026S1 --cho-phep 03405
+    """
+    from pipeline.lock import lock_period
+
+    period = project.period(period_code)
+    result = lock_period(project.settings, project.registry, period, list(exceptions))
+    if result.added_to:
+        click.echo(f"Kỳ {period.code} đã khoá; đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
+        return
+    click.echo(f"Đã khoá kỳ {period.label} ({period.code}): {len(result.files)} tệp báo cáo đã phát hành "
+               f"({', '.join(result.files)}), số liệu tính đến ngày {result.as_of:%d/%m/%Y}.")
+    for name in result.edited:
+        click.echo(f"Lưu ý: tệp {name} đã được sửa sau khi chương trình tạo; khi tạo lại, chương trình ra bản gốc "
+                   "(không có phần sửa tay).")
+    if result.exceptions:
+        click.echo(f"Đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
+    click.echo(f"Tệp nhận sau khi khoá vẫn được lưu và kiểm tra nhưng không được tính. Mở lại: "
+               f"python -m pipeline unlock --period {period.code} --ly-do \"…\"")
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--ly-do", "reason", required=True, help="Why the period is reopened (kept in the ledger).")
+@pass_project
+def unlock(project: Project, period_code: str, reason: str) -> None:
+    """Reopen a locked period, with the reason: the files received after the lock count again.
+
+    Example: python -m pipeline unlock --period 2026S1 --ly-do "UBND tỉnh yêu cầu bổ sung số liệu"
+    """
+    from pipeline.lock import unlock_period
+
+    period = project.period(period_code)
+    state = unlock_period(project.settings, period, reason)
+    waiting = [r for r in state.after if not r["counted"]]
+    click.echo(f"Đã mở khoá kỳ {period.code} (lý do: {' '.join(reason.split())}); {len(waiting)} tệp nhận sau khi khoá "
+               "nay được tính. Tạo lại báo cáo để cập nhật số liệu.")
 
 
 @cli.command()
