@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import clock, layout
+from pipeline.consistency import locked_texts
 from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received
 from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
@@ -141,8 +142,9 @@ def build_expectations(settings, registry, matrix, catalogue, period: Period, le
     ind = indicator_obligations(catalogue, registry, period)
     for unit_id, code in sorted(zip(ind["unit_id"].tolist(), ind["code"].tolist()), key=lambda uc: order[uc[1]]):
         indicators.setdefault(unit_id, []).append((code, value_types[code]))
-    plausibility = load_plausibility(settings.root / "schemas" / "plausibility.csv")
+    plausibility = load_plausibility(settings.root / "schemas" / "consistency.csv")
     exp = Expectations(period.code, tasks, indicators, plausibility)
+    exp.locked = locked_texts(owed, catalogue.indicators)
     if ledger is not None:
         earlier_periods = [p.code for p in plan_periods(settings) if p < period and p.kind is period.kind]
         for row in ledger.earlier_values(sorted(tasks), earlier_periods):
