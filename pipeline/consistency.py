@@ -87,10 +87,15 @@ def check_consistency(items: list, exp) -> None:
         if item.blank:
             continue
         by_code = {i["code"]: i for i in item.indicators}
+        status_of = {t["task_id"]: t.get("status") or "" for t in item.tasks}
+        # a figure is unexplained when every task of the file it is tied to has a status without figures
+        no_figures = {r.subject for r in rules if r.kind == "status_excludes_results" and "figures" in r.other}
         figures: dict[str, list[dict]] = {}
         for code, ind in by_code.items():
-            for task_id in tasks_of_code.get(code, ()):
-                figures.setdefault(task_id, []).append(ind)
+            tied = [t for t in tasks_of_code.get(code, ()) if t in status_of]
+            if tied and all(status_of[t] in no_figures for t in tied):
+                for task_id in tied:
+                    figures.setdefault(task_id, []).append(ind)
         for rule in rules:
             if rule.kind in ("at_most", "positive_requires"):
                 left, right = by_code.get(rule.subject), by_code.get(rule.other[0])

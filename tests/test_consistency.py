@@ -34,12 +34,13 @@ def found(judged: dict, rule: str) -> list[dict]:
 
 
 def tied_task(spec) -> tuple[str, str]:
-    """A task of the unit and an indicator tied to it in the catalogue."""
-    for task in spec.tasks:
-        for ind in spec.indicators:
-            if task["task_id"] in [t.strip() for t in ind["tasks"].split(";")]:
-                return task["task_id"], ind["code"]
-    raise AssertionError("no indicator tied to a task of the unit")
+    """A task of the unit and an indicator tied to it alone (among the unit's tasks) in the catalogue."""
+    owed = {t["task_id"] for t in spec.tasks}
+    for ind in spec.indicators:
+        tied = [t.strip() for t in ind["tasks"].split(";") if t.strip() in owed]
+        if len(tied) == 1:
+            return tied[0], ind["code"]
+    raise AssertionError("no indicator tied to one task of the unit")
 
 
 def first_task(spec) -> str:
@@ -105,6 +106,15 @@ def test_no_activity_with_figures_of_the_task(kit):
     figures = [f for f in found(judged, "status_excludes_results") if f["sheet"] == INDICATORS]
     assert f"E{row_of(spec, code)}" in [f["cell"] for f in figures]
     assert f"Nhiệm vụ {task_id} ghi tình trạng «Không phát sinh» nhưng có số liệu chỉ tiêu" in figures[0]["message"]
+
+
+def test_figures_another_active_task_explains_are_no_finding(kit):
+    spec = kit.spec(COMMUNE)
+    owed = {t["task_id"] for t in spec.tasks}
+    shared = next(i for i in spec.indicators if len([t for t in i["tasks"].split(";") if t.strip() in owed]) > 1)
+    task_id = next(t.strip() for t in shared["tasks"].split(";") if t.strip() in owed)
+    judged, spec = judge(kit, COMMUNE, set_task(lambda s: task_id, E="Không phát sinh", F=None, G=None, H=None))
+    assert f"E{row_of(spec, shared['code'])}" not in [f["cell"] for f in found(judged, "status_excludes_results")]
 
 
 def test_done_without_a_quantity(kit):
