@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help install test demo matrix units obligations templates ingest history
 .PHONY: distribute send-feedback send-reminders collect
 .PHONY: audit audit-history
-.PHONY: semiannual annual
+.PHONY: semiannual annual lock unlock
 .PHONY: bench
 
 help:
@@ -27,6 +27,9 @@ help:
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
 	@echo "make semiannual PERIOD=2026S1      ingest what is new, then the semi-annual report (Word, Excel, HTML) in outputs/2026S1/"
 	@echo "make annual YEAR=2026              ingest what is new, then the annual report in outputs/2026/ (AS_OF= for both)"
+	@echo "                                   (audit, history, send-*, semiannual, annual: NO_INGEST=1 stops instead if files wait)"
+	@echo "make lock PERIOD=2026S1            the period's reports were issued: later files no longer count (ALLOW=\"03405\" excepts units)"
+	@echo "make unlock PERIOD=2026S1 REASON=\"...\"  reopen a locked period, with the reason"
 	@echo "make bench                         every stage timed, Lai Châu and the whole country, beside a naive pipeline"
 
 $(PY):
@@ -56,11 +59,14 @@ obligations: $(STAMP)
 templates: $(STAMP)
 	$(PY) -m pipeline templates --period $(PERIOD) $(if $(UNIT),--unit $(UNIT))
 
+# NO_INGEST=1: a command that judges a period stops if new files wait, instead of ingesting them first.
+NO_INGEST_FLAG = $(if $(NO_INGEST),--no-ingest)
+
 ingest: $(STAMP)
 	$(PY) -m pipeline ingest --period $(PERIOD)
 
 history: $(STAMP)
-	$(PY) -m pipeline history --period $(PERIOD) --unit $(UNIT)
+	$(PY) -m pipeline history --period $(PERIOD) --unit $(UNIT) $(NO_INGEST_FLAG)
 
 # Mail (README, "Mail"): without SEND=1 the messages are only written as .eml files to check first.
 MAIL_FLAGS = $(if $(SEND),--send) $(if $(RESEND),--resend) $(if $(UNIT),--unit $(UNIT))
@@ -69,26 +75,33 @@ distribute: $(STAMP)
 	$(PY) -m pipeline distribute --period $(PERIOD) $(MAIL_FLAGS)
 
 send-feedback: $(STAMP)
-	$(PY) -m pipeline send-feedback --period $(PERIOD) $(MAIL_FLAGS)
+	$(PY) -m pipeline send-feedback --period $(PERIOD) $(MAIL_FLAGS) $(NO_INGEST_FLAG)
 
 send-reminders: $(STAMP)
-	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS)
+	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS) $(NO_INGEST_FLAG)
 
 collect: $(STAMP)
 	$(PY) -m pipeline collect --period $(PERIOD) $(if $(SINCE),--since $(SINCE))
 
 # Audit (README, "Audit"): AS_OF=2026-06-20 replays a day, NEW_DEADLINE=2026-06-26 sets the letter's new deadline.
 audit: $(STAMP)
-	$(PY) -m pipeline audit $(if $(PERIOD),--period $(PERIOD)) $(if $(AS_OF),--as-of $(AS_OF)) $(if $(NEW_DEADLINE),--new-deadline $(NEW_DEADLINE)) $(if $(HISTORY),--history)
+	$(PY) -m pipeline audit $(if $(PERIOD),--period $(PERIOD)) $(if $(AS_OF),--as-of $(AS_OF)) $(if $(NEW_DEADLINE),--new-deadline $(NEW_DEADLINE)) $(if $(HISTORY),--history) $(NO_INGEST_FLAG)
 
 audit-history: $(STAMP)
 	$(PY) -m pipeline audit --history $(if $(AS_OF),--as-of $(AS_OF))
 
 semiannual: $(STAMP)
-	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF))
+	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG)
 
 annual: $(STAMP)
-	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF))
+	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG)
+
+# Locking a period (README, "Locking a period"): ALLOW="03405 12-CA" lets those units' late files count.
+lock: $(STAMP)
+	$(PY) -m pipeline lock --period $(PERIOD) $(foreach u,$(ALLOW),--cho-phep $(u))
+
+unlock: $(STAMP)
+	$(PY) -m pipeline unlock --period $(PERIOD) --ly-do "$(REASON)"
 
 demo: $(STAMP)
 	$(PY) -m pipeline demo

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.clock import today
 from pipeline.periods import Period
 from pipeline.units import COMMUNE
 
@@ -68,8 +69,11 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     """
     if not ledger_path.is_file():
         return pd.DataFrame(columns=RECEIPT_COLUMNS)
+    from pipeline.ledger import LOCKED_OUT_SQL
+
+    # a file received after its period's lock does not count (pipeline/lock.py)
     sql = ("SELECT unit_id, period, version, outcome, receipt_date, errors, warnings, original_name AS file "
-           "FROM submissions WHERE unit_id IS NOT NULL AND version IS NOT NULL AND outcome != 'pending'")
+           "FROM submissions s WHERE unit_id IS NOT NULL AND version IS NOT NULL AND outcome != 'pending'")
     args: tuple = ()
     if period_codes is not None:
         sql += f" AND period IN ({','.join('?' * len(period_codes))})"
@@ -78,6 +82,8 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     try:
         if not _has_submissions(db):
             return pd.DataFrame(columns=RECEIPT_COLUMNS)
+        if _has_table(db, "period_locks"):
+            sql += f" AND NOT {LOCKED_OUT_SQL}"
         frame = pd.read_sql_query(sql + " ORDER BY period, unit_id, version", db, params=args)
     finally:
         db.close()
@@ -115,7 +121,11 @@ def _submission_rows(ledger_path: Path, sql: str, params: tuple = ()) -> list:
 
 def _has_submissions(db: sqlite3.Connection) -> bool:
     # a ledger another command created before any ingestion may not have the table yet
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'submissions'").fetchone() is not None
+    return _has_table(db, "submissions")
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 # ---------------------------------------------------------------- the one computation
@@ -194,7 +204,7 @@ def submission_status(settings, registry, matrix, period: Period, as_of: dt.date
     """
     from pipeline.obligations import expected_units
 
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today(settings)
     expected = expected_units(matrix, registry, period)
     receipts = read_receipts(settings.path("ledger"), [period.code])
     return classify(expected, receipts, period, as_of)
@@ -291,7 +301,7 @@ def submission_history(settings, registry, matrix, as_of: dt.date | None = None,
     from pipeline.obligations import expected_units
     from pipeline.periods import parse_period
 
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today(settings)
     ledger_path = settings.path("ledger")
     codes = period_codes if period_codes is not None else ledger_periods(ledger_path)
     periods = sorted(parse_period(code, settings) for code in set(codes))
@@ -307,3 +317,29 @@ def submission_history(settings, registry, matrix, as_of: dt.date | None = None,
     seen = set(status["unit_id"])
     units = registry.units[registry.units["id"].isin(seen)][["id", "name", "short_name", "kind"]]
     return History([p.code for p in periods], units.reset_index(drop=True), status, pd.DataFrame(rate_rows))
+
+
+# ---------------------------------------------------------------- files that wait
+
+def waiting_files(settings, period: Period) -> list[str]:
+    """The files in the period's folder that the ledger does not have yet (never ingested), and
+    those a killed run left pending: what a judgement of the period would miss. Names under the
+    period folder, in order."""
+    from pipeline.ingest import discover, sha256_of, submissions_dir
+
+    folder = submissions_dir(settings, period)
+    ledger_path = settings.path("ledger")
+    where = " AND (province IS NULL OR province = ?)"
+    known = {r[0] for r in _submission_rows(ledger_path, f"SELECT sha256 FROM submissions WHERE period = ?{where}",
+                                            (period.code, settings.province_code))}
+    pending = [r[0] for r in _submission_rows(
+        ledger_path, f"SELECT original_name FROM submissions WHERE period = ? AND outcome = 'pending'{where}",
+        (period.code, settings.province_code))]
+    new = []
+    for path in discover(folder):
+        try:
+            if sha256_of(path) not in known:
+                new.append(path.relative_to(folder).as_posix())
+        except OSError:
+            new.append(path.relative_to(folder).as_posix())   # locked by another program: still waiting
+    return sorted(set(new) | set(pending))

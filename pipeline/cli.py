@@ -182,6 +182,10 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
 
 _SEND = click.option("--send", is_flag=True,
                      help="Deliver over SMTP. Without it: a dry run writing .eml files into outputs/mail/.")
+_NO_INGEST = click.option("--no-ingest", is_flag=True,
+                          help="Do not ingest the new files first: stop if any wait in the period's folder.")
+
+
 _RESEND = click.option("--resend", is_flag=True, help="Send again to units that already received this message.")
 
 
@@ -218,9 +222,10 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
               help="Where the feedback workbooks are (default: outputs/<period>/phan-hoi/).")
 @_SEND
 @_RESEND
+@_NO_INGEST
 @pass_project
 def send_feedback(project: Project, period_code: str, unit_id: str | None, folder: Path | None,
-                  send: bool, resend: bool) -> None:
+                  send: bool, resend: bool, no_ingest: bool) -> None:
     """Email each unit its feedback workbook, with a summary of what to fix.
 
     A file goes to the unit whose id is in its name; a new feedback file is a new message.
@@ -230,6 +235,7 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
     from pipeline.mail import FEEDBACK, feedback, send_messages
 
     period = project.period(period_code)
+    _ingest_first(project, period, no_ingest)
     items = feedback(project.settings, project.registry, period, folder, unit_id)
     _echo_mail_report(send_messages(project.settings, FEEDBACK, period, items, send=send, resend=resend))
 
@@ -244,9 +250,10 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
               help="The new deadline, for the message body (default: the one the audit's letter sets).")
 @_SEND
 @_RESEND
+@_NO_INGEST
 @pass_project
 def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...], letter: Path | None,
-                   new_deadline, send: bool, resend: bool) -> None:
+                   new_deadline, send: bool, resend: bool, no_ingest: bool) -> None:
     """Email the audit's reminder letter (công văn đôn đốc) to the units it addresses.
 
     Run `audit` first: the units and the new deadline come from its tinh-hinh-nop-bao-cao.csv.
@@ -256,17 +263,32 @@ def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...]
     from pipeline.mail import REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages
 
     period = project.period(period_code)
+    _ingest_first(project, period, no_ingest)
     if unit_ids:
         ids, statuses, deadline = list(unit_ids), {}, None
     else:
         addressed = audit_addressees(project.settings, period)
         ids, statuses, deadline = addressed.unit_ids, addressed.statuses, addressed.new_deadline
+        ids = _still_owing(project, period, ids)
         if not ids:
             click.echo(f"Lần kiểm tra gần nhất kỳ {period.code} không có đơn vị nào cần đôn đốc: không gửi thư nào.")
             return
     items = reminders(project.registry, letter or reminder_letter_path(project.settings, period), ids, statuses,
                       new_deadline.date() if new_deadline else deadline)
     _echo_mail_report(send_messages(project.settings, REMINDER, period, items, send=send, resend=resend))
+
+
+def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
+    """The audit's addressees that still have no accepted report today: a unit whose file came
+    after the audit is not sent a reminder."""
+    from pipeline.audit import submission_status
+
+    status = submission_status(project.settings, project.registry, project.matrix, period).set_index("unit_id")
+    sent = [u for u in ids if u in status.index and not status.at[u, "needs_reminder"]]
+    if sent:
+        click.echo(f"Không gửi thư đôn đốc cho {len(sent)} đơn vị đã có báo cáo sau lần kiểm tra gần nhất: "
+                   f"{', '.join(sent)}.")
+    return [u for u in ids if u not in sent]
 
 
 @cli.command()
@@ -347,11 +369,31 @@ def _echo_ingest_report(source, report) -> None:
         click.echo(f"Tệp phản hồi gửi đơn vị ({len(report.feedback_files)}): {report.feedback_files[0].parent}")
 
 
+def _ingest_first(project: Project, period, no_ingest: bool) -> None:
+    """What every command that judges a period does first: ingest what is new in the period's
+    folder (the same code and summary as `ingest`), or, with --no-ingest, refuse while files wait."""
+    from pipeline.ingest import Source, ingest_many, submissions_dir
+
+    if no_ingest:
+        from pipeline.audit import waiting_files
+
+        waiting = waiting_files(project.settings, period)
+        if waiting:
+            raise OfficerError(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
+                               f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
+        return
+    source = Source(project.settings, project.registry, project.matrix, project.catalogue, period)
+    [report] = ingest_many([source], progress=None)
+    _echo_ingest_report(source, report)
+    click.echo("")
+
+
 @cli.command()
 @click.option("--unit", "unit_id", required=True, help="The unit's id (see `units`).")
 @click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@_NO_INGEST
 @pass_project
-def history(project: Project, unit_id: str, period_code: str) -> None:
+def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -> None:
     """The versions a unit sent for a period, and which values changed between them.
 
     Example: python -m pipeline history --unit 03405 --period 2026S1
@@ -363,19 +405,24 @@ def history(project: Project, unit_id: str, period_code: str) -> None:
 
     period = project.period(period_code)
     unit = project.registry.get(unit_id)
+    _ingest_first(project, period, no_ingest)
     path = project.settings.path("ledger")
     if not path.is_file():
         click.echo(f"Chưa có sổ cái {path}: chạy python -m pipeline ingest --period {period.code} trước.")
         return
+    from pipeline.ledger import after_lock
+
     with Ledger(path) as ledger:
         versions = ledger.versions(unit_id, period.code)
+        late = {r["id"] for r in after_lock(ledger, period.code, project.settings.province_code) if not r["counted"]}
         click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")
         if not versions:
             return
         _echo_table(pd.DataFrame([{
             "Bản": v["version"], "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
             "Kết quả": outcome_label(v["outcome"]), "Lỗi": v["errors"], "Cảnh báo": v["warnings"],
-            "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else ""),
+            "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else
+                                                                 "nhận sau khi khoá kỳ" if v["id"] in late else ""),
         } for v in versions]))
         for older, newer in zip(versions, versions[1:]):
             changes = version_changes(ledger, older["id"], newer["id"])
@@ -402,8 +449,10 @@ def _short(value, width: int = 40) -> str:
               help="The new deadline the reminder letter sets (default: [audit] new_deadline_days after the audit day).")
 @click.option("--history", "show_history", is_flag=True,
               help="Units x periods grid over every period in the ledger; writes outputs/lich-su-nop-bao-cao.html.")
+@_NO_INGEST
 @pass_project
-def audit(project: Project, period_code: str | None, as_of, new_deadline, show_history: bool) -> None:
+def audit(project: Project, period_code: str | None, as_of, new_deadline, show_history: bool,
+          no_ingest: bool) -> None:
     """Who is on time, late, missing or rejected; the reminder letter to those without a report.
 
     Writes outputs/<period>/tinh-hinh-nop-bao-cao.xlsx, tinh-hinh-nop-bao-cao.csv (for a mail merge)
@@ -419,10 +468,13 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
 
     if not period_code and not show_history:
         raise AuditError("Cần chọn kỳ (--period 2026S1) hoặc xem lịch sử các kỳ (--history).")
-    day = as_of.date() if as_of else dt.date.today()
+    from pipeline.clock import today
+
+    day = as_of.date() if as_of else today(project.settings)
     colour = use_colour(sys.stdout)
     if period_code:
         period = project.period(period_code)
+        _ingest_first(project, period, no_ingest)
         status = submission_status(project.settings, project.registry, project.matrix, period, day)
         for line in status_lines(period, status, day, colour):
             click.echo(line, color=colour)
@@ -431,6 +483,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         if unknown:
             click.echo(f"Có {len(unknown)} tệp không xác định được đơn vị gửi ({', '.join(unknown)}): đơn vị \"chưa nộp\" "
                        f"có thể đã gửi một trong các tệp này; xem {period.code}/kiem-tra.xlsx.")
+        _echo_after_lock(project, period)
         written = write_audit(project.settings, period, status, day, new_deadline.date() if new_deadline else None)
         click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
         if written.letter:
@@ -452,36 +505,70 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
 
 
+def _echo_after_lock(project: Project, period) -> None:
+    """For a locked period: the files received after the lock (the issued report does not count them)."""
+    import pandas as pd
+
+    from pipeline.lock import lock_state
+
+    state = lock_state(project.settings, period)
+    if state is None:
+        return
+    click.echo(f"\nKỳ {period.code} đã khoá ngày {state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày "
+               f"{state.as_of:%d/%m/%Y}): {len(state.after)} tệp nhận sau khi khoá.")
+    if state.after:
+        names = project.registry.name_of
+        _echo_table(pd.DataFrame([{
+            "Tệp": r["original_name"], "Đơn vị": names.get(r["unit_id"], "") if r["unit_id"] else "(không xác định)",
+            "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
+            "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
+        } for r in state.after]))
+
+
 _AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
                       help="Submission status (appendix III) as of this day (default: today).")
 
 
-def _report(project: Project, period, as_of) -> None:
+def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
     """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual)."""
-    from pipeline.ingest import ingest as run_ingest, submissions_dir
+    from pipeline.ingest import submissions_dir
     from pipeline.report import build_reports
 
     periods = [period]
     if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
         periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
     for each in periods:
-        report = run_ingest(project.settings, project.registry, project.matrix, project.catalogue, each)
-        click.echo(f"Tiếp nhận kỳ {each.label}: {report.files_new} tệp mới, {len(report.judged)} tệp đã kiểm tra.")
-    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period,
-                        as_of.date() if as_of else None)
+        _ingest_first(project, each, no_ingest)
+    from pipeline.lock import compare_issued, lock_state, remember_build
+
+    lock = lock_state(project.settings, period)
+    day = as_of.date() if as_of else None
+    if lock is not None:
+        day = lock.report_as_of()
+        click.echo(f"Kỳ {period.code} đã khoá ngày {lock.locked_on:%d/%m/%Y}: báo cáo được tạo lại từ số liệu lúc khoá "
+                   f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
+                   + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
+                      if lock.exceptions else "") + ".")
+    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day)
+    remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu.")
     for finding in k.findings.itertuples(index=False):
         click.echo(f"  Cần kiểm tra: {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
+    if lock is not None:
+        changed = compare_issued(lock, [out.word, out.excel, out.html])
+        click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
+                   f"Khác bản đã phát hành (do tệp được chấp thuận nộp muộn): {', '.join(changed)}.")
 
 
 @cli.command()
 @click.option("--period", "period_code", required=True, help="Semi-annual period code, e.g. 2026S1.")
 @_AS_OF
+@_NO_INGEST
 @pass_project
-def semiannual(project: Project, period_code: str, as_of) -> None:
+def semiannual(project: Project, period_code: str, as_of, no_ingest: bool) -> None:
     """Ingest what is new, consolidate and write the semi-annual report.
 
     Writes outputs/<period>/bao-cao-6-thang-dau-nam-<year>.docx (official layout, from
@@ -494,14 +581,15 @@ def semiannual(project: Project, period_code: str, as_of) -> None:
     period = project.period(period_code)
     if period.is_annual:
         raise PeriodError(f"Kỳ {period.code} là kỳ cả năm: dùng python -m pipeline annual --year {period.year}")
-    _report(project, period, as_of)
+    _report(project, period, as_of, no_ingest)
 
 
 @cli.command()
 @click.option("--year", required=True, type=int, help="The year, e.g. 2026.")
 @_AS_OF
+@_NO_INGEST
 @pass_project
-def annual(project: Project, year: int, as_of) -> None:
+def annual(project: Project, year: int, as_of, no_ingest: bool) -> None:
     """Ingest what is new, consolidate and write the annual report, compared with the first half
     and the previous year.
 
@@ -509,7 +597,58 @@ def annual(project: Project, year: int, as_of) -> None:
 
     Example: python -m pipeline annual --year 2026
     """
-    _report(project, project.period(str(year)), as_of)
+    _report(project, project.period(str(year)), as_of, no_ingest)
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--cho-phep", "exceptions", multiple=True,
+              help="A unit whose file received after the lock still counts (an agreed exception); repeatable.")
+@pass_project
+def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> None:
+    """Lock a period whose reports were issued: its figures stay as they were.
+
+    Records in the ledger the hash of each report last built in outputs/<period>/, the as-of day
+    and the files they read. Files that arrive later are still archived and judged, but do not
+    count; the period's reports are rebuilt byte for byte. Given for a locked period, --cho-phep
+    adds exceptions.
+
+    Example: python -m pipeline lock --period 2026S1 --cho-phep 03405
+    """
+    from pipeline.lock import lock_period
+
+    period = project.period(period_code)
+    result = lock_period(project.settings, project.registry, period, list(exceptions))
+    if result.added_to:
+        click.echo(f"Kỳ {period.code} đã khoá; đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
+        return
+    click.echo(f"Đã khoá kỳ {period.label} ({period.code}): {len(result.files)} tệp báo cáo đã phát hành "
+               f"({', '.join(result.files)}), số liệu tính đến ngày {result.as_of:%d/%m/%Y}.")
+    for name in result.edited:
+        click.echo(f"Lưu ý: tệp {name} đã được sửa sau khi chương trình tạo; khi tạo lại, chương trình ra bản gốc "
+                   "(không có phần sửa tay).")
+    if result.exceptions:
+        click.echo(f"Đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
+    click.echo(f"Tệp nhận sau khi khoá vẫn được lưu và kiểm tra nhưng không được tính. Mở lại: "
+               f"python -m pipeline unlock --period {period.code} --ly-do \"…\"")
+
+
+@cli.command()
+@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--ly-do", "reason", required=True, help="Why the period is reopened (kept in the ledger).")
+@pass_project
+def unlock(project: Project, period_code: str, reason: str) -> None:
+    """Reopen a locked period, with the reason: the files received after the lock count again.
+
+    Example: python -m pipeline unlock --period 2026S1 --ly-do "UBND tỉnh yêu cầu bổ sung số liệu"
+    """
+    from pipeline.lock import unlock_period
+
+    period = project.period(period_code)
+    state = unlock_period(project.settings, period, reason)
+    waiting = [r for r in state.after if not r["counted"]]
+    click.echo(f"Đã mở khoá kỳ {period.code} (lý do: {' '.join(reason.split())}); {len(waiting)} tệp nhận sau khi khoá "
+               "nay được tính. Tạo lại báo cáo để cập nhật số liệu.")
 
 
 @cli.command()

@@ -32,6 +32,7 @@ class Settings:
     report: dict[str, object] = field(default_factory=dict)  # the [report] section as written; see pipeline/report.py
     document: dict[str, object] = field(default_factory=dict)  # [document]: letterhead of outgoing documents
     audit: dict[str, object] = field(default_factory=dict)  # [audit]: the reminder letter; see pipeline/audit.py
+    timezone: str = "Asia/Ho_Chi_Minh"  # [province] timezone: the zone of every date (pipeline/clock.py)
 
     def path(self, key: str) -> Path:
         """The absolute path of a configured file (`matrix`, `departments`, `ledger`, ...)."""
@@ -84,6 +85,9 @@ def load_settings(root: Path | None = None) -> Settings:
                 raise ConfigError(
                     f"Hạn nộp của kỳ {code} trong {config_path} không phải ngày (dạng 2026-06-19): {value!r}"
                 ) from exc
+    mail = dict(raw.get("mail", {}))
+    timezone = _timezone(province.get("timezone") or raw.get("timezone") or mail.get("timezone"), config_path)
+    mail.setdefault("timezone", timezone)   # mail reads its zone from [mail]: the same one
     return Settings(
         root=root,
         province_code=int(province.get("code", 12)),
@@ -95,8 +99,24 @@ def load_settings(root: Path | None = None) -> Settings:
         deadline_days_after_cutoff=int(days),
         deadline_overrides=overrides,
         files={**_DEFAULT_FILES, **raw.get("files", {})},
-        mail=dict(raw.get("mail", {})),
+        mail=mail,
         report=dict(raw.get("report", {})),
         document=dict(raw.get("document", {})),
         audit=dict(raw.get("audit", {})),
+        timezone=timezone,
     )
+
+
+def _timezone(value, config_path: Path) -> str:
+    """The configured zone's name, checked; the default when none is given."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from pipeline.clock import DEFAULT_TIMEZONE
+
+    name = str(value).strip() if value else DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[province] timezone = {name!r} trong {config_path} không phải múi giờ hợp lệ "
+                          f"(ví dụ: \"Asia/Ho_Chi_Minh\")") from None
+    return name

@@ -104,6 +104,9 @@ def indicator_values(spec, is_commune: bool, rng: random.Random, first_half: dic
             values[small], values[large] = values[large], values[small]
     if "KT05" in values and values.get("KT04") == 0:
         values["KT05"] = 0
+    for handled, detected in (("XL02", "XL01"), ("XL04", "XL03")):   # no person handled without a case
+        if handled in values and values.get(detected) == 0:
+            values[handled] = 0
     return values
 
 
@@ -119,16 +122,21 @@ def fill_workbook(wb, spec, *, is_commune: bool, rng: random.Random, report_date
     place = "trên địa bàn xã" if is_commune else "trên địa bàn tỉnh"
     tasks = wb[layout.SHEET_TASKS]
     col = {c.key: c.letter for c in layout.TASK_COLUMNS}
+    # a task whose figures show activity is under way (schemas/consistency.csv); one unit contradicts itself
+    active = {t.strip() for i in spec.indicators if values.get(i["code"]) for t in i["tasks"].split(";")}
+    coherent = spec.unit_id != CONTRADICTS
     for n, task in enumerate(spec.tasks):
         row = layout.TASKS_FIRST_ROW + n
         status = rng.choices(layout.STATUSES, weights=(1, 6, 4, 1))[0]
+        if coherent and status not in layout.STATUSES_NEEDING_RESULTS and task["task_id"] in active:
+            status = "Đang triển khai"
         tasks[f"{col['status']}{row}"] = status
-        if status in layout.STATUSES_NEEDING_RESULTS or rng.random() < 0.3:
+        if status in layout.STATUSES_NEEDING_RESULTS or (not coherent and rng.random() < 0.3):
             sentence = rng.choice(RESULTS[task["task_id"].split(".")[0]])
             tasks[f"{col['results']}{row}"] = sentence.format(n=rng.randint(1, 6), m=rng.randint(2, 12),
                                                               p=rng.randint(30, 400), place=place)
             tasks[f"{col['quantity']}{row}"] = rng.randint(1, 8)
-        if rng.random() < 0.35:
+        if rng.random() < 0.35 and (status != "Không phát sinh" or not coherent):
             tasks[f"{col['documents']}{row}"] = (f"Kế hoạch số {rng.randint(10, 250)}/KH-UBND ngày "
                                                  f"{rng.randint(1, 28)}/{rng.randint(1, 5)}/2026")
         if rng.random() < 0.2:
@@ -149,6 +157,7 @@ LATE = "03451"                           # Xã Mù Cả: received after the dead
 REJECTED_THEN_FIXED = "03433"            # Xã Bum Tở: a first version with errors, then a correction
 VIETNAMESE_NUMBERS = "03390"             # Xã Bình Lư: "1.200", "12 người": understood, with warnings
 LIBREOFFICE_RESAVED = "03394"            # Xã Sin Suối Hồ: re-saved as .ods through LibreOffice
+CONTRADICTS = "03472"                    # Xã Mường Mô: results typed beside "Không phát sinh": warnings
 ANNUAL_NEVER_SEND = ("03583",)           # still missing at the year's end: chronically missing
 
 
@@ -158,9 +167,21 @@ class DemoResult:
     outputs: dict[str, list[Path]]
 
 
+# What a project folder keeps out of git: the units' files, the outputs and the ledger (data, not code).
+PROJECT_GITIGNORE = """\
+/inputs/submissions/*
+!/inputs/submissions/.gitkeep
+/outputs/*
+!/outputs/.gitkeep
+*.sqlite
+*.sqlite-wal
+*.sqlite-shm
+"""
+
+
 def prepare_workspace(source_root: Path, workspace: Path) -> Path:
     """A fresh copy of the project's data (inputs, schemas, templates): the officer's real
-    inputs/ and ledger are never touched."""
+    inputs/ and ledger are never touched. Its .gitignore keeps the units' data out of git."""
     if workspace.exists():
         shutil.rmtree(workspace)
     for folder in ("inputs", "schemas", "templates"):
@@ -168,6 +189,7 @@ def prepare_workspace(source_root: Path, workspace: Path) -> Path:
                         ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
     (workspace / "inputs" / "submissions").mkdir(parents=True)
     (workspace / "outputs").mkdir()
+    (workspace / ".gitignore").write_text(PROJECT_GITIGNORE, encoding="utf-8")
     return workspace
 
 
@@ -334,13 +356,16 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     s1_as_of = (s1.deadline + dt.timedelta(days=7)).isoformat()
     step("Rà soát tình hình nộp", "audit", "--period", s1.code, "--as-of", s1_as_of)
     step("Báo cáo 6 tháng", "semiannual", "--period", s1.code, "--as-of", s1_as_of)
+    step("Khoá kỳ 6 tháng (báo cáo đã ký, phát hành)", "lock", "--period", s1.code)
 
     # The year: everyone but one, on time; figures include the first half.
     receipts, _ = fill_period(settings, registry, matrix, catalogue, year, first_half_values=s1_values,
                               never_send=ANNUAL_NEVER_SEND, receipts_start=year.cutoff - dt.timedelta(days=3))
     append_receipts(settings.path("submissions") / year.code, list(receipts.values()))
     year_as_of = (year.deadline + dt.timedelta(days=2)).isoformat()
-    step("Rà soát tình hình nộp cả năm", "audit", "--period", year.code, "--as-of", year_as_of)
+    # as an officer would: the files that came are ingested before the audit asks who is missing
+    step(f"Tiếp nhận báo cáo {year.label}", "ingest", "--period", year.code, "--no-progress")
+    step("Rà soát tình hình nộp cả năm", "audit", "--period", year.code, "--as-of", year_as_of, "--no-ingest")
     step("Báo cáo năm", "annual", "--year", str(year.year), "--as-of", year_as_of)
     step("Lịch sử nộp báo cáo qua các kỳ", "audit", "--history", "--as-of", year_as_of)
 

@@ -33,7 +33,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import layout
+from pipeline import clock, layout
+from pipeline.consistency import locked_texts
 from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received
 from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
@@ -141,8 +142,9 @@ def build_expectations(settings, registry, matrix, catalogue, period: Period, le
     ind = indicator_obligations(catalogue, registry, period)
     for unit_id, code in sorted(zip(ind["unit_id"].tolist(), ind["code"].tolist()), key=lambda uc: order[uc[1]]):
         indicators.setdefault(unit_id, []).append((code, value_types[code]))
-    plausibility = load_plausibility(settings.root / "schemas" / "plausibility.csv")
+    plausibility = load_plausibility(settings.root / "schemas" / "consistency.csv")
     exp = Expectations(period.code, tasks, indicators, plausibility)
+    exp.locked = locked_texts(owed, catalogue.indicators)
     if ledger is not None:
         earlier_periods = [p.code for p in plan_periods(settings) if p < period and p.kind is period.kind]
         for row in ledger.earlier_values(sorted(tasks), earlier_periods):
@@ -374,7 +376,8 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
     `ingest` does for one (projects naming the same ledger file share it). What is shared is the
     work: one pool of processes over every project's files, and one pandera call per sheet kind
     over all their rows."""
-    now = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
+    province_zone = clock.zone(sources[0].settings if sources else None)
+    now = (now or clock.now(sources[0].settings if sources else None)).astimezone(province_zone).replace(microsecond=0)
     stamp = now.isoformat()
     with ExitStack() as stack:
         ledgers: dict[Path, Ledger] = {}
@@ -415,7 +418,7 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
                 check_across([i for i in items if i.sheets], batch.expectations)
             _same_unit_twice(items)
             _judge(batch, to_judge[n], stamp)
-            batch.ledger.finish_run(batch.run_id, dt.datetime.now().astimezone().replace(microsecond=0).isoformat(),
+            batch.ledger.finish_run(batch.run_id, clock.now(batch.source.settings).isoformat(),
                                     len(batch.files), batch.report.files_new)
             if write_outputs:
                 from pipeline.feedback import write_check_report, write_unit_feedback

@@ -348,6 +348,8 @@ class Ledger:
             errors = sum(1 for f in findings if f["severity"] == "error")
             warnings = len(findings) - errors
             current = int(unit_id is not None and outcome in ACCEPTED_OUTCOMES)
+            if current and locked_out(self, submission_id, unit_id):
+                current = 0   # received after its period's lock: judged and kept, never current
             self.db.execute(
                 "UPDATE submissions SET unit_id = ?, identified_by = ?, format = ?, template_version = ?, version = ?, "
                 "outcome = ?, errors = ?, warnings = ?, judged_at = ?, is_current = ? WHERE id = ?",
@@ -457,3 +459,197 @@ def version_changes(ledger: Ledger, older_id: int, newer_id: int) -> list[dict]:
                 changes.append({"what": f"nhiệm vụ {task_id}: {header}", "sheet": where["sheet"],
                                 "cell": f"{letter}{where['row']}", "before": before, "after": after})
     return changes
+
+
+# ------------------------------------------------------------ period locks (issue 16)
+#
+# report_builds    one row per report build (semiannual/annual): period, province, built_at, as_of (the
+#                  day the submission status is counted to), last_submission (the highest submissions.id
+#                  of the period then: the figures the build read), files (JSON {file name: sha256}).
+# period_locks     one row per lock: the period's reports were issued. as_of and last_submission come
+#                  from the build that was issued; unlocked_at/unlock_reason when it was lifted (an
+#                  active lock has unlocked_at NULL; at most one per period and province).
+# lock_files       the issued files of a lock: name (in outputs/<period>/), sha256, size.
+# lock_exceptions  the units whose file received after the lock counts all the same (agreed exceptions).
+# lock_events      the history: lock, exception, unlock (with its reason), when.
+#
+# A submission of a locked period recorded after the lock (id > last_submission) of a unit without an
+# exception is "after the lock": archived, judged and shown, but never current (Ledger.judge asks
+# `locked_out`; `refresh_current` re-derives is_current when a lock, an exception or an unlock changes).
+
+_SCHEMA += """;
+CREATE TABLE IF NOT EXISTS report_builds (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    province INTEGER,
+    built_at TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    last_submission INTEGER NOT NULL,
+    files TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS period_locks (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    province INTEGER,
+    locked_at TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    last_submission INTEGER NOT NULL,
+    unlocked_at TEXT,
+    unlock_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS lock_files (
+    lock_id INTEGER NOT NULL REFERENCES period_locks(id),
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (lock_id, name)
+);
+CREATE TABLE IF NOT EXISTS lock_exceptions (
+    lock_id INTEGER NOT NULL REFERENCES period_locks(id),
+    unit_id TEXT NOT NULL,
+    PRIMARY KEY (lock_id, unit_id)
+);
+CREATE TABLE IF NOT EXISTS lock_events (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    province INTEGER,
+    lock_id INTEGER NOT NULL REFERENCES period_locks(id),
+    event TEXT NOT NULL CHECK (event IN ('lock', 'exception', 'unlock')),
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+)"""
+
+# The SQL condition "submission s is after its period's active lock, without an exception" (readers
+# that query the ledger directly use it too: audit.read_receipts, lock.after_lock_files).
+LOCKED_OUT_SQL = """EXISTS (SELECT 1 FROM period_locks l
+    WHERE l.unlocked_at IS NULL AND l.period = s.period AND s.id > l.last_submission
+      AND (l.province IS NULL OR s.province IS NULL OR l.province = s.province)
+      AND NOT EXISTS (SELECT 1 FROM lock_exceptions e WHERE e.lock_id = l.id AND e.unit_id = s.unit_id))"""
+
+
+def locked_out(ledger: Ledger, submission_id: int, unit_id: str | None) -> bool:
+    """Whether this submission (being judged for `unit_id`) came after its period's active lock."""
+    return ledger.db.execute(f"SELECT 1 FROM submissions s WHERE s.id = ? AND "
+                           f"{LOCKED_OUT_SQL.replace('s.unit_id', '?')}", (submission_id, unit_id)).fetchone() is not None
+
+
+def active_lock(ledger: Ledger, period: str, province: int | None) -> sqlite3.Row | None:
+    where, params = ledger._of_province(province)
+    return ledger.db.execute(f"SELECT * FROM period_locks WHERE period = ? AND unlocked_at IS NULL{where} "
+                           "ORDER BY id DESC LIMIT 1", (period, *params)).fetchone()
+
+
+def last_submission(ledger: Ledger, period: str, province: int | None) -> int:
+    where, params = ledger._of_province(province)
+    return ledger.db.execute(f"SELECT COALESCE(MAX(id), 0) FROM submissions WHERE period = ?{where}",
+                           (period, *params)).fetchone()[0]
+
+
+def record_build(ledger: Ledger, period: str, province: int | None, built_at: str, as_of: str,
+                  files: dict[str, str]) -> None:
+    import json
+
+    with ledger.transaction():
+        ledger.db.execute("INSERT INTO report_builds (period, province, built_at, as_of, last_submission, files) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (period, province, built_at, as_of,
+                                                      last_submission(ledger, period, province),
+                                                      json.dumps(files, sort_keys=True)))
+
+
+def last_build(ledger: Ledger, period: str, province: int | None) -> sqlite3.Row | None:
+    where, params = ledger._of_province(province)
+    return ledger.db.execute(f"SELECT * FROM report_builds WHERE period = ?{where} ORDER BY id DESC LIMIT 1",
+                           (period, *params)).fetchone()
+
+
+def add_lock(ledger: Ledger, period: str, province: int | None, now: str, as_of: str, last_submission: int,
+              files: list[tuple[str, str, int]], exceptions: list[str]) -> int:
+    with ledger.transaction():
+        lock_id = ledger.db.execute(
+            "INSERT INTO period_locks (period, province, locked_at, as_of, last_submission) VALUES (?, ?, ?, ?, ?)",
+            (period, province, now, as_of, last_submission)).lastrowid
+        ledger.db.executemany("INSERT INTO lock_files (lock_id, name, sha256, size) VALUES (?, ?, ?, ?)",
+                            [(lock_id, *f) for f in files])
+        ledger.db.execute("INSERT INTO lock_events (period, province, lock_id, event, at, detail) "
+                        "VALUES (?, ?, ?, 'lock', ?, ?)", (period, province, lock_id, now,
+                                                           ", ".join(name for name, *_ in files)))
+        _insert_exceptions(ledger, lock_id, period, province, now, exceptions)
+        refresh_current(ledger, period, province)
+    return lock_id
+
+
+def add_exceptions(ledger: Ledger, lock_id: int, period: str, province: int | None, now: str,
+                        exceptions: list[str]) -> None:
+    with ledger.transaction():
+        _insert_exceptions(ledger, lock_id, period, province, now, exceptions)
+        refresh_current(ledger, period, province)
+
+
+def _insert_exceptions(ledger: Ledger, lock_id: int, period: str, province: int | None, now: str,
+                    exceptions: list[str]) -> None:
+    for unit_id in exceptions:
+        if ledger.db.execute("INSERT OR IGNORE INTO lock_exceptions (lock_id, unit_id) VALUES (?, ?)",
+                           (lock_id, unit_id)).rowcount:
+            ledger.db.execute("INSERT INTO lock_events (period, province, lock_id, event, at, detail) "
+                            "VALUES (?, ?, ?, 'exception', ?, ?)", (period, province, lock_id, now, unit_id))
+
+
+def unlock(ledger: Ledger, lock_id: int, period: str, province: int | None, now: str, reason: str) -> None:
+    with ledger.transaction():
+        ledger.db.execute("UPDATE period_locks SET unlocked_at = ?, unlock_reason = ? WHERE id = ?",
+                        (now, reason, lock_id))
+        ledger.db.execute("INSERT INTO lock_events (period, province, lock_id, event, at, detail) "
+                        "VALUES (?, ?, ?, 'unlock', ?, ?)", (period, province, lock_id, now, reason))
+        refresh_current(ledger, period, province)
+
+
+def refresh_current(ledger: Ledger, period: str, province: int | None) -> None:
+    """Re-derives is_current and superseded of the period's versions (inside a transaction): per unit
+    the latest accepted version not after an active lock is current, and every earlier version is
+    superseded; what judge does one file at a time, for the whole period when a lock changes."""
+    where, params = ledger._of_province(province, "s.")
+    rows = ledger.db.execute(
+        f"SELECT s.id, s.unit_id, s.version, s.outcome, {LOCKED_OUT_SQL} AS blocked FROM submissions s "
+        f"WHERE s.period = ? AND s.unit_id IS NOT NULL AND s.version IS NOT NULL{where}",
+        (period, *params)).fetchall()
+    by_unit: dict[str, list] = {}
+    for row in rows:
+        by_unit.setdefault(row["unit_id"], []).append(row)
+    updates = []
+    for versions in by_unit.values():
+        counted = [r for r in versions if r["outcome"] in ACCEPTED_OUTCOMES and not r["blocked"]]
+        chosen = max(counted, key=lambda r: r["version"]) if counted else None
+        for r in versions:
+            updates.append((int(chosen is not None and r["id"] == chosen["id"]),
+                            int(chosen is not None and r["version"] < chosen["version"]), r["id"]))
+    ledger.db.executemany("UPDATE submissions SET is_current = ?, superseded = ? WHERE id = ?", updates)
+
+
+def after_lock(ledger: Ledger, period: str, province: int | None) -> list[sqlite3.Row]:
+    """The period's submissions recorded after its active lock (counted or not: an excepted unit's
+    file is listed too, with `counted` = 1)."""
+    lock = active_lock(ledger, period, province)
+    if lock is None:
+        return []
+    where, params = ledger._of_province(province, "s.")
+    return ledger.db.execute(
+        f"SELECT s.*, NOT {LOCKED_OUT_SQL} AS counted FROM submissions s "
+        f"WHERE s.period = ? AND s.id > ?{where} ORDER BY s.receipt_date, s.id",
+        (period, lock["last_submission"], *params)).fetchall()
+
+
+def lock_events(ledger: Ledger, period: str, province: int | None) -> list[sqlite3.Row]:
+    where, params = ledger._of_province(province)
+    return ledger.db.execute(f"SELECT * FROM lock_events WHERE period = ?{where} ORDER BY id",
+                           (period, *params)).fetchall()
+
+
+def lock_files(ledger: Ledger, lock_id: int) -> list[sqlite3.Row]:
+    return ledger.db.execute("SELECT * FROM lock_files WHERE lock_id = ? ORDER BY name", (lock_id,)).fetchall()
+
+
+def lock_exceptions(ledger: Ledger, lock_id: int) -> list[str]:
+    return [r[0] for r in ledger.db.execute("SELECT unit_id FROM lock_exceptions WHERE lock_id = ? ORDER BY unit_id",
+                                          (lock_id,))]
+
+

@@ -107,7 +107,9 @@ class ReportData:
 def gather(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None) -> ReportData:
     from pipeline.audit import rates, submission_status
 
-    as_of = as_of or dt.date.today()
+    from pipeline.clock import today
+
+    as_of = as_of or today(settings)
     data = read_ledger(settings.path("ledger"), comparison_periods(period))
     consolidation = consolidate(matrix, registry, catalogue, period, data)
     status = submission_status(settings, registry, matrix, period, as_of)
@@ -202,6 +204,8 @@ def _task_lines(mine: list[dict]) -> list[str]:
 
 def report_context(data: ReportData) -> dict:
     """Everything the Word template and the HTML page show, as strings and lists of strings."""
+    from pipeline.lock import locked_note
+
     s, period, k, options = data.settings, data.period, data.consolidation, data.options
     r = data.rates
     tasks, groups, indicators = k.tasks, k.groups, k.indicators
@@ -310,6 +314,7 @@ def report_context(data: ReportData) -> dict:
             comparison_lines.append(f"- Chưa có số liệu năm {period.year - 1} để so sánh với cùng kỳ năm trước.")
 
     reported_units = int(r.accepted)
+    locked = locked_note(s, period)
     appendix_reference = (f"(Kèm theo Báo cáo số …/{options.symbol} ngày … tháng … năm {period.year} "
                           f"của {s.standing_unit})")
     return {
@@ -344,7 +349,9 @@ def report_context(data: ReportData) -> dict:
         "appendix2": appendix2_rows(k),
         "appendix2_compare": appendix2_compare_rows(k),
         "compare_note": ("6 tháng cuối năm = cả năm trừ 6 tháng đầu năm, chỉ tính cho chỉ tiêu cộng dồn theo kỳ; "
-                         "chỉ tiêu thời điểm (số hiện có tại ngày chốt số liệu) không tính."),
+                         "chỉ tiêu thời điểm (số hiện có tại ngày chốt số liệu) không tính."
+                         + (" " + locked if locked else "")),
+        "locked_note": locked,   # the first half's figures come from a locked period (pipeline/lock.py)
         "by_unit_title": f"{3 if period.is_annual else 2}. Số liệu theo cơ quan, đơn vị",
         "by_unit_note": ("Ô trống: đơn vị chưa báo cáo chỉ tiêu; dấu «-»: đơn vị không phải báo cáo chỉ tiêu. "
                          "Tên chỉ tiêu theo mã xem tại mục 1."),

@@ -81,9 +81,10 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     from pipeline.audit import classify, rates
     from pipeline.catalogue import indicator_obligations
     from pipeline.obligations import expected_units
+    from pipeline.clock import today
     from pipeline.units import COMMUNE
 
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today(provinces[0].settings if provinces else None)
     if receipts is None or values is None:
         receipts, values = read_ledgers(provinces, period.code)
     receipts_by_unit = receipts.set_index("unit_id", drop=False) if len(receipts) else receipts

@@ -4,7 +4,7 @@ The batch's rows go into one long frame per sheet kind ("Thông tin", "Nhiệm v
 with the file and the Excel row as columns; each frame is validated once, lazily, by its pandera
 schema in `schemas/submission.py`, and the failures are split back per file with a cell address.
 What a schema cannot say row by row is checked here on the same frames: that the rows are exactly
-the unit's tasks and indicators, the plausibility pairs of `schemas/plausibility.csv`, and values
+the unit's tasks and indicators, the rules of `schemas/consistency.csv` (pipeline/consistency.py), and values
 far from the unit's own earlier periods. Cell-level facts from the reader (error cells, merged
 cells, hidden rows, formulas without a value, Unicode NFD, Vietnamese number typing) become
 findings while the rows are built.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import layout
+from pipeline.consistency import check_consistency, check_locked_cells
 from pipeline.reader import Sheet, Workbook, column_index
 from pipeline.text import fold, nfc
 
@@ -254,8 +255,9 @@ class Expectations:
     period_code: str
     tasks: dict[str, list[tuple[str, str]]]          # unit -> [(task_id, role)] in plan order
     indicators: dict[str, list[tuple[str, str]]]     # unit -> [(code, value_type)] in catalogue order
-    plausibility: list[dict] = field(default_factory=list)  # code, at_most, message
+    plausibility: list = field(default_factory=list)  # the consistency rules (pipeline/consistency.py)
     earlier: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)  # (unit, code) -> [(period, value)]
+    locked: dict = field(default_factory=dict)   # what the template wrote in its locked cells (consistency.py)
 
     def fingerprint(self, unit_id: str) -> str:
         return layout.fingerprint(unit_id, self.period_code, [t for t, _ in self.tasks.get(unit_id, [])],
@@ -287,12 +289,11 @@ class Item:
                     self.blank, self.info)
 
 
-def load_plausibility(path: Path) -> list[dict]:
-    from pipeline.io_csv import read_text_table
+def load_plausibility(path: Path) -> list:
+    """The consistency rules of the schemas folder `path` is in (schemas/consistency.csv)."""
+    from pipeline.consistency import load_rules
 
-    if not path.is_file():
-        return []
-    return read_text_table(path, ["code", "at_most", "message"]).to_dict("records")
+    return load_rules(path.parent)
 
 
 @dataclass
@@ -312,6 +313,7 @@ def extract(item: Item, expectations: Expectations) -> Extracted:
     rows = Extracted()
     try:
         _extract(item, expectations, rows.info_rows, rows.task_rows, rows.indicator_rows, rows.cell_errors)
+        check_locked_cells(item, expectations)
     except Exception as exc:  # noqa: BLE001 - one file we did not foresee must not stop the batch
         rows = Extracted()
         item.tasks, item.indicators, item.blank = [], [], True   # nothing of it is stored
@@ -364,7 +366,7 @@ def check_schemas(items: list[Item], extracted: dict[int, Extracted]) -> None:
 def check_across(items: list[Item], expectations: Expectations) -> None:
     """What no single cell says: the plausibility pairs, and values far from the unit's own
     earlier periods. `items` are one project's."""
-    _plausibility(items, expectations)
+    check_consistency(items, expectations)
     _outliers(items, expectations)
 
 
@@ -678,22 +680,6 @@ def _check_set(item: Item, sheet: str, owed: dict, seen: dict[str, int], first_r
 
 
 # ---------------------------------------------------------------- across indicators, across periods
-
-def _plausibility(items: list[Item], exp: Expectations) -> None:
-    for item in items:
-        if item.blank or not item.indicators:
-            continue
-        by_code = {i["code"]: i for i in item.indicators}
-        for rule in exp.plausibility:
-            left, right = by_code.get(rule["code"]), by_code.get(rule["at_most"])
-            if not left or not right or left["value"] is None or right["value"] is None:
-                continue
-            if left["value"] > right["value"]:
-                item.findings.append(finding(
-                    item, left["sheet"], left["cell"], left["value"], "implausible", WARNING,
-                    rule["message"].format(left=_show(left["value"]), right=_show(right["value"]),
-                                           right_cell=right["cell"])))
-
 
 def _outliers(items: list[Item], exp: Expectations) -> None:
     if not exp.earlier:

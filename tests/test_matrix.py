@@ -13,7 +13,7 @@ from pipeline.matrix import LEAD, PARTNER, AgencyResolver, load_collectives, loa
 from pipeline.text import fold, nfc
 from pipeline.units import load_registry
 
-from conftest import SEED
+from conftest import PROJECT_ROOT, SEED
 
 
 def _seed_rows():
@@ -36,11 +36,53 @@ def _seed_rows():
     return rows
 
 
-def test_matrix_file_matches_the_seed_row_by_row(matrix):
+_COMPARED = ["id", "task", "lead", "partners", "timeframe", "product"]
+CORRECTIONS = PROJECT_ROOT / "inputs" / "matrix_corrections.csv"
+
+
+def _corrections() -> list[dict]:
+    """The deliberate differences from the plan's text (inputs/matrix_corrections.csv)."""
+    with CORRECTIONS.open(encoding="utf-8-sig", newline="") as handle:
+        return [{k: nfc(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def corrected(seed: list[tuple], corrections: list[dict]) -> list[tuple]:
+    """The seed's rows with each listed correction applied; a correction whose original is not the
+    plan's text (a wrong task, column or wording) fails here."""
+    rows = {r[0]: list(r) for r in seed}
+    for c in corrections:
+        assert c["task"] in rows, f"correction of an unknown task {c['task']}"
+        assert c["column"] in _COMPARED[1:], f"correction of an unknown column {c['column']}"
+        assert c["original"] != c["correction"] and c["why"].strip(), c
+        where = _COMPARED.index(c["column"])
+        assert rows[c["task"]][where] == c["original"], f"task {c['task']}: the plan does not read {c['original']!r}"
+        rows[c["task"]][where] = c["correction"]
+    return [tuple(r) for r in rows.values()]
+
+
+def test_matrix_file_matches_the_seed_row_by_row_but_the_listed_corrections(matrix):
     seed = _seed_rows()
-    loaded = [tuple(r) for r in matrix.tasks[["id", "task", "lead", "partners", "timeframe", "product"]].itertuples(index=False)]
-    assert loaded == seed
+    loaded = [tuple(r) for r in matrix.tasks[_COMPARED].itertuples(index=False)]
+    assert loaded == corrected(seed, _corrections())
     assert len(seed) == 31  # 30 tasks, 1.5 split into two rows
+
+
+def test_task_5_2_reads_chuyen_doi_so(matrix):
+    task = matrix.tasks.set_index("id").at["5.2", "task"]
+    assert "chuyển đổi số" in task and "chuyên đổi số" not in task
+    assert [(c["task"], c["column"]) for c in _corrections()] == [("5.2", "task")]
+
+
+def test_an_unlisted_difference_fails_the_comparison(matrix):
+    seed = _seed_rows()
+    loaded = [tuple(r) for r in matrix.tasks[_COMPARED].itertuples(index=False)]
+    assert loaded != corrected(seed, [])   # without its list the correction is a difference
+    changed = [list(r) for r in loaded]
+    changed[0][1] += " (sửa)"
+    assert [tuple(r) for r in changed] != corrected(seed, _corrections())
+    with pytest.raises(AssertionError, match="does not read"):
+        corrected(seed, [{"task": "1.1", "column": "lead", "original": "Sở Nội vụ", "correction": "Sở Y tế",
+                          "why": "thử"}])
 
 
 def test_matrix_covers_five_groups_in_order(matrix):
