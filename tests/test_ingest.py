@@ -647,6 +647,7 @@ def test_unit_not_expected_this_period_is_one_finding(kit):
 
 
 def test_empty_folder_says_where_to_put_the_files(kit):
+    kit.settings.path("submissions").joinpath("2026S1").mkdir(parents=True, exist_ok=True)
     result = CliRunner().invoke(cli, ["--root", str(kit.root), "ingest", "--period", "2026S1"])
     assert result.exit_code == 0, result.output
     assert "Chưa có tệp nào trong" in result.output and "0 tệp trong thư mục" in result.output
