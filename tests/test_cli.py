@@ -328,3 +328,34 @@ def test_dry_run_before_the_mailbox_is_configured(project, monkeypatch):
     assert message["To"].addresses[0].addr_spec == "ta-leng@example.vn"
     refused = run("distribute", "--period", "2026S1", "--unit", "03405", "--send", root=project)
     assert refused.exit_code == 2 and "Chưa khai báo địa chỉ gửi: điền [mail] from_address" in refused.output
+
+
+# ---------------------------------------------------------------- make
+
+@pytest.mark.parametrize("target, variable", [
+    ("semiannual", "PERIOD"), ("annual", "YEAR"), ("ingest", "PERIOD"), ("templates", "PERIOD"),
+    ("obligations", "PERIOD"), ("distribute", "PERIOD"), ("send-feedback", "PERIOD"), ("send-reminders", "PERIOD"),
+    ("collect", "PERIOD"), ("history", "PERIOD"),
+])
+def test_make_without_its_variable_says_which_in_one_line(target, variable):
+    proc = subprocess.run(["make", "-n", target], cwd=PROJECT_ROOT, capture_output=True, text=True, encoding="utf-8")
+    assert proc.returncode == 2 and "python -m pipeline" not in proc.stdout
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert f"Thiếu biến {variable}: ghi thêm, ví dụ make {target} {variable}=" in proc.stderr
+
+
+def test_make_history_names_the_unit_variable_too():
+    proc = subprocess.run(["make", "-n", "history", "PERIOD=2026S1"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          encoding="utf-8")
+    assert proc.returncode == 2 and "Thiếu biến UNIT: ghi thêm, ví dụ make history UNIT=03405" in proc.stderr
+
+
+def test_make_help_is_vietnamese():
+    proc = subprocess.run(["make", "--no-print-directory", "help"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          encoding="utf-8")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    targets = re.findall(r"^([a-z-]+):", (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    shown = {line.split()[1] for line in lines if line.startswith("make ")}
+    assert set(targets) - {"help", "install"} <= shown
+    assert all(_is_vietnamese(line.split("  ", 1)[1]) for line in lines if line.startswith("make ")), lines
