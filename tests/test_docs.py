@@ -124,3 +124,15 @@ def test_the_global_options_are_in_the_readme_table():
     table = "\n".join(_commands_table())
     missing = [opt for param in cli.params for opt in param.opts if opt.startswith("--") and opt not in table]
     assert not missing, f"README's command table does not show the options of every command: {', '.join(missing)}"
+
+
+def test_config_comments_are_vietnamese():
+    english = {"the", "and", "of", "for", "with", "from", "this", "only", "blank", "same", "edit", "lines", "starting"}
+    for n, line in enumerate((PROJECT_ROOT / "inputs" / "config.toml").read_text(encoding="utf-8").splitlines(), 1):
+        if "#" not in line or line.lstrip().startswith('# "'):   # a commented-out example setting
+            continue
+        comment = line.split("#", 1)[1]
+        prose = re.sub(r'"[^"]*"|`[^`]*`|\S*[_/.=]\S*', " ", comment.lower())   # keys, examples, paths
+        words = set(re.findall(r"[a-z]+", prose))
+        assert re.search("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", comment.lower()) \
+            and not words & english, f"inputs/config.toml line {n}: {comment.strip()}"
