@@ -136,3 +136,16 @@ def test_config_comments_are_vietnamese():
         words = set(re.findall(r"[a-z]+", prose))
         assert re.search("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", comment.lower()) \
             and not words & english, f"inputs/config.toml line {n}: {comment.strip()}"
+
+
+@pytest.mark.parametrize("csv_path", [*sorted((PROJECT_ROOT / "inputs").glob("*.csv")),
+                                      PROJECT_ROOT / "schemas" / "indicators.csv",
+                                      PROJECT_ROOT / "schemas" / "plausibility.csv",
+                                      PROJECT_ROOT / "schemas" / "rules.csv"], ids=lambda p: p.name)
+def test_the_guide_says_what_each_csv_column_means(csv_path):
+    guide = (PROJECT_ROOT / "docs" / "huong-dan-su-dung.md").read_text(encoding="utf-8")
+    chapter = guide.split("### Ý nghĩa các cột trong các tệp CSV", 1)[1].split("\n## ", 1)[0]
+    section = chapter.split(f"`{csv_path.parent.name}\\{csv_path.name}`", 1)[1].split("\n**`", 1)[0]
+    header = csv_path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    missing = [column for column in header if f"`{column}`" not in section]
+    assert not missing, f"docs/huong-dan-su-dung.md does not explain {csv_path.name}: {', '.join(missing)}"
