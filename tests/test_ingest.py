@@ -660,7 +660,7 @@ def test_commands_are_documented(command):
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert f"python -m pipeline {command} " in readme and f"make {command} " in readme
     result = CliRunner().invoke(cli, [command, "--help"])
-    assert result.exit_code == 0 and "Example: python -m pipeline " + command in result.output
+    assert result.exit_code == 0 and "Ví dụ: python -m pipeline " + command in result.output
 
 
 @pytest.mark.parametrize("target", ["ods", "xlsm:Calc MS Excel 2007 VBA XML"])
