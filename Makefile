@@ -11,26 +11,30 @@ STAMP := $(VENV)/.installed
 .PHONY: bench
 
 help:
-	@echo "make demo                          the whole pipeline on demo data, in outputs/demo/ (never touches inputs/)"
-	@echo "make test                          install what is missing and run the tests"
-	@echo "make matrix                        the assignment matrix with leads and partners resolved"
-	@echo "make units                         the reporting units"
-	@echo "make obligations PERIOD=2026S1     who reports on which task in a period"
-	@echo "make templates PERIOD=2026S1       blank templates for every unit, in outputs/templates/2026S1/"
-	@echo "make ingest PERIOD=2026S1          read, check and record the files in inputs/submissions/2026S1/"
-	@echo "make history PERIOD=2026S1 UNIT=ID the versions a unit sent and what changed between them"
-	@echo "make distribute PERIOD=2026S1      email each unit its template: a dry run into outputs/mail/; SEND=1 sends"
-	@echo "make send-feedback PERIOD=2026S1   email each unit its feedback workbook (SEND=1 sends)"
-	@echo "make send-reminders PERIOD=2026S1  email the audit's reminder letter to the units it addresses (SEND=1 sends)"
-	@echo "make collect PERIOD=2026S1         save the spreadsheets units emailed into inputs/submissions/2026S1/"
-	@echo "make audit PERIOD=2026S1           who is on time, late, missing, rejected; the reminder letter (AS_OF=, NEW_DEADLINE=)"
-	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
-	@echo "make semiannual PERIOD=2026S1      ingest what is new, then the semi-annual report (Word, Excel, HTML) in outputs/2026S1/"
-	@echo "make annual YEAR=2026              ingest what is new, then the annual report in outputs/2026/ (AS_OF= for both)"
-	@echo "                                   (audit, history, send-*, semiannual, annual: NO_INGEST=1 stops instead if files wait)"
-	@echo "make lock PERIOD=2026S1            the period's reports were issued: later files no longer count (ALLOW=\"03405\" excepts units)"
-	@echo "make unlock PERIOD=2026S1 REASON=\"...\"  reopen a locked period, with the reason"
-	@echo "make bench                         every stage timed, Lai Châu and the whole country, beside a naive pipeline"
+	@echo "make demo                          chạy thử toàn bộ quy trình trên số liệu mẫu, trong outputs/demo/ (không động tới inputs/)"
+	@echo "make test                          cài những gì còn thiếu rồi chạy các bài kiểm thử"
+	@echo "make matrix                        biểu phân công, cơ quan chủ trì và phối hợp đã đối chiếu với đơn vị"
+	@echo "make units                         danh sách đơn vị báo cáo"
+	@echo "make obligations PERIOD=2026S1     đơn vị nào báo cáo nhiệm vụ nào trong kỳ (UNIT= để xem một đơn vị)"
+	@echo "make templates PERIOD=2026S1       biểu mẫu trống cho mọi đơn vị, trong outputs/templates/2026S1/"
+	@echo "make ingest PERIOD=2026S1          đọc, kiểm tra và ghi sổ các tệp trong inputs/submissions/2026S1/"
+	@echo "make history PERIOD=2026S1 UNIT=03405  các bản một đơn vị đã gửi và những gì thay đổi giữa các bản"
+	@echo "make distribute PERIOD=2026S1      gửi biểu mẫu cho từng đơn vị: chạy thử vào outputs/mail/; SEND=1 để gửi thật"
+	@echo "make send-feedback PERIOD=2026S1   gửi mỗi đơn vị tệp phản hồi kết quả kiểm tra (SEND=1 để gửi thật)"
+	@echo "make send-reminders PERIOD=2026S1  gửi công văn đôn đốc của lệnh audit tới các đơn vị (SEND=1 để gửi thật)"
+	@echo "make collect PERIOD=2026S1         lưu các bảng tính đơn vị gửi qua thư vào inputs/submissions/2026S1/"
+	@echo "make audit PERIOD=2026S1           đơn vị đúng hạn, muộn, chưa nộp, không đạt; công văn đôn đốc (AS_OF=, NEW_DEADLINE=)"
+	@echo "make audit-history                 bảng đơn vị × kỳ của mọi kỳ trong sổ cái, và trang HTML của bảng"
+	@echo "make semiannual PERIOD=2026S1      tiếp nhận tệp mới rồi lập báo cáo 6 tháng (Word, Excel, HTML) trong outputs/2026S1/"
+	@echo "make annual YEAR=2026              tiếp nhận tệp mới rồi lập báo cáo năm trong outputs/2026/ (AS_OF= cho cả hai)"
+	@echo "                                   (audit, history, send-*, semiannual, annual: NO_INGEST=1 dừng lại nếu còn tệp chưa tiếp nhận)"
+	@echo "make lock PERIOD=2026S1            ghi nhận báo cáo của kỳ đã phát hành: tệp đến sau không được tính (ALLOW=\"03405\" cho phép đơn vị)"
+	@echo "make unlock PERIOD=2026S1 REASON=\"...\"  mở lại kỳ đã khoá, ghi rõ lý do"
+	@echo "make bench                         đo thời gian từng bước, Lai Châu và cả nước, so với cách làm đơn giản"
+	@echo "Ngày ghi dạng 20/06/2026 hoặc 2026-06-20; đơn vị ghi mã (03405, 3405) hoặc tên (UNIT=\"Tả Lèng\")."
+
+# A target run without the variable it needs says which one in one Vietnamese line.
+need = $(if $(strip $($(1))),,$(error Thiếu biến $(1): ghi thêm, ví dụ make $@ $(1)=$(2)))
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,33 +58,42 @@ units: $(STAMP)
 	$(PY) -m pipeline units
 
 obligations: $(STAMP)
-	$(PY) -m pipeline obligations --period $(PERIOD) $(if $(UNIT),--unit $(UNIT))
+	$(call need,PERIOD,2026S1)
+	$(PY) -m pipeline obligations --period $(PERIOD) $(if $(UNIT),--unit "$(UNIT)")
 
 templates: $(STAMP)
-	$(PY) -m pipeline templates --period $(PERIOD) $(if $(UNIT),--unit $(UNIT))
+	$(call need,PERIOD,2026S1)
+	$(PY) -m pipeline templates --period $(PERIOD) $(if $(UNIT),--unit "$(UNIT)")
 
 # NO_INGEST=1: a command that judges a period stops if new files wait, instead of ingesting them first.
 NO_INGEST_FLAG = $(if $(NO_INGEST),--no-ingest)
 
 ingest: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline ingest --period $(PERIOD)
 
 history: $(STAMP)
-	$(PY) -m pipeline history --period $(PERIOD) --unit $(UNIT) $(NO_INGEST_FLAG)
+	$(call need,PERIOD,2026S1)
+	$(call need,UNIT,03405)
+	$(PY) -m pipeline history --period $(PERIOD) --unit "$(UNIT)" $(NO_INGEST_FLAG)
 
 # Mail (README, "Mail"): without SEND=1 the messages are only written as .eml files to check first.
-MAIL_FLAGS = $(if $(SEND),--send) $(if $(RESEND),--resend) $(if $(UNIT),--unit $(UNIT))
+MAIL_FLAGS = $(if $(SEND),--send) $(if $(RESEND),--resend) $(if $(UNIT),--unit "$(UNIT)")
 
 distribute: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline distribute --period $(PERIOD) $(MAIL_FLAGS)
 
 send-feedback: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline send-feedback --period $(PERIOD) $(MAIL_FLAGS) $(NO_INGEST_FLAG)
 
 send-reminders: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS) $(NO_INGEST_FLAG)
 
 collect: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline collect --period $(PERIOD) $(if $(SINCE),--since $(SINCE))
 
 # Audit (README, "Audit"): AS_OF=2026-06-20 replays a day, NEW_DEADLINE=2026-06-26 sets the letter's new deadline.
@@ -91,16 +104,21 @@ audit-history: $(STAMP)
 	$(PY) -m pipeline audit --history $(if $(AS_OF),--as-of $(AS_OF))
 
 semiannual: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG)
 
 annual: $(STAMP)
+	$(call need,YEAR,2026)
 	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG)
 
 # Locking a period (README, "Locking a period"): ALLOW="03405 12-CA" lets those units' late files count.
 lock: $(STAMP)
+	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline lock --period $(PERIOD) $(foreach u,$(ALLOW),--cho-phep $(u))
 
 unlock: $(STAMP)
+	$(call need,PERIOD,2026S1)
+	$(call need,REASON,"đã có ý kiến lãnh đạo")
 	$(PY) -m pipeline unlock --period $(PERIOD) --ly-do "$(REASON)"
 
 demo: $(STAMP)

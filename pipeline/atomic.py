@@ -10,16 +10,29 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file beside `path`, created with mode 0666 less the umask, as any new file
+    is (0644 under the usual 022): `mkstemp` would give 0600, which colleagues on a shared machine
+    or a Samba share cannot open once it is renamed into place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from pipeline import cli_vi
+from pipeline.cli_vi import DATE, EXISTING_FOLDER, FILE, FOLDER, PERIOD, YEAR
 from pipeline.errors import BaocaoError
 
 
@@ -20,7 +22,7 @@ class OfficerError(click.ClickException):
         click.echo(f"Lỗi: {self.format_message()}", err=True)
 
 
-class Group(click.Group):
+class Group(cli_vi.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -28,6 +30,12 @@ class Group(click.Group):
             raise OfficerError(str(exc)) from exc
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
+        except ModuleNotFoundError as exc:  # run outside the project's environment
+            if (exc.name or "").split(".")[0] in ("pipeline", "schemas"):
+                raise
+            from pipeline.errors import missing_library_message
+
+            raise OfficerError(missing_library_message(exc.name)) from exc
         except Exception as exc:  # the officer never sees a traceback unless asked for one
             if ctx.obj and ctx.obj.verbose:
                 traceback.print_exc()
@@ -39,7 +47,7 @@ class Project:
     """What a command needs, loaded on first use so that `--help` stays fast."""
 
     def __init__(self, root: Path | None, verbose: bool):
-        self.root = root
+        self.root = root if root is not None else find_root()
         self.verbose = verbose
         self._settings = self._registry = self._matrix = None
 
@@ -81,16 +89,39 @@ class Project:
         return parse_period(code, self.settings)
 
 
+def find_root(start: Path | None = None) -> Path | None:
+    """The project: BAOCAO_ROOT, else the nearest folder at or above `start` (the current folder)
+    holding inputs/config.toml; None when there is none (the settings then say what is missing)."""
+    import os
+
+    from pipeline.config import CONFIG_RELATIVE
+
+    if os.environ.get("BAOCAO_ROOT"):
+        return Path(os.environ["BAOCAO_ROOT"])
+    here = (start or Path.cwd()).resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / CONFIG_RELATIVE).is_file()), None)
+
+
+def _resolve_unit(ctx: click.Context, text: str) -> str | None:
+    project = ctx.find_object(Project) if ctx is not None else None
+    return None if project is None else project.registry.resolve(text)
+
+
+UNIT = cli_vi.UnitType(_resolve_unit)
 pass_project = click.make_pass_decorator(Project)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project folder (default: BAOCAO_ROOT or the current folder).")
-@click.option("-v", "--verbose", is_flag=True, help="Show the full traceback of an unexpected error.")
+@click.option("--root", type=FOLDER, default=None,
+              help="Thư mục dự án (mặc định: biến BAOCAO_ROOT, nếu không thì thư mục gần nhất chứa "
+                   "inputs/config.toml, tính từ thư mục hiện tại trở lên).")
+@click.option("-v", "--verbose", is_flag=True, help="Hiện đầy đủ chi tiết kỹ thuật khi có lỗi không mong đợi.")
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None, verbose: bool) -> None:
-    """baocao: templates, ingestion, validation, consolidation and reports for a plan's periodic reports."""
+    """baocao: biểu mẫu, tiếp nhận, kiểm tra, tổng hợp và báo cáo định kỳ của kế hoạch.
+
+    Xem hướng dẫn từng lệnh: python -m pipeline LỆNH --help
+    """
     ctx.obj = Project(root, verbose)
 
 
@@ -110,9 +141,9 @@ def _echo_table(frame) -> None:
 @cli.command()
 @pass_project
 def matrix(project: Project) -> None:
-    """The assignment matrix with its leads and partners resolved to reporting units.
+    """Biểu phân công nhiệm vụ, cơ quan chủ trì và phối hợp đã đối chiếu với đơn vị báo cáo.
 
-    Example: python -m pipeline matrix
+    Ví dụ: python -m pipeline matrix
     """
     from pipeline.views import matrix_table
 
@@ -122,9 +153,9 @@ def matrix(project: Project) -> None:
 @cli.command()
 @pass_project
 def units(project: Project) -> None:
-    """The reporting units: departments from inputs/departments.csv, communes from the official list.
+    """Danh sách đơn vị báo cáo: sở, ngành (inputs/departments.csv) và xã, phường (danh mục chính thức).
 
-    Example: python -m pipeline units
+    Ví dụ: python -m pipeline units
     """
     frame = project.registry.units
     table = frame.assign(kind=frame["kind"].map({"commune": "xã/phường", "department": "sở, ngành"}))
@@ -134,13 +165,15 @@ def units(project: Project) -> None:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--unit", "unit_id", default=None, help="One unit's id (see `units`).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--unit", "unit_id", default=None, type=UNIT,
+              help="Chỉ một đơn vị: mã (03405, 3405, 12-SYT) hoặc tên (Tả Lèng, ta leng); xem lệnh units.")
 @pass_project
 def obligations(project: Project, period_code: str, unit_id: str | None) -> None:
-    """The tasks each unit reports on in a period, with its role (chủ trì / phối hợp).
+    """Nhiệm vụ mỗi đơn vị phải báo cáo trong kỳ, với vai trò chủ trì hay phối hợp.
 
-    Example: python -m pipeline obligations --period 2026S1 --unit 03405
+    Ví dụ: python -m pipeline obligations --period 2026S1 --unit 03405
     """
     from pipeline.obligations import obligations as owed
 
@@ -158,15 +191,17 @@ def obligations(project: Project, period_code: str, unit_id: str | None) -> None
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--unit", "unit_id", default=None, help="Only this unit's template (see `units`).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--unit", "unit_id", default=None, type=UNIT,
+              help="Chỉ biểu mẫu của đơn vị này: mã hoặc tên (xem lệnh units).")
 @pass_project
 def templates(project: Project, period_code: str, unit_id: str | None) -> None:
-    """Blank, protected templates for every unit expected to report, and a manifest.
+    """Biểu mẫu trống (có khóa bảo vệ) cho mọi đơn vị phải báo cáo, kèm danh sách biểu mẫu.
 
-    Writes outputs/templates/<period>/<period>_<unit id>_<name>.xlsx and danh-sach-bieu-mau.csv.
+    Ghi outputs/templates/<kỳ>/<kỳ>_<mã đơn vị>_<tên>.xlsx và danh-sach-bieu-mau.csv.
 
-    Example: python -m pipeline templates --period 2026S1
+    Ví dụ: python -m pipeline templates --period 2026S1
     """
     from pipeline.templates import MANIFEST_NAME, templates_dir, write_templates
 
@@ -181,32 +216,51 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
 
 
 _SEND = click.option("--send", is_flag=True,
-                     help="Deliver over SMTP. Without it: a dry run writing .eml files into outputs/mail/.")
+                     help="Gửi thật qua máy chủ thư (SMTP). Không có --send: chỉ chạy thử, ghi thư thành "
+                          "tệp .eml trong outputs/mail/ để kiểm tra trước.")
 _NO_INGEST = click.option("--no-ingest", is_flag=True,
-                          help="Do not ingest the new files first: stop if any wait in the period's folder.")
-
-
-_RESEND = click.option("--resend", is_flag=True, help="Send again to units that already received this message.")
+                          help="Không tiếp nhận tệp mới trước: dừng lại nếu còn tệp chờ trong thư mục của kỳ.")
+_RESEND = click.option("--resend", is_flag=True, help="Gửi lại cả cho đơn vị đã nhận thư này.")
 
 
 def _echo_mail_report(report) -> None:
     for line in report.lines():
         click.echo(line)
+    if report.dry_run:
+        unset = _mail_unset(click.get_current_context().find_object(Project).settings)
+        if unset:
+            click.echo(f"Trước khi gửi thật (--send): {unset}.")
+
+
+def _mail_unset(settings) -> str:
+    """What the mailbox settings still lack for --send, in the officer's words ('' when nothing)."""
+    import os
+
+    from pipeline.mail import mail_settings
+
+    cfg = mail_settings(settings)
+    keys = [f"[mail] {key}" for key in ("from_address", "smtp_host") if not getattr(cfg, key)]
+    said = [f"điền {', '.join(keys)} trong inputs/config.toml"] if keys else []
+    if cfg.smtp_auth and not os.environ.get(cfg.smtp_password_env):
+        said.append(f"đặt mật khẩu hộp thư vào biến môi trường {cfg.smtp_password_env}")
+    return "; ".join(said)
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--unit", "unit_id", default=None, help="Only this unit (see `units`).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--unit", "unit_id", default=None, type=UNIT,
+              help="Chỉ đơn vị này: mã hoặc tên (xem lệnh units).")
 @_SEND
 @_RESEND
 @pass_project
 def distribute(project: Project, period_code: str, unit_id: str | None, send: bool, resend: bool) -> None:
-    """Email each unit its blank template (generated first where missing).
+    """Gửi thư điện tử cho mỗi đơn vị kèm biểu mẫu trống của đơn vị (tạo biểu mẫu nếu chưa có).
 
-    Without --send, writes the messages to outputs/mail/<period>/distribute/ to check first.
-    The SMTP password is read from the variable named by [mail] smtp_password_env.
+    Không có --send: ghi thư vào outputs/mail/<kỳ>/distribute/ để kiểm tra trước (chạy được cả khi
+    chưa khai báo hộp thư). Mật khẩu SMTP đọc từ biến môi trường ghi ở [mail] smtp_password_env.
 
-    Example: python -m pipeline distribute --period 2026S1 --send
+    Ví dụ: python -m pipeline distribute --period 2026S1 --send
     """
     from pipeline.mail import DISTRIBUTE, distribution, send_messages
 
@@ -216,21 +270,23 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
 
 
 @cli.command("send-feedback")
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--unit", "unit_id", default=None, help="Only this unit (see `units`).")
-@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the feedback workbooks are (default: outputs/<period>/phan-hoi/).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--unit", "unit_id", default=None, type=UNIT,
+              help="Chỉ đơn vị này: mã hoặc tên (xem lệnh units).")
+@click.option("--folder", type=FOLDER, default=None,
+              help="Thư mục chứa các tệp phản hồi (mặc định: outputs/<kỳ>/phan-hoi/).")
 @_SEND
 @_RESEND
 @_NO_INGEST
 @pass_project
 def send_feedback(project: Project, period_code: str, unit_id: str | None, folder: Path | None,
                   send: bool, resend: bool, no_ingest: bool) -> None:
-    """Email each unit its feedback workbook, with a summary of what to fix.
+    """Gửi mỗi đơn vị tệp phản hồi kết quả kiểm tra, kèm tóm tắt những ô cần sửa.
 
-    A file goes to the unit whose id is in its name; a new feedback file is a new message.
+    Tệp gửi cho đơn vị có mã trong tên tệp; tệp phản hồi mới là một thư mới.
 
-    Example: python -m pipeline send-feedback --period 2026S1 --send
+    Ví dụ: python -m pipeline send-feedback --period 2026S1 --send
     """
     from pipeline.mail import FEEDBACK, feedback, send_messages
 
@@ -241,24 +297,25 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
 
 @cli.command("send-reminders")
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--unit", "unit_ids", multiple=True,
-              help="Send to this unit instead of the audit's list; repeat for each unit.")
-@click.option("--letter", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The reminder letter (default: the audit's outputs/<period>/cong-van-don-doc-<period>.docx).")
-@click.option("--new-deadline", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-              help="The new deadline, for the message body (default: the one the audit's letter sets).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--unit", "unit_ids", multiple=True, type=UNIT,
+              help="Gửi cho đơn vị này thay cho danh sách của lần rà soát; ghi lại tùy chọn cho mỗi đơn vị.")
+@click.option("--letter", type=FILE, default=None,
+              help="Công văn đôn đốc (mặc định: outputs/<kỳ>/cong-van-don-doc-<kỳ>.docx do lệnh audit lập).")
+@click.option("--new-deadline", type=DATE, default=None,
+              help="Hạn nộp mới ghi trong thư, dạng 26/06/2026 (mặc định: hạn trong công văn của lệnh audit).")
 @_SEND
 @_RESEND
 @_NO_INGEST
 @pass_project
 def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...], letter: Path | None,
                    new_deadline, send: bool, resend: bool, no_ingest: bool) -> None:
-    """Email the audit's reminder letter (công văn đôn đốc) to the units it addresses.
+    """Gửi công văn đôn đốc của lệnh audit tới các đơn vị có tên trong công văn.
 
-    Run `audit` first: the units and the new deadline come from its tinh-hinh-nop-bao-cao.csv.
+    Chạy audit trước: danh sách đơn vị và hạn nộp mới lấy từ tệp tinh-hinh-nop-bao-cao.csv của lệnh đó.
 
-    Example: python -m pipeline send-reminders --period 2026S1 --send
+    Ví dụ: python -m pipeline send-reminders --period 2026S1 --send
     """
     from pipeline.mail import REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages
 
@@ -292,17 +349,18 @@ def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-              help="Read mail from this day (default: the day before the templates went out).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--since", type=DATE, default=None,
+              help="Đọc thư từ ngày này, dạng 20/05/2026 (mặc định: một ngày trước khi gửi biểu mẫu).")
 @pass_project
 def collect(project: Project, period_code: str, since) -> None:
-    """Save the spreadsheets units sent to the mailbox into inputs/submissions/<period>/.
+    """Lưu các bảng tính đơn vị gửi vào hộp thư về inputs/submissions/<kỳ>/.
 
-    Reads over IMAP without changing the mailbox; records each file's receipt date in so-den.csv;
-    a rerun takes nothing twice. The password is read from [mail] imap_password_env.
+    Đọc qua IMAP, không thay đổi hộp thư; ghi ngày nhận từng tệp vào so-den.csv; chạy lại không lấy
+    trùng. Mật khẩu đọc từ biến môi trường ghi ở [mail] imap_password_env.
 
-    Example: python -m pipeline collect --period 2026S1
+    Ví dụ: python -m pipeline collect --period 2026S1
     """
     from pipeline.collect import collect as collect_mail
 
@@ -313,28 +371,35 @@ def collect(project: Project, period_code: str, since) -> None:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when the batch is large).")
-@click.argument("others", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--progress/--no-progress", default=None,
+              help="Hiện thanh tiến độ (mặc định: chỉ khi có nhiều tệp).")
+@click.argument("others", nargs=-1, type=EXISTING_FOLDER, metavar="[THƯ_MỤC_DỰ_ÁN_KHÁC]...")
 @pass_project
 def ingest(project: Project, period_code: str, progress: bool | None, others: tuple[Path, ...]) -> None:
-    """Ingest and validate the files in inputs/submissions/<period>/, record them in the ledger.
+    """Tiếp nhận và kiểm tra các tệp trong inputs/submissions/<kỳ>/, ghi vào sổ cái.
 
-    Writes outputs/<period>/kiem-tra.xlsx (every finding) and, for each unit whose file has
-    findings, outputs/<period>/phan-hoi/<period>_<unit id>_<name>_phan-hoi.xlsx to send back.
+    Ghi outputs/<kỳ>/kiem-tra.xlsx (mọi lỗi, cảnh báo) và, cho mỗi đơn vị có tệp cần sửa,
+    outputs/<kỳ>/phan-hoi/<kỳ>_<mã đơn vị>_<tên>_phan-hoi.xlsx để gửi lại đơn vị.
 
-    Other project folders given (other provinces, as for `rollup`) are ingested in the same run,
-    each into its own ledger and outputs, the files of all read together.
+    Thư mục dự án của tỉnh khác ghi kèm (như lệnh rollup) được tiếp nhận trong cùng lần chạy,
+    mỗi tỉnh vào sổ cái và thư mục kết quả của mình.
 
-    Example: python -m pipeline ingest --period 2026S1
+    Ví dụ: python -m pipeline ingest --period 2026S1
     """
-    from pipeline.ingest import Source, ingest_many
+    from pipeline.ingest import Source, ingest_many, submissions_dir
 
     projects = {project.settings.root: project}   # a folder named twice (or this one) is ingested once
     for root in others:
         projects.setdefault(root.resolve(), Project(root, project.verbose))
     sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code))
                for p in projects.values()]
+    for source in sources:  # a mistyped period writes nothing, not an empty check workbook
+        folder = submissions_dir(source.settings, source.period)
+        if not folder.is_dir():
+            raise BaocaoError(f"Không có thư mục {folder}: kỳ {source.period.code} chưa có tệp nào. Kiểm tra lại mã "
+                              "kỳ, hoặc tạo thư mục này và chép vào đó các tệp đơn vị gửi rồi chạy lại.")
     reports = ingest_many(sources, progress=progress)
     for n, (source, report) in enumerate(zip(sources, reports)):
         if len(sources) > 1:
@@ -389,14 +454,16 @@ def _ingest_first(project: Project, period, no_ingest: bool) -> None:
 
 
 @cli.command()
-@click.option("--unit", "unit_id", required=True, help="The unit's id (see `units`).")
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
+@click.option("--unit", "unit_id", required=True, type=UNIT,
+              help="Đơn vị: mã (03405, 3405) hoặc tên (Tả Lèng); xem lệnh units.")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
 @_NO_INGEST
 @pass_project
 def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -> None:
-    """The versions a unit sent for a period, and which values changed between them.
+    """Các bản một đơn vị đã gửi trong kỳ và những giá trị thay đổi giữa các bản.
 
-    Example: python -m pipeline history --unit 03405 --period 2026S1
+    Ví dụ: python -m pipeline history --unit 03405 --period 2026S1
     """
     import pandas as pd
 
@@ -442,23 +509,25 @@ def _short(value, width: int = 40) -> str:
 
 
 @cli.command()
-@click.option("--period", "period_code", default=None, help="Period code: 2026S1 or 2026.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-              help="Audit as of this day (default: today): only files received by then count.")
-@click.option("--new-deadline", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-              help="The new deadline the reminder letter sets (default: [audit] new_deadline_days after the audit day).")
+@click.option("--period", "period_code", default=None, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--as-of", type=DATE, default=None,
+              help="Rà soát tính đến ngày này, dạng 20/06/2026 (mặc định: hôm nay): chỉ tính tệp nhận đến ngày đó.")
+@click.option("--new-deadline", type=DATE, default=None,
+              help="Hạn nộp mới ghi trong công văn đôn đốc, dạng 26/06/2026 (mặc định: ngày rà soát cộng "
+                   "[audit] new_deadline_days).")
 @click.option("--history", "show_history", is_flag=True,
-              help="Units x periods grid over every period in the ledger; writes outputs/lich-su-nop-bao-cao.html.")
+              help="Bảng đơn vị × kỳ của mọi kỳ trong sổ cái; ghi outputs/lich-su-nop-bao-cao.html.")
 @_NO_INGEST
 @pass_project
 def audit(project: Project, period_code: str | None, as_of, new_deadline, show_history: bool,
           no_ingest: bool) -> None:
-    """Who is on time, late, missing or rejected; the reminder letter to those without a report.
+    """Đơn vị nộp đúng hạn, muộn, chưa nộp hay không đạt; công văn đôn đốc đơn vị chưa có báo cáo.
 
-    Writes outputs/<period>/tinh-hinh-nop-bao-cao.xlsx, tinh-hinh-nop-bao-cao.csv (for a mail merge)
-    and cong-van-don-doc-<period>.docx addressed to every unit without an accepted report.
+    Ghi outputs/<kỳ>/tinh-hinh-nop-bao-cao.xlsx, tinh-hinh-nop-bao-cao.csv (để trộn thư) và
+    cong-van-don-doc-<kỳ>.docx gửi mọi đơn vị chưa có báo cáo đạt yêu cầu.
 
-    Example: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
+    Ví dụ: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
     import datetime as dt
 
@@ -525,8 +594,9 @@ def _echo_after_lock(project: Project, period) -> None:
         } for r in state.after]))
 
 
-_AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-                      help="Submission status (appendix III) as of this day (default: today).")
+_AS_OF = click.option("--as-of", type=DATE, default=None,
+                      help="Tình hình nộp báo cáo (phụ lục III) tính đến ngày này, dạng 25/06/2026 "
+                           "(mặc định: hôm nay).")
 
 
 def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
@@ -564,17 +634,18 @@ def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Semi-annual period code, e.g. 2026S1.")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ 6 tháng, ví dụ 2026S1.")
 @_AS_OF
 @_NO_INGEST
 @pass_project
 def semiannual(project: Project, period_code: str, as_of, no_ingest: bool) -> None:
-    """Ingest what is new, consolidate and write the semi-annual report.
+    """Tiếp nhận tệp mới, tổng hợp và lập báo cáo 6 tháng.
 
-    Writes outputs/<period>/bao-cao-6-thang-dau-nam-<year>.docx (official layout, from
-    templates/bao-cao.docx), tong-hop-<period>.xlsx and bao-cao-6-thang-dau-nam-<year>.html.
+    Ghi outputs/<kỳ>/bao-cao-6-thang-dau-nam-<năm>.docx (thể thức văn bản, theo mẫu
+    templates/bao-cao.docx), tong-hop-<kỳ>.xlsx và bao-cao-6-thang-dau-nam-<năm>.html.
 
-    Example: python -m pipeline semiannual --period 2026S1
+    Ví dụ: python -m pipeline semiannual --period 2026S1
     """
     from pipeline.errors import PeriodError
 
@@ -585,35 +656,34 @@ def semiannual(project: Project, period_code: str, as_of, no_ingest: bool) -> No
 
 
 @cli.command()
-@click.option("--year", required=True, type=int, help="The year, e.g. 2026.")
+@click.option("--year", required=True, type=YEAR, help="Năm báo cáo, ví dụ 2026.")
 @_AS_OF
 @_NO_INGEST
 @pass_project
 def annual(project: Project, year: int, as_of, no_ingest: bool) -> None:
-    """Ingest what is new, consolidate and write the annual report, compared with the first half
-    and the previous year.
+    """Tiếp nhận tệp mới, tổng hợp và lập báo cáo năm, so sánh với 6 tháng đầu năm và năm trước.
 
-    Writes outputs/<year>/bao-cao-nam-<year>.docx, tong-hop-<year>.xlsx and bao-cao-nam-<year>.html.
+    Ghi outputs/<năm>/bao-cao-nam-<năm>.docx, tong-hop-<năm>.xlsx và bao-cao-nam-<năm>.html.
 
-    Example: python -m pipeline annual --year 2026
+    Ví dụ: python -m pipeline annual --year 2026
     """
     _report(project, project.period(str(year)), as_of, no_ingest)
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--cho-phep", "exceptions", multiple=True,
-              help="A unit whose file received after the lock still counts (an agreed exception); repeatable.")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--cho-phep", "exceptions", multiple=True, type=UNIT,
+              help="Đơn vị được chấp thuận: tệp nhận sau khi khoá vẫn được tính; ghi lại tùy chọn cho mỗi đơn vị.")
 @pass_project
 def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> None:
-    """Lock a period whose reports were issued: its figures stay as they were.
+    """Khoá kỳ đã phát hành báo cáo: số liệu của kỳ giữ nguyên như khi phát hành.
 
-    Records in the ledger the hash of each report last built in outputs/<period>/, the as-of day
-    and the files they read. Files that arrive later are still archived and judged, but do not
-    count; the period's reports are rebuilt byte for byte. Given for a locked period, --cho-phep
-    adds exceptions.
+    Ghi vào sổ cái mã băm của từng báo cáo lập lần cuối trong outputs/<kỳ>/, ngày tính số liệu và
+    các tệp đã dùng. Tệp đến sau vẫn được lưu và kiểm tra nhưng không được tính; báo cáo của kỳ được
+    lập lại giống hệt từng byte. Với kỳ đã khoá, --cho-phep thêm đơn vị được chấp thuận.
 
-    Example: python -m pipeline lock --period 2026S1 --cho-phep 03405
+    Ví dụ: python -m pipeline lock --period 2026S1 --cho-phep 03405
     """
     from pipeline.lock import lock_period
 
@@ -634,13 +704,14 @@ def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> Non
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--ly-do", "reason", required=True, help="Why the period is reopened (kept in the ledger).")
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--ly-do", "reason", required=True, help="Lý do mở lại kỳ (ghi vào sổ cái).")
 @pass_project
 def unlock(project: Project, period_code: str, reason: str) -> None:
-    """Reopen a locked period, with the reason: the files received after the lock count again.
+    """Mở lại kỳ đã khoá, ghi rõ lý do: các tệp nhận sau khi khoá lại được tính.
 
-    Example: python -m pipeline unlock --period 2026S1 --ly-do "UBND tỉnh yêu cầu bổ sung số liệu"
+    Ví dụ: python -m pipeline unlock --period 2026S1 --ly-do "UBND tỉnh yêu cầu bổ sung số liệu"
     """
     from pipeline.lock import unlock_period
 
@@ -652,18 +723,18 @@ def unlock(project: Project, period_code: str, reason: str) -> None:
 
 
 @cli.command()
-@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo works (default: outputs/demo); emptied first.")
+@click.option("--workspace", type=FOLDER, default=None,
+              help="Thư mục chạy thử (mặc định: outputs/demo); được làm trống trước khi chạy.")
 @pass_project
 def demo(project: Project, workspace: Path | None) -> None:
-    """The whole pipeline on realistic demo data, in its own workspace.
+    """Chạy thử toàn bộ quy trình trên số liệu mẫu, trong thư mục riêng.
 
-    Generates the templates of the plan's first half and year, fills them as the communes and
-    departments would (two never send, one late, one rejected then corrected, a few warnings,
-    one re-saved through LibreOffice), then ingests, audits and writes both reports. Never
-    touches inputs/ or the ledger of the project.
+    Tạo biểu mẫu kỳ 6 tháng và cả năm đầu kế hoạch, điền như các xã, sở, ngành sẽ điền (hai đơn vị
+    không nộp, một nộp muộn, một bị trả lại rồi sửa, vài cảnh báo, một tệp lưu lại bằng
+    LibreOffice), rồi tiếp nhận, rà soát và lập cả hai báo cáo. Không động tới inputs/ hay sổ cái
+    của dự án.
 
-    Example: python -m pipeline demo
+    Ví dụ: python -m pipeline demo
     """
     from pipeline.demo import run_demo
 
@@ -680,20 +751,21 @@ def demo(project: Project, workspace: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, help="Period code: 2026S1 or 2026.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
-              help="Submission status as of this day (default: today).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write the two tables as CSV into this folder.")
-@click.argument("others", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--period", "period_code", required=True, type=PERIOD,
+              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@click.option("--as-of", type=DATE, default=None,
+              help="Tình hình nộp tính đến ngày này, dạng 20/06/2026 (mặc định: hôm nay).")
+@click.option("--out", type=FOLDER, default=None,
+              help="Ghi thêm hai bảng dạng CSV vào thư mục này.")
+@click.argument("others", nargs=-1, type=EXISTING_FOLDER, metavar="[THƯ_MỤC_DỰ_ÁN_KHÁC]...")
 @pass_project
 def rollup(project: Project, period_code: str, as_of, out: Path | None, others: tuple[Path, ...]) -> None:
-    """The national roll-up: completeness and indicator totals per province and for the country.
+    """Tổng hợp toàn quốc: mức đầy đủ và tổng các chỉ tiêu theo từng tỉnh và cả nước.
 
-    The provinces are this project and the project folders given (each with its own matrix and
-    units); their ledgers are read once each, so provinces writing to one ledger file are read once.
+    Các tỉnh là dự án này và các thư mục dự án ghi kèm (mỗi tỉnh có biểu phân công, danh sách đơn
+    vị riêng); sổ cái của mỗi tỉnh được đọc một lần.
 
-    Example: python -m pipeline rollup --period 2026S1 ../dien-bien ../son-la
+    Ví dụ: python -m pipeline rollup --period 2026S1 ../dien-bien ../son-la
     """
     from pipeline.consolidate import vn_number
     from pipeline.rollup import ProvinceData, indicator_table, rollup as roll_up

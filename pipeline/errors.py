@@ -25,3 +25,10 @@ class MatrixError(BaocaoError):
 
 class MailError(BaocaoError):
     """The mail settings or the mail server cannot be used (sending or collecting stops)."""
+
+
+def missing_library_message(module: str | None) -> str:
+    """Run outside the project's environment (the system Python): say how to run it instead."""
+    return (f"Thiếu thư viện {(module or '').split('.')[0] or 'cần thiết'}: chương trình phải chạy trong môi trường "
+            "của dự án. Dùng lệnh make (ví dụ: make units) hoặc, trên Windows, .venv\\Scripts\\python -m pipeline "
+            "... trong thư mục dự án (cài lần đầu: make install).")

@@ -91,6 +91,8 @@ def _letter(n: int) -> str:
 def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Path:
     from openpyxl import Workbook
 
+    from pipeline.rules import rule_title
+
     names = registry.units.set_index("id")["name"]
     wb = Workbook()
     summary = wb.active
@@ -111,7 +113,7 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
     for f in ledger.findings(period.code, province=settings.province_code):
         unit = f["unit_id"] or ""
         rows.append([unit, names.get(unit, "") if unit else "(không xác định)", f["file"], f["version"], f["sheet"],
-                     f["cell"], f["value"], SEVERITY_LABELS[f["severity"]], f["rule"], f["message"]])
+                     f["cell"], f["value"], SEVERITY_LABELS[f["severity"]], rule_title(f["rule"], settings), f["message"]])
     _table_sheet(details, [("Mã đơn vị", 10), ("Tên đơn vị", 20), ("Tệp", 26), ("Bản", 5), ("Trang", 11),
                            ("Ô", 8), ("Giá trị", 16), ("Mức độ", 9), ("Quy tắc", 16), ("Nội dung cần sửa", 64)], rows)
     path = settings.path("outputs") / period.code / CHECK_REPORT_NAME

@@ -117,6 +117,7 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
             else:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
+            os.chmod(tmp, 0o444)  # the evidence: readable by everyone, changed by no one
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

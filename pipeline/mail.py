@@ -25,7 +25,7 @@ import ssl
 import unicodedata
 import zipfile
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, make_msgid
@@ -123,6 +123,9 @@ class MailSettings:
         if cafile and not Path(cafile).is_file():
             raise MailError(f"[mail] ca_file: không tìm thấy tệp {cafile}")
         return ssl.create_default_context(cafile=cafile)
+
+
+PLACEHOLDER_SENDER = "chua-khai-bao-dia-chi-gui@example.invalid"
 
 
 def mail_settings(settings: Settings) -> MailSettings:
@@ -595,8 +598,10 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
     if kind not in KINDS:
         raise ValueError(kind)
     cfg = mail_settings(settings)
-    if not cfg.from_address:
+    if not cfg.from_address and send:
         raise MailError("Chưa khai báo địa chỉ gửi: điền [mail] from_address trong inputs/config.toml")
+    if not cfg.from_address:  # a dry run before the mailbox is set up: drafts from a placeholder sender
+        cfg = replace(cfg, from_address=PLACEHOLDER_SENDER)
     if send and not cfg.smtp_host:
         raise MailError("Chưa khai báo máy chủ gửi thư: điền [mail] smtp_host trong inputs/config.toml")
     folder = settings.path("outputs") / "mail" / period.code / kind

@@ -8,6 +8,7 @@ five-digit code, a department's `<province code>-<abbreviation>`.
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, UnknownUnitError
-from pipeline.text import fold
+from pipeline.text import ascii_slug, fold, nfc
 
 COMMUNE = "commune"
 DEPARTMENT = "department"
@@ -65,6 +66,53 @@ class Registry:
         hits = {uid for uid, names in self._name_keys() if key in names}
         return hits.pop() if len(hits) == 1 else None
 
+    def resolve(self, text: str) -> str:
+        """The id of the unit `text` names, the way people name it: its id in any case and with or
+        without the leading zeros Excel drops (`03405`, `3405`, `12-syt`), or its name, short name or
+        alias with or without diacritics and the words `xã`, `phường`, `UBND` (`Xã Tả Lèng`, `ta leng`).
+        Unknown or ambiguous: UnknownUnitError, one line listing the closest units ("Có phải: ...?")."""
+        typed = nfc(str(text))
+        by_upper = {uid.upper(): uid for uid in self.ids}
+        if typed.upper() in by_upper:
+            return by_upper[typed.upper()]
+        if typed.isdigit():
+            by_number = {int(uid): uid for uid in self.ids if uid.isdigit()}
+            if int(typed) in by_number:
+                return by_number[int(typed)]
+            raise UnknownUnitError(f"Không có đơn vị mã {typed!r} trong danh sách đơn vị báo cáo "
+                                   f"(xem: python -m pipeline units)")
+        key, plain = _name_key(typed), _plain_key(typed)
+        for wanted, keys in ((key, self._keys_of), (plain, self._plain_keys_of)):
+            hits = [uid for uid, names in keys.items() if wanted and wanted in names]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise UnknownUnitError(f"{typed!r} có thể là nhiều đơn vị. Có phải: {self._listed(hits)}?")
+        # closest: the units whose names hold every word typed, then names that look alike
+        words = plain.split()
+        close = [uid for uid, names in self._plain_keys_of.items()
+                 if words and any(all(w in n.split() for w in words) for n in names)]
+        if len(close) > 1:
+            raise UnknownUnitError(f"{typed!r} có thể là nhiều đơn vị. Có phải: {self._listed(close)}?")
+        if not close:
+            owner = {n: uid for uid, names in self._plain_keys_of.items() for n in names}
+            close = list(dict.fromkeys(owner[n] for n in difflib.get_close_matches(plain, list(owner), n=5, cutoff=0.6)))
+        guess = f" Có phải: {self._listed(close)}?" if close else " Xem danh sách: python -m pipeline units"
+        raise UnknownUnitError(f"Không có đơn vị {typed!r} trong danh sách đơn vị báo cáo.{guess}")
+
+    def _listed(self, ids: list[str], most: int = 6) -> str:
+        shown = ", ".join(f"{uid} {self.name_of[uid]}" for uid in ids[:most])
+        return shown + (f" (và {len(ids) - most} đơn vị khác)" if len(ids) > most else "")
+
+    @functools.cached_property
+    def _keys_of(self) -> dict[str, set[str]]:
+        return dict(self._name_keys())
+
+    @functools.cached_property
+    def _plain_keys_of(self) -> dict[str, set[str]]:
+        return {row.id: {_plain_key(n) for n in (row.name, row.short_name, *row.aliases)} - {""}
+                for row in self.units.itertuples(index=False)}
+
     def _name_keys(self):
         for row in self.units.itertuples(index=False):
             names = {_name_key(row.name), _name_key(row.short_name), *(_name_key(a) for a in row.aliases)}
@@ -79,6 +127,16 @@ def _name_key(text: str) -> str:
     for prefix in ("ủy ban nhân dân ", "uỷ ban nhân dân ", "ubnd "):
         prefix = fold(prefix) + " "
         if key.startswith(prefix):
+            key = key[len(prefix):]
+    return key
+
+
+def _plain_key(text: str) -> str:
+    """A name key without diacritics, case or the words naming the kind of unit:
+    `UBND xã Tả Lèng`, `ta leng` -> `ta leng`."""
+    key = ascii_slug(text).replace("-", " ")
+    for prefix in ("uy ban nhan dan ", "ubnd ", "xa ", "phuong ", "thi tran "):
+        if key.startswith(prefix) and len(key) > len(prefix):
             key = key[len(prefix):]
     return key
 

@@ -331,7 +331,7 @@ def test_audit_command_is_documented():
     assert "python -m pipeline audit --period" in readme and "make audit PERIOD=" in readme
     assert "make audit-history" in readme and "## Audit" in readme
     result = CliRunner().invoke(cli, ["audit", "--help"])
-    assert result.exit_code == 0 and "Example: python -m pipeline audit" in result.output
+    assert result.exit_code == 0 and "Ví dụ: python -m pipeline audit" in result.output
 
 
 def test_a_file_no_unit_could_be_identified_is_pointed_out(tmp_path):

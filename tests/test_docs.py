@@ -78,6 +78,9 @@ def test_pipeline_command_parses(doc, args, tmp_path, monkeypatch):
 def test_make_command_exists(doc, command):
     words = shlex.split(command)
     proc = subprocess.run(["make", "-n", *words[1:]], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if proc.returncode != 0 and "Thiếu biến " in proc.stderr:  # a target named in passing: it asks for its variable
+        assert proc.stderr.count("\n") == 1, proc.stderr
+        return
     assert proc.returncode == 0, f"{doc}: `{command}`: {proc.stderr}"
     # the officer's commands call the CLI; `make bench` runs the benchmark script (bench/run.py)
     assert any(ran in proc.stdout for ran in ("python -m pipeline", "pytest", "python -m bench.run")) \
@@ -90,5 +93,59 @@ def test_make_command_exists(doc, command):
 ])
 def test_quick_commands_run_as_written(project, args):
     assert any(args in a for _doc, a in pipeline_commands()), f"`{args}` is not in the docs any more"
+    (project / "inputs" / "submissions" / "2026S1").mkdir()   # where the officer copies the files received
     result = CliRunner().invoke(cli, ["--root", str(project), *shlex.split(args)])
     assert result.exit_code == 0, result.output
+
+
+def _commands_table() -> list[str]:
+    """The rows of README's "All commands" table."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## All commands\n", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("|") and "python -m pipeline" in line]
+
+
+def _documented_options(name: str) -> str:
+    rows = [row for row in _commands_table() if re.search(rf"python -m pipeline {re.escape(name)}[ `]", row)]
+    return "\n".join(rows)
+
+
+@pytest.mark.parametrize("name", sorted(cli.list_commands(click.Context(cli))))
+def test_every_command_and_option_is_in_the_readme_table(name):
+    rows = _documented_options(name)
+    assert rows, f"README's command table has no row for `python -m pipeline {name}`"
+    command = cli.get_command(click.Context(cli), name)
+    missing = [opt for param in command.params if isinstance(param, click.Option)
+               for opt in param.opts if opt.startswith("--") and opt not in rows]
+    assert not missing, f"README's command table does not show `{name}` with: {', '.join(missing)}"
+
+
+def test_the_global_options_are_in_the_readme_table():
+    table = "\n".join(_commands_table())
+    missing = [opt for param in cli.params for opt in param.opts if opt.startswith("--") and opt not in table]
+    assert not missing, f"README's command table does not show the options of every command: {', '.join(missing)}"
+
+
+def test_config_comments_are_vietnamese():
+    english = {"the", "and", "of", "for", "with", "from", "this", "only", "blank", "same", "edit", "lines", "starting"}
+    for n, line in enumerate((PROJECT_ROOT / "inputs" / "config.toml").read_text(encoding="utf-8").splitlines(), 1):
+        if "#" not in line or line.lstrip().startswith('# "'):   # a commented-out example setting
+            continue
+        comment = line.split("#", 1)[1]
+        prose = re.sub(r'"[^"]*"|`[^`]*`|\S*[_/.=]\S*', " ", comment.lower())   # keys, examples, paths
+        words = set(re.findall(r"[a-z]+", prose))
+        assert re.search("[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]", comment.lower()) \
+            and not words & english, f"inputs/config.toml line {n}: {comment.strip()}"
+
+
+@pytest.mark.parametrize("csv_path", [*sorted((PROJECT_ROOT / "inputs").glob("*.csv")),
+                                      PROJECT_ROOT / "schemas" / "indicators.csv",
+                                      PROJECT_ROOT / "schemas" / "plausibility.csv",
+                                      PROJECT_ROOT / "schemas" / "rules.csv"], ids=lambda p: p.name)
+def test_the_guide_says_what_each_csv_column_means(csv_path):
+    guide = (PROJECT_ROOT / "docs" / "huong-dan-su-dung.md").read_text(encoding="utf-8")
+    chapter = guide.split("### Ý nghĩa các cột trong các tệp CSV", 1)[1].split("\n## ", 1)[0]
+    section = chapter.split(f"`{csv_path.parent.name}\\{csv_path.name}`", 1)[1].split("\n**`", 1)[0]
+    header = csv_path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    missing = [column for column in header if f"`{column}`" not in section]
+    assert not missing, f"docs/huong-dan-su-dung.md does not explain {csv_path.name}: {', '.join(missing)}"

@@ -647,6 +647,7 @@ def test_unit_not_expected_this_period_is_one_finding(kit):
 
 
 def test_empty_folder_says_where_to_put_the_files(kit):
+    kit.settings.path("submissions").joinpath("2026S1").mkdir(parents=True, exist_ok=True)
     result = CliRunner().invoke(cli, ["--root", str(kit.root), "ingest", "--period", "2026S1"])
     assert result.exit_code == 0, result.output
     assert "Chưa có tệp nào trong" in result.output and "0 tệp trong thư mục" in result.output
@@ -659,7 +660,7 @@ def test_commands_are_documented(command):
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert f"python -m pipeline {command} " in readme and f"make {command} " in readme
     result = CliRunner().invoke(cli, [command, "--help"])
-    assert result.exit_code == 0 and "Example: python -m pipeline " + command in result.output
+    assert result.exit_code == 0 and "Ví dụ: python -m pipeline " + command in result.output
 
 
 @pytest.mark.parametrize("target", ["ods", "xlsm:Calc MS Excel 2007 VBA XML"])
