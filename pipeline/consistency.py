@@ -24,6 +24,9 @@ from pipeline.errors import ConfigError
 from pipeline.text import nfc
 
 RULES_FILE = "consistency.csv"
+# The finding's rule code for each kind of relation (titles in schemas/rules.csv).
+FINDING_RULES = {"at_most": "implausible", "positive_requires": "positive_requires",
+                 "status_excludes_results": "status_excludes_results", "required_when_done": "required_when_done"}
 FIELD_LABELS = {"results": "kết quả thực hiện", "quantity": "số lượng sản phẩm", "documents": "văn bản đã ban hành",
                 "figures": "số liệu chỉ tiêu"}
 _PLACEHOLDERS = {
@@ -107,8 +110,7 @@ def check_consistency(items: list, exp) -> None:
                     text = rule.message.format(left=_show(left["value"]), right=_show(right["value"]),
                                                left_cell=left["cell"], right_cell=right["cell"],
                                                left_code=rule.subject, right_code=rule.other[0])
-                    rule_name = "implausible" if rule.kind == "at_most" else rule.kind
-                    item.findings.append(finding(item, left["sheet"], left["cell"], left["value"], rule_name,
+                    item.findings.append(finding(item, left["sheet"], left["cell"], left["value"], FINDING_RULES[rule.kind],
                                                  rule.severity, text))
                 continue
             for task in item.tasks:
@@ -119,13 +121,13 @@ def check_consistency(items: list, exp) -> None:
                         if rule.kind == "status_excludes_results" and value not in (None, 0):  # 0: nothing
                             text = rule.message.format(task=task["task_id"], status=rule.subject,
                                                        field=FIELD_LABELS[field], value=_short(value), cell=cell)
-                            item.findings.append(finding(item, task_sheet(task, field), cell, value, rule.kind,
+                            item.findings.append(finding(item, task_sheet(task, field), cell, value, FINDING_RULES[rule.kind],
                                                          rule.severity, text))
                             break   # one finding per field and task
                         if rule.kind == "required_when_done" and value is None:
                             text = rule.message.format(task=task["task_id"], status=rule.subject,
                                                        field=FIELD_LABELS[field], cell=cell)
-                            item.findings.append(finding(item, task_sheet(task, field), cell, "", rule.kind,
+                            item.findings.append(finding(item, task_sheet(task, field), cell, "", FINDING_RULES[rule.kind],
                                                          rule.severity, text))
                             break
 

@@ -140,7 +140,7 @@ def test_config_comments_are_vietnamese():
 
 @pytest.mark.parametrize("csv_path", [*sorted((PROJECT_ROOT / "inputs").glob("*.csv")),
                                       PROJECT_ROOT / "schemas" / "indicators.csv",
-                                      PROJECT_ROOT / "schemas" / "plausibility.csv",
+                                      PROJECT_ROOT / "schemas" / "consistency.csv",
                                       PROJECT_ROOT / "schemas" / "rules.csv"], ids=lambda p: p.name)
 def test_the_guide_says_what_each_csv_column_means(csv_path):
     guide = (PROJECT_ROOT / "docs" / "huong-dan-su-dung.md").read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ import re
 
 from openpyxl import load_workbook
 
+from pipeline.consistency import FINDING_RULES
 from pipeline.rules import OTHER_RULE, rule_title, rule_titles
 
 from conftest import PROJECT_ROOT
@@ -55,6 +56,9 @@ def rule_codes_in_code() -> dict[str, str]:
                 for first, second in zip(sequence, sequence[1:]):
                     if _literal(first) and _is_severity(second):
                         found.setdefault(_literal(first), where)
+    # the consistency rules' codes are data-driven: one per kind of relation
+    for code in FINDING_RULES.values():
+        found.setdefault(code, "pipeline/consistency.py")
     return found
 
 
