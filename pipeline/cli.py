@@ -367,7 +367,7 @@ def history(project: Project, unit_id: str, period_code: str) -> None:
     if not path.is_file():
         click.echo(f"Chưa có sổ cái {path}: chạy python -m pipeline ingest --period {period.code} trước.")
         return
-    with Ledger(path) as ledger:
+    with Ledger(path, readonly=True) as ledger:
         versions = ledger.versions(unit_id, period.code)
         click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")
         if not versions:

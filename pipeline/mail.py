@@ -379,8 +379,19 @@ def content_key(paths: tuple[Path, ...]) -> str:
     return digest.hexdigest()
 
 
-def connect_ledger(settings: Settings) -> sqlite3.Connection:
+def connect_ledger(settings: Settings, write: bool = True) -> sqlite3.Connection | None:
+    """The ledger, checked first (damaged or read-only: one line, nothing written). Read-only
+    unless `write` (None when there is no ledger yet: nothing was sent)."""
+    from pipeline.ledger import check_ledger, open_readonly
+
     path = settings.path("ledger")
+    if not write:
+        if not path.is_file():
+            return None
+        connection = open_readonly(path)
+        connection.row_factory = sqlite3.Row
+        return connection
+    check_ledger(path, writing=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30)
     connection.row_factory = sqlite3.Row
@@ -391,34 +402,45 @@ def connect_ledger(settings: Settings) -> sqlite3.Connection:
 def previous_delivery(connection: sqlite3.Connection, period: Period, kind: str, unit_id: str,
                       key: str) -> sqlite3.Row | None:
     """The delivery that makes sending this again a duplicate: sent, or begun and never confirmed."""
+    if connection is None:
+        return None
     query = ("SELECT * FROM mail_deliveries WHERE period = ? AND kind = ? AND unit_id = ? "
              "AND outcome IN (?, ?)")
     args = [period.code, kind, unit_id, SENT, SENDING]
     if DEDUPLICATE_BY_CONTENT[kind]:
         query += " AND content_key = ?"
         args.append(key)
-    return connection.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
+    try:
+        return connection.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
+    except sqlite3.OperationalError:   # read-only, and nothing was ever sent: no table yet
+        return None
 
 
 def first_sent(settings: Settings, period: Period, kind: str = DISTRIBUTE) -> dt.datetime | None:
     """When the first message of this kind went out for the period (collect reads mail since then)."""
     if not settings.path("ledger").is_file():
         return None
-    with closing(connect_ledger(settings)) as connection:
-        row = connection.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
-                                 "AND outcome = ?", (period.code, kind, SENT)).fetchone()
+    with closing(connect_ledger(settings, write=False)) as connection:
+        try:
+            row = connection.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
+                                     "AND outcome = ?", (period.code, kind, SENT)).fetchone()
+        except sqlite3.OperationalError:   # no table: nothing was ever sent
+            return None
     return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
 def deliveries(settings: Settings, period: Period | None = None) -> list[dict]:
     if not settings.path("ledger").is_file():
         return []
-    with closing(connect_ledger(settings)) as connection:
-        if period is None:
-            rows = connection.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
-        else:
-            rows = connection.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
-                                      (period.code,)).fetchall()
+    with closing(connect_ledger(settings, write=False)) as connection:
+        try:
+            if period is None:
+                rows = connection.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
+            else:
+                rows = connection.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
+                                          (period.code,)).fetchall()
+        except sqlite3.OperationalError:   # no table: nothing was ever sent
+            return []
     return [dict(r) for r in rows]
 
 
@@ -601,7 +623,7 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
         raise MailError("Chưa khai báo máy chủ gửi thư: điền [mail] smtp_host trong inputs/config.toml")
     folder = settings.path("outputs") / "mail" / period.code / kind
     report = MailReport(kind=kind, period=period.code, dry_run=not send, folder=folder)
-    connection = connect_ledger(settings)
+    connection = connect_ledger(settings, write=send)   # a dry run only reads what was sent
     session = SmtpSession(cfg) if send else None
     broken = ""  # the server went away mid-batch: the rest are failed, not retried one by one
     try:
@@ -647,7 +669,8 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
     finally:
         if session is not None:
             session.close()
-        connection.close()
+        if connection is not None:
+            connection.close()
     return report
 
 
@@ -740,7 +763,9 @@ def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
     path = settings.path("ledger")
     if not path.is_file():
         return empty
-    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+    from pipeline.ledger import open_readonly
+
+    with closing(open_readonly(path)) as db:
         db.row_factory = sqlite3.Row
         try:
             latest = db.execute("SELECT id FROM latest_submissions WHERE period = ? AND unit_id = ? "
