@@ -282,10 +282,11 @@ def collect(project: Project, period_code: str, since) -> None:
 
     Example: python -m pipeline collect --period 2026S1
     """
-    from pipeline.collect import collect as collect_mail
+    from pipeline.collect import collect as collect_mail, known_addresses
 
     period = project.period(period_code)
-    report = collect_mail(project.settings, period, since.date() if since else None)
+    report = collect_mail(project.settings, period, since.date() if since else None,
+                          known_addresses(project.registry))
     for line in report.lines():
         click.echo(line)
 

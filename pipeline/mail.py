@@ -94,6 +94,7 @@ class MailSettings:
     imap_password_env: str = "BAOCAO_IMAP_PASSWORD"
     imap_folder: str = "INBOX"
     max_attachment_mb: float = 20.0
+    max_attachments: int = 20     # spreadsheets saved from one message; the rest are reported
     timezone: str = "Asia/Ho_Chi_Minh"
     ca_file: str = ""
 
@@ -156,6 +157,8 @@ def mail_settings(settings: Settings) -> MailSettings:
             raise MailError(f"[mail] {key} = {getattr(cfg, key)!r}: chỉ dùng starttls, tls hoặc none")
     if cfg.max_attachment_mb <= 0:
         raise MailError("[mail] max_attachment_mb phải lớn hơn 0")
+    if cfg.max_attachments < 1:
+        raise MailError("[mail] max_attachments phải từ 1 trở lên")
     return cfg
 
 
