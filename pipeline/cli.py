@@ -239,23 +239,42 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 @click.option("--unit", "unit_ids", multiple=True,
               help="Send to this unit instead of the audit's list; repeat for each unit.")
 @click.option("--letter", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The reminder letter (default: the audit's outputs/<period>/cong-van-don-doc-<period>.docx).")
+              help="The signed, numbered letter (PDF or DOCX scan); its number and date are read from the file "
+                   "name (123-SYT-NVY 20-06-2026.pdf) unless given with --so and --ngay.")
+@click.option("--so", "number", default=None, help="The signed letter's number, e.g. 123/SYT-NVY.")
+@click.option("--ngay", "letter_day", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]),
+              default=None, help="The signed letter's date, e.g. 20/06/2026.")
+@click.option("--draft", is_flag=True,
+              help="Send the audit's unsigned draft (outputs/<period>/cong-van-don-doc-<period>.docx) instead.")
 @click.option("--new-deadline", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
               help="The new deadline, for the message body (default: the one the audit's letter sets).")
 @_SEND
 @_RESEND
 @pass_project
 def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...], letter: Path | None,
-                   new_deadline, send: bool, resend: bool) -> None:
-    """Email the audit's reminder letter (công văn đôn đốc) to the units it addresses.
+                   number: str | None, letter_day, draft: bool, new_deadline, send: bool, resend: bool) -> None:
+    """Email the reminder letter (công văn đôn đốc) to the units the audit addresses.
 
     Run `audit` first: the units and the new deadline come from its tinh-hinh-nop-bao-cao.csv.
+    Sending needs the signed letter (--letter) or an explicit --draft; a dry run shows either.
 
-    Example: python -m pipeline send-reminders --period 2026S1 --send
+    Example: python -m pipeline send-reminders --period 2026S1 --letter "123-SYT-NVY 20-06-2026.pdf" --send
     """
-    from pipeline.mail import REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages
+    from pipeline.errors import MailError
+    from pipeline.mail import (REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages,
+                               signed_letter)
 
+    if letter and draft:
+        raise MailError("Chọn một trong hai: --letter (công văn đã ký) hoặc --draft (bản dự thảo), không dùng cả hai.")
+    if send and not (letter or draft):
+        raise MailError("Gửi công văn đôn đốc cần bản đã ký: thêm --letter <tệp PDF hoặc DOCX đã ký> (số và ngày "
+                        "đọc từ tên tệp, hoặc ghi bằng --so và --ngay), hoặc --draft để gửi bản dự thảo; "
+                        "chưa gửi thư nào.")
+    if (number or letter_day) and not letter:
+        raise MailError("--so và --ngay đi cùng --letter (công văn đã ký).")
     period = project.period(period_code)
+    chosen = (signed_letter(letter, number, letter_day.date() if letter_day else None) if letter
+              else reminder_letter_path(project.settings, period))
     if unit_ids:
         ids, statuses, deadline = list(unit_ids), {}, None
     else:
@@ -264,8 +283,7 @@ def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...]
         if not ids:
             click.echo(f"Lần kiểm tra gần nhất kỳ {period.code} không có đơn vị nào cần đôn đốc: không gửi thư nào.")
             return
-    items = reminders(project.registry, letter or reminder_letter_path(project.settings, period), ids, statuses,
-                      new_deadline.date() if new_deadline else deadline)
+    items = reminders(project.registry, chosen, ids, statuses, new_deadline.date() if new_deadline else deadline)
     _echo_mail_report(send_messages(project.settings, REMINDER, period, items, send=send, resend=resend))
 
 

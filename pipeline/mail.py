@@ -45,7 +45,7 @@ KINDS = (DISTRIBUTE, FEEDBACK, REMINDER)
 # A template goes to a unit once per period; feedback and reminders once per content.
 DEDUPLICATE_BY_CONTENT = {DISTRIBUTE: False, FEEDBACK: True, REMINDER: True}
 KIND_DEFAULTS = {DISTRIBUTE: {}, FEEDBACK: {"errors": 0, "warnings": 0, "findings": [], "more": 0},
-                 REMINDER: {"status": "", "new_deadline": ""}}
+                 REMINDER: {"status": "", "new_deadline": "", "letter_number": "", "letter_date": ""}}
 KIND_LABELS = {DISTRIBUTE: "biểu mẫu", FEEDBACK: "kết quả kiểm tra", REMINDER: "công văn đôn đốc"}
 
 SECURITIES = ("starttls", "tls", "none")
@@ -265,10 +265,14 @@ class Outgoing:
 
 
 def _jinja(settings: Settings):
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+    # A unit's text (a finding quotes its cell) is only ever data passed to a template, never a
+    # template itself: `{{7*7}}` in a cell is written as typed. Plain-text mail is not escaped; a
+    # template for HTML would be.
     return Environment(loader=FileSystemLoader(settings.root / "templates" / "mail"), undefined=StrictUndefined,
-                       autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                       autoescape=select_autoescape(("html", "htm", "xml", "html.j2", "htm.j2")),
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def render_text(settings: Settings, kind: str, context: dict) -> tuple[str, str]:
@@ -800,13 +804,80 @@ def feedback(settings: Settings, registry, period: Period, folder: Path | None =
             for uid, paths in files.items()]
 
 
-def reminders(registry, letter: Path, unit_ids: list[str], statuses: dict[str, str] | None = None,
+@dataclass(frozen=True)
+class SignedLetter:
+    """The signed, numbered công văn that goes out instead of the audit's draft."""
+
+    path: Path
+    number: str          # as the letter gives it: 123/SYT-NVY
+    date: dt.date
+
+
+LETTER_SUFFIXES = (".pdf", ".docx")
+_LETTER_DATES = (   # day first, the Vietnamese way; then ISO; then 20062026
+    (re.compile(r"(?<!\d)(\d{1,2})[.\-_ ](\d{1,2})[.\-_ ](\d{4})(?!\d)"), "dmy"),
+    (re.compile(r"(?<!\d)(\d{4})[.\-_](\d{1,2})[.\-_](\d{1,2})(?!\d)"), "ymd"),
+    (re.compile(r"ng[aà]y\s*(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*n[aă]m\s*(\d{4})", re.IGNORECASE), "dmy"),
+    (re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)"), "dmy"),
+)
+# the number, and the issuing code after it in capitals: 123-SYT-NVY -> 123/SYT-NVY
+_LETTER_NUMBER = re.compile(r"(?<![\d])(\d{1,5})(?![\d])(?:[-_ ]+((?:[A-ZĐ][A-ZĐ0-9]+)(?:[-_][A-ZĐ][A-ZĐ0-9]*)*))?")
+
+
+def letter_reference(name: str) -> tuple[str, dt.date | None]:
+    """(number, date) of a letter read from its file name, forgivingly: `123-SYT-NVY 20-06-2026.pdf`
+    -> ('123/SYT-NVY', 20/06/2026); `CV 123 ngay 20.6.2026.pdf` -> ('123', 20/06/2026); '' and None
+    for what the name does not give."""
+    stem = nfc(Path(name).stem)
+    day = None
+    for pattern, order in _LETTER_DATES:
+        match = pattern.search(stem)
+        if not match:
+            continue
+        a, b, c = (int(g) for g in match.groups())
+        try:
+            day = dt.date(c, b, a) if order == "dmy" else dt.date(a, b, c)
+        except ValueError:
+            continue
+        stem = stem[:match.start()] + " " + stem[match.end():]
+        break
+    match = _LETTER_NUMBER.search(stem)
+    number = ""
+    if match:
+        number = match.group(1) + (f"/{match.group(2).replace('_', '-')}" if match.group(2) else "")
+    return number, day
+
+
+def signed_letter(path: Path, number: str | None = None, day: dt.date | None = None) -> SignedLetter:
+    """The signed letter given on the command line, its number and date from `number`/`day` or else
+    from its file name; one clear line for what is missing."""
+    if path.suffix.lower() not in LETTER_SUFFIXES:
+        raise MailError(f"Công văn đã ký {path.name} phải là tệp PDF hoặc DOCX (bản scan có chữ ký, dấu)")
+    if not path.is_file():
+        raise MailError(f"Không tìm thấy công văn đã ký {path}")
+    found_number, found_day = letter_reference(path.name)
+    number, day = nfc(number or "").strip() or found_number, day or found_day
+    missing = [what for what, value in (("số (--so 123/SYT-NVY)", number), ("ngày (--ngay 20/06/2026)", day))
+               if not value]
+    if missing:
+        raise MailError(f"Không đọc được {' và '.join(missing)} của công văn từ tên tệp {path.name}: ghi rõ bằng "
+                        f"{', '.join(m[m.index('(') + 1:-1] for m in missing)}, hoặc đặt tên tệp như "
+                        f"\"123-SYT-NVY 20-06-2026.pdf\"")
+    return SignedLetter(path, number, day)
+
+
+def reminders(registry, letter: Path | SignedLetter, unit_ids: list[str], statuses: dict[str, str] | None = None,
               new_deadline: dt.date | None = None) -> list[Outgoing]:
-    """The reminder letter to each unit it addresses (`statuses`: unit id -> missing | rejected)."""
+    """The reminder letter to each unit it addresses (`statuses`: unit id -> missing | rejected):
+    the signed letter, its number and date in the message, or the audit's draft (a path)."""
+    signed = letter if isinstance(letter, SignedLetter) else None
+    letter = signed.path if signed else letter
     if not letter.is_file():
         raise MailError(f"Không tìm thấy công văn đôn đốc {letter}: chạy kiểm tra tình hình nộp (audit) trước")
     statuses = statuses or {}
-    extra = {"new_deadline": f"{new_deadline:%d/%m/%Y}" if new_deadline else ""}
+    extra = {"new_deadline": f"{new_deadline:%d/%m/%Y}" if new_deadline else "",
+             "letter_number": signed.number if signed else "",
+             "letter_date": f"{signed.date:%d/%m/%Y}" if signed else ""}
     return [Outgoing(r, (letter,), {**extra, "status": statuses.get(r.unit_id, "")})
             for r in recipients_from_registry(registry, unit_ids)]
 
