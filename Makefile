@@ -21,7 +21,8 @@ help:
 	@echo "make history PERIOD=2026S1 UNIT=ID the versions a unit sent and what changed between them"
 	@echo "make distribute PERIOD=2026S1      email each unit its template: a dry run into outputs/mail/; SEND=1 sends"
 	@echo "make send-feedback PERIOD=2026S1   email each unit its feedback workbook (SEND=1 sends)"
-	@echo "make send-reminders PERIOD=2026S1  email the audit's reminder letter to the units it addresses (SEND=1 sends)"
+	@echo "make send-reminders PERIOD=2026S1  email the reminder letter to the units the audit addresses"
+	@echo "                                   (SEND=1 sends, with LETTER=<signed PDF/DOCX> [SO=... NGAY=...] or DRAFT=1)"
 	@echo "make collect PERIOD=2026S1         save the spreadsheets units emailed into inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           who is on time, late, missing, rejected; the reminder letter (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
@@ -71,8 +72,11 @@ distribute: $(STAMP)
 send-feedback: $(STAMP)
 	$(PY) -m pipeline send-feedback --period $(PERIOD) $(MAIL_FLAGS)
 
+# SEND=1 needs the signed letter, LETTER="123-SYT-NVY 20-06-2026.pdf" (its number and date from the
+# name, or SO=123/SYT-NVY NGAY=20/06/2026), or DRAFT=1 to send the audit's unsigned draft.
 send-reminders: $(STAMP)
-	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS)
+	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS) \
+	  $(if $(LETTER),--letter "$(LETTER)") $(if $(SO),--so "$(SO)") $(if $(NGAY),--ngay "$(NGAY)") $(if $(DRAFT),--draft)
 
 collect: $(STAMP)
 	$(PY) -m pipeline collect --period $(PERIOD) $(if $(SINCE),--since $(SINCE))
