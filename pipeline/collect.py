@@ -90,19 +90,20 @@ def safe_file_name(name: str) -> str:
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name
                    if ch not in _FORBIDDEN and unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"})
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    # never a name ingestion passes over: Office's owner files (~$x.xlsx), hidden files (.x)
-    name = re.sub(r"^(?:~\$|[~.\s])+", "", name)
-    if not name:
-        return FALLBACK_NAME
-    if name.lower() in _SYSTEM_NAMES:
-        name = "_" + name
+    name = name.replace("\ufffd", "")   # what an undecodable encoded word became
+    name = re.sub(r"\s+", " ", name).strip()
     stem, dot, suffix = name.rpartition(".")
-    if not dot:
+    if not dot or not suffix.strip(" .") or " " in suffix:
         stem, suffix = name, ""
+    # never a name ingestion passes over: Office's owner files (~$x.xlsx), hidden files (.x)
+    stem = re.sub(r"^(?:~\$|[~.\s])+", "", stem).strip(" .")
+    if not stem:
+        stem = FALLBACK_NAME
     if stem.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
         stem = "_" + stem
     suffix = f".{suffix}" if suffix else ""
+    if (stem + suffix).lower() in _SYSTEM_NAMES:
+        stem = "_" + stem
     while len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES and stem:
         stem = stem[:-1]
     stem = stem.rstrip(" .") or FALLBACK_NAME
@@ -573,11 +574,23 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             except Exception as exc:   # one message's defect is that message's finding, never the run's end
                 received = (envelope.internal_date.astimezone(zone).date() if envelope.internal_date
                             else dt.datetime.now(zone).date())
-                report.unusable.append(Taken(_short(envelope.message_id) or f"thư UID {envelope.uid}",
-                                             "(không đọc được)", received, "",
+                sender, subject = _headers_only(raw)
+                report.unusable.append(Taken(sender or f"thư UID {envelope.uid}", subject or "(không có tiêu đề)",
+                                             received, "",
                                              note=f"thư hỏng, không đọc được ({type(exc).__name__}): "
                                                   f"mở trong hộp thư để xem và đề nghị đơn vị gửi lại"))
     return report
+
+
+def _headers_only(raw: bytes) -> tuple[str, str]:
+    """(From, Subject), for naming a message that could not be read."""
+    try:
+        from email.parser import BytesHeaderParser
+
+        headers = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        return _header(headers, "From"), _header(headers, "Subject")
+    except Exception:
+        return "", ""
 
 
 @dataclass(frozen=True)
@@ -608,6 +621,9 @@ def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_larg
     elif rules.contacts is not None and address not in rules.contacts:
         notes.append(f"địa chỉ gửi {address} không có trong danh bạ đơn vị (inputs/departments.csv, "
                      f"inputs/commune_contacts.csv): cần xác minh đơn vị gửi")
+    for name, label in (("From", "người gửi"), ("Subject", "tiêu đề")):
+        if "\ufffd" in _header(message, name):
+            notes.append(f"{label} có đoạn mã hóa hỏng, không đọc được ({_short(_raw_header(message, name))})")
     sender = sender or "(không rõ người gửi)"
     warning = "; ".join(notes)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

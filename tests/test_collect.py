@@ -422,10 +422,15 @@ def test_one_bad_message_never_ends_the_run_and_each_bad_header_is_a_finding(mai
                     "Message-ID: <y9999@x.vn>", "nam-9999.xlsx", BAD_DATE))
     add(raw_message("From: a@[1.2.3\r\nSubject: From hỏng\r\nDate: Tue, 16 Jun 2026 09:00:00 +0700\r\n"
                     "Message-ID: <from@x.vn>", "from-hong.xlsx", BAD_FROM))
-    add(raw_message("From: =?utf-8?B?////?= <snv@laichau.example.vn>\r\nSubject: =?x-unknown?q?abc?= =?utf-8?B?@@@?=\r\n"
+    add(raw_message("From: =?utf-8?B?////?= <snv@laichau.example.vn>\r\nSubject: =?x-unknown?q?abc?= =?utf-8?B?////?=\r\n"
                     "Date: Tue, 16 Jun 2026 09:00:00 +0700\r\nMessage-ID: <words@x.vn>", "=?utf-8?B?////?=.xlsx",
                     BAD_WORDS))
     add(raw_message("X-Nothing: 1", "khong-tieu-de.xlsx", NO_HEADERS))          # no From, Date, Subject, Message-ID
+    nested = "From: sau@laichau.example.vn\r\nSubject: Lồng sâu\r\nMessage-ID: <deep@x.vn>\r\nMIME-Version: 1.0\r\n".encode()
+    for i in range(3000):                                                   # a message the parser cannot walk
+        nested += f"Content-Type: multipart/mixed; boundary=B{i}\r\n\r\n--B{i}\r\n".encode()
+    nested += b"Content-Type: text/plain\r\n\r\nx\r\n" + b"".join(f"--B{i}--\r\n".encode() for i in reversed(range(3000)))
+    add(nested)
     add(submission("vp.doanket@laichau.example.vn", "Tốt 2", [("tot-2.xlsx", GOOD_2)]))
     result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
     assert result.exit_code == 0, result.output
@@ -439,6 +444,11 @@ def test_one_bad_message_never_ends_the_run_and_each_bad_header_is_a_finding(mai
     assert "ngày gửi ghi trong thư không hợp lệ (Date: Fri, 31 Dec 9999 23:59:59 -1200)" in out
     assert "địa chỉ người gửi không hợp lệ (From: a@[1.2.3)" in out
     assert "thư không ghi người gửi (From)" in out and "thư không ghi ngày gửi (Date)" in out
+    assert "người gửi có đoạn mã hóa hỏng, không đọc được (=?utf-8?B?////?= <snv@laichau.example.vn>)" in out
+    assert "tiêu đề có đoạn mã hóa hỏng" in out and "\ufffd.xlsx" not in out
+    assert (folder / "tep-dinh-kem.xlsx").read_bytes() == BAD_WORDS     # a name that was only broken words
+    assert any(line.startswith("  từ sau@laichau.example.vn - \"Lồng sâu\"") and "thư hỏng, không đọc được" in line
+               for line in out.splitlines()), out
     notes = {r.file_name: r.note for r in read_register(folder)}
     assert "không hợp lệ (Date: Fri, 31 Dec 9999" in notes["nam-9999.xlsx"]
     assert "a@[1.2.3" in notes["from-hong.xlsx"]
