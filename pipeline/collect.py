@@ -3,11 +3,16 @@
 Reads the mailbox over IMAP, read-only: the folder is opened with EXAMINE and bodies fetched with
 BODY.PEEK, so no message is deleted, moved or marked read. Messages since the templates went out
 (the first `distribute` delivery of the period, or `since`) are examined; every spreadsheet
-attachment (.xlsx .xlsm .xls .ods, also inside a .zip) is saved under a safe name, and the message's
-date is recorded as the receipt date in the period's incoming-documents register (so-den.csv), which
+attachment (.xlsx .xlsm .xls .ods, also inside a .zip) is saved under a safe name, and the time the
+province's server took the message in (IMAP INTERNALDATE, never the sender's `Date` header) is
+recorded as the receipt date in the period's incoming-documents register (so-den.csv), which
 ingestion and the audit read. What was taken is remembered by Message-ID and attachment hash in the
 ledger's `mail_collected` table, so a rerun takes nothing twice. Messages that bring nothing usable
 are reported with their sender and subject.
+
+Each message is judged alone: a malformed header, a Date far from the arrival, a sender outside
+the units' contacts are warnings on that message (in the summary and the register's note), and a
+message the parser cannot read at all is reported, never the end of the run.
 """
 
 from __future__ import annotations
