@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -28,6 +29,14 @@ class Group(click.Group):
             raise OfficerError(str(exc)) from exc
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
+        except sqlite3.DatabaseError as exc:   # the ledger failed mid-command (it was checked at the start)
+            from pipeline.ledger import ledger_failure
+
+            message = ledger_failure(exc)
+            if message is None:
+                raise OfficerError(f"lỗi không mong đợi ({type(exc).__name__}: {exc}). "
+                                   f"Chạy lại với --verbose để xem chi tiết.") from exc
+            raise OfficerError(message) from exc
         except Exception as exc:  # the officer never sees a traceback unless asked for one
             if ctx.obj and ctx.obj.verbose:
                 traceback.print_exc()

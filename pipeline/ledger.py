@@ -262,6 +262,25 @@ def check_ledger(path: Path, writing: bool) -> None:
     _checked[key] = None
 
 
+def ledger_failure(exc: sqlite3.DatabaseError) -> str | None:
+    """One Vietnamese line for the ledger failing under a command (the disk, another program, a
+    file made read-only meanwhile); None for an error that is not the ledger's state (a bug)."""
+    text = str(exc).lower()
+    for marks, line in (
+            (("readonly", "read-only"), "Sổ cái chỉ đọc, không ghi được: lệnh dừng, phần chưa ghi không được lưu. "
+                                        "Bỏ thuộc tính chỉ đọc của sổ cái và thư mục của nó rồi chạy lại."),
+            (("locked", "busy"), "Sổ cái đang bị một chương trình khác khóa quá lâu: lệnh dừng, phần chưa ghi "
+                                 "không được lưu. Đóng chương trình đó (hoặc chờ) rồi chạy lại."),
+            (("malformed", "not a database", "corrupt"), "Sổ cái bị hỏng: lệnh dừng. Khôi phục sổ cái từ bản sao "
+                                                          "lưu gần nhất rồi chạy lại."),
+            (("disk i/o", "disk is full", "unable to open"), "Không đọc, ghi được sổ cái (ổ đĩa đầy, mất kết nối "
+                                                              "hoặc không có quyền): lệnh dừng, phần chưa ghi "
+                                                              "không được lưu.")):
+        if any(mark in text for mark in marks):
+            return f"{line} ({exc})"
+    return None
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection to a sound ledger, for the commands that only read it."""
     check_ledger(path, writing=False)

@@ -171,3 +171,17 @@ def test_two_ingestions_at_once_claim_each_file_once(project):
     # the one that waited said so, in Vietnamese, on stderr
     waited = [err for _out, err in outputs if "đang chờ" in err]
     assert len(waited) == 1, outputs
+
+
+@pytest.mark.parametrize("error, start", [
+    ("attempt to write a readonly database", "Sổ cái chỉ đọc"),
+    ("database is locked", "Sổ cái đang bị một chương trình khác khóa"),
+    ("database disk image is malformed", "Sổ cái bị hỏng"),
+    ("disk I/O error", "Không đọc, ghi được sổ cái"),
+    ("no such column: x", None),          # not the ledger's state: a bug, reported as unexpected
+])
+def test_a_ledger_failing_mid_command_is_one_vietnamese_line(error, start):
+    from pipeline.ledger import ledger_failure
+
+    line = ledger_failure(sqlite3.OperationalError(error))
+    assert (line is None) if start is None else (line.startswith(start) and error in line)
