@@ -206,6 +206,11 @@ def _read_only(path: Path) -> bool:
         mode = path.stat().st_mode
     except OSError:
         return False
+    if os.name == "nt" and stat.S_ISDIR(mode):
+        # Windows' read-only attribute on a folder only marks a customised folder (desktop.ini);
+        # files can still be created in it. A folder the account may not write to fails on
+        # opening instead, and that is one line too (`ledger_failure`).
+        return False
     return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
 
 
