@@ -22,6 +22,7 @@ help:
 	@echo "make distribute PERIOD=2026S1      gửi biểu mẫu cho từng đơn vị: chạy thử vào outputs/mail/; SEND=1 để gửi thật"
 	@echo "make send-feedback PERIOD=2026S1   gửi mỗi đơn vị tệp phản hồi kết quả kiểm tra (SEND=1 để gửi thật)"
 	@echo "make send-reminders PERIOD=2026S1  gửi công văn đôn đốc của lệnh audit tới các đơn vị (SEND=1 để gửi thật)"
+	@echo "                                   (SEND=1 cần LETTER=<công văn đã ký, PDF/DOCX> [SO=... NGAY=...] hoặc DRAFT=1)"
 	@echo "make collect PERIOD=2026S1         lưu các bảng tính đơn vị gửi qua thư vào inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           đơn vị đúng hạn, muộn, chưa nộp, không đạt; công văn đôn đốc (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 bảng đơn vị × kỳ của mọi kỳ trong sổ cái, và trang HTML của bảng"
@@ -88,9 +89,12 @@ send-feedback: $(STAMP)
 	$(call need,PERIOD,2026S1)
 	$(PY) -m pipeline send-feedback --period $(PERIOD) $(MAIL_FLAGS) $(NO_INGEST_FLAG)
 
+# SEND=1 needs the signed letter, LETTER="123-SYT-NVY 20-06-2026.pdf" (its number and date from the
+# name, or SO=123/SYT-NVY NGAY=20/06/2026), or DRAFT=1 to send the audit's unsigned draft.
 send-reminders: $(STAMP)
 	$(call need,PERIOD,2026S1)
-	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS) $(NO_INGEST_FLAG)
+	$(PY) -m pipeline send-reminders --period $(PERIOD) $(foreach u,$(UNITS),--unit $(u)) $(MAIL_FLAGS) $(NO_INGEST_FLAG) \
+	  $(if $(LETTER),--letter "$(LETTER)") $(if $(SO),--so "$(SO)") $(if $(NGAY),--ngay "$(NGAY)") $(if $(DRAFT),--draft)
 
 collect: $(STAMP)
 	$(call need,PERIOD,2026S1)

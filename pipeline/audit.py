@@ -37,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.clock import today
+from pipeline.ledger import open_readonly
 from pipeline.periods import Period
 from pipeline.units import COMMUNE
 
@@ -78,7 +79,7 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     if period_codes is not None:
         sql += f" AND period IN ({','.join('?' * len(period_codes))})"
         args = tuple(period_codes)
-    db = sqlite3.connect(ledger_path, timeout=30)
+    db = open_readonly(ledger_path)
     try:
         if not _has_submissions(db):
             return pd.DataFrame(columns=RECEIPT_COLUMNS)
@@ -112,7 +113,7 @@ def _submission_rows(ledger_path: Path, sql: str, params: tuple = ()) -> list:
     """The rows of a query on the ledger's submissions; none when there is no ledger or no file yet."""
     if not ledger_path.is_file():
         return []
-    db = sqlite3.connect(ledger_path, timeout=30)
+    db = open_readonly(ledger_path)
     try:
         return db.execute(sql, params).fetchall() if _has_submissions(db) else []
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -36,6 +37,14 @@ class Group(cli_vi.Group):
             from pipeline.errors import missing_library_message
 
             raise OfficerError(missing_library_message(exc.name)) from exc
+        except sqlite3.DatabaseError as exc:   # the ledger failed mid-command (it was checked at the start)
+            from pipeline.ledger import ledger_failure
+
+            message = ledger_failure(exc)
+            if message is None:
+                raise OfficerError(f"lỗi không mong đợi ({type(exc).__name__}: {exc}). "
+                                   f"Chạy lại với --verbose để xem chi tiết.") from exc
+            raise OfficerError(message) from exc
         except Exception as exc:  # the officer never sees a traceback unless asked for one
             if ctx.obj and ctx.obj.verbose:
                 traceback.print_exc()
@@ -302,7 +311,12 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 @click.option("--unit", "unit_ids", multiple=True, type=UNIT,
               help="Gửi cho đơn vị này thay cho danh sách của lần rà soát; ghi lại tùy chọn cho mỗi đơn vị.")
 @click.option("--letter", type=FILE, default=None,
-              help="Công văn đôn đốc (mặc định: outputs/<kỳ>/cong-van-don-doc-<kỳ>.docx do lệnh audit lập).")
+              help="Công văn đôn đốc đã ký, đóng dấu (PDF hoặc DOCX); số và ngày đọc từ tên tệp "
+                   "(123-SYT-NVY 20-06-2026.pdf) nếu không ghi bằng --so và --ngay.")
+@click.option("--so", "number", default=None, help="Số, ký hiệu của công văn đã ký, ví dụ 123/SYT-NVY.")
+@click.option("--ngay", "letter_day", type=DATE, default=None, help="Ngày ký công văn, dạng 20/06/2026.")
+@click.option("--draft", is_flag=True,
+              help="Gửi bản dự thảo chưa ký do lệnh audit lập (outputs/<kỳ>/cong-van-don-doc-<kỳ>.docx).")
 @click.option("--new-deadline", type=DATE, default=None,
               help="Hạn nộp mới ghi trong thư, dạng 26/06/2026 (mặc định: hạn trong công văn của lệnh audit).")
 @_SEND
@@ -310,17 +324,31 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 @_NO_INGEST
 @pass_project
 def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...], letter: Path | None,
-                   new_deadline, send: bool, resend: bool, no_ingest: bool) -> None:
-    """Gửi công văn đôn đốc của lệnh audit tới các đơn vị có tên trong công văn.
+                   number: str | None, letter_day, draft: bool, new_deadline, send: bool, resend: bool,
+                   no_ingest: bool) -> None:
+    """Gửi công văn đôn đốc tới các đơn vị lệnh audit nêu tên.
 
     Chạy audit trước: danh sách đơn vị và hạn nộp mới lấy từ tệp tinh-hinh-nop-bao-cao.csv của lệnh đó.
+    Gửi thật cần công văn đã ký (--letter) hoặc ghi rõ --draft; chạy thử thì dùng được cả hai.
 
-    Ví dụ: python -m pipeline send-reminders --period 2026S1 --send
+    Ví dụ: python -m pipeline send-reminders --period 2026S1 --letter "123-SYT-NVY 20-06-2026.pdf" --send
     """
-    from pipeline.mail import REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages
+    from pipeline.errors import MailError
+    from pipeline.mail import (REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages,
+                               signed_letter)
 
+    if letter and draft:
+        raise MailError("Chọn một trong hai: --letter (công văn đã ký) hoặc --draft (bản dự thảo), không dùng cả hai.")
+    if send and not (letter or draft):
+        raise MailError("Gửi công văn đôn đốc cần bản đã ký: thêm --letter <tệp PDF hoặc DOCX đã ký> (số và ngày "
+                        "đọc từ tên tệp, hoặc ghi bằng --so và --ngay), hoặc --draft để gửi bản dự thảo; "
+                        "chưa gửi thư nào.")
+    if (number or letter_day) and not letter:
+        raise MailError("--so và --ngay đi cùng --letter (công văn đã ký).")
     period = project.period(period_code)
     _ingest_first(project, period, no_ingest)
+    chosen = (signed_letter(letter, number, letter_day.date() if letter_day else None) if letter
+              else reminder_letter_path(project.settings, period))
     if unit_ids:
         ids, statuses, deadline = list(unit_ids), {}, None
     else:
@@ -330,8 +358,7 @@ def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...]
         if not ids:
             click.echo(f"Lần kiểm tra gần nhất kỳ {period.code} không có đơn vị nào cần đôn đốc: không gửi thư nào.")
             return
-    items = reminders(project.registry, letter or reminder_letter_path(project.settings, period), ids, statuses,
-                      new_deadline.date() if new_deadline else deadline)
+    items = reminders(project.registry, chosen, ids, statuses, new_deadline.date() if new_deadline else deadline)
     _echo_mail_report(send_messages(project.settings, REMINDER, period, items, send=send, resend=resend))
 
 
@@ -362,10 +389,11 @@ def collect(project: Project, period_code: str, since) -> None:
 
     Ví dụ: python -m pipeline collect --period 2026S1
     """
-    from pipeline.collect import collect as collect_mail
+    from pipeline.collect import collect as collect_mail, known_addresses
 
     period = project.period(period_code)
-    report = collect_mail(project.settings, period, since.date() if since else None)
+    report = collect_mail(project.settings, period, since.date() if since else None,
+                          known_addresses(project.registry))
     for line in report.lines():
         click.echo(line)
 
@@ -479,7 +507,7 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
         return
     from pipeline.ledger import after_lock
 
-    with Ledger(path) as ledger:
+    with Ledger(path, readonly=True) as ledger:
         versions = ledger.versions(unit_id, period.code)
         late = {r["id"] for r in after_lock(ledger, period.code, project.settings.province_code) if not r["counted"]}
         click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")

@@ -3,11 +3,16 @@
 Reads the mailbox over IMAP, read-only: the folder is opened with EXAMINE and bodies fetched with
 BODY.PEEK, so no message is deleted, moved or marked read. Messages since the templates went out
 (the first `distribute` delivery of the period, or `since`) are examined; every spreadsheet
-attachment (.xlsx .xlsm .xls .ods, also inside a .zip) is saved under a safe name, and the message's
-date is recorded as the receipt date in the period's incoming-documents register (so-den.csv), which
+attachment (.xlsx .xlsm .xls .ods, also inside a .zip) is saved under a safe name, and the time the
+province's server took the message in (IMAP INTERNALDATE, never the sender's `Date` header) is
+recorded as the receipt date in the period's incoming-documents register (so-den.csv), which
 ingestion and the audit read. What was taken is remembered by Message-ID and attachment hash in the
 ledger's `mail_collected` table, so a rerun takes nothing twice. Messages that bring nothing usable
 are reported with their sender and subject.
+
+Each message is judged alone: a malformed header, a Date far from the arrival, a sender outside
+the units' contacts are warnings on that message (in the summary and the register's note), and a
+message the parser cannot read at all is reported, never the end of the run.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ MAX_NAME_BYTES = 180   # well under the 255 bytes of a file name, leaving room f
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
 _FORBIDDEN = set('<>:"/\\|?*')
+_SYSTEM_NAMES = {"thumbs.db", "desktop.ini", ".ds_store", REGISTER_NAME}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SAVED, DUPLICATE, UNUSABLE = "saved", "duplicate", "unusable"
@@ -89,15 +95,20 @@ def safe_file_name(name: str) -> str:
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name
                    if ch not in _FORBIDDEN and unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"})
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    if not name:
-        return FALLBACK_NAME
+    name = name.replace("\ufffd", "")   # what an undecodable encoded word became
+    name = re.sub(r"\s+", " ", name).strip()
     stem, dot, suffix = name.rpartition(".")
-    if not dot:
+    if not dot or not suffix.strip(" .") or " " in suffix:
         stem, suffix = name, ""
+    # never a name ingestion passes over: Office's owner files (~$x.xlsx), hidden files (.x)
+    stem = re.sub(r"^(?:~\$|[~.\s])+", "", stem).strip(" .")
+    if not stem:
+        stem = FALLBACK_NAME
     if stem.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
         stem = "_" + stem
     suffix = f".{suffix}" if suffix else ""
+    if (stem + suffix).lower() in _SYSTEM_NAMES:
+        stem = "_" + stem
     while len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES and stem:
         stem = stem[:-1]
     stem = stem.rstrip(" .") or FALLBACK_NAME
@@ -234,30 +245,94 @@ def attachments_of(message: Message, limit: int) -> tuple[list[Attachment], list
     return found, problems, ignored
 
 
-def receipt_date(message: Message, internal_date: dt.datetime | None, zone) -> dt.date:
-    """The date the message was sent (its Date header) in the province's time zone; the server's
-    arrival time when the header is missing or unreadable."""
-    when = None
-    try:
-        header = message.get("Date")
-        when = parsedate_to_datetime(str(header)) if header else None
-    except (TypeError, ValueError, IndexError):
-        when = None
+DATE_TOLERANCE = dt.timedelta(days=1)
+
+
+def receipt_date(message: Message, internal_date: dt.datetime | None, zone) -> tuple[dt.date, list[str]]:
+    """The receipt date: when the province's server took the message in (IMAP INTERNALDATE), in
+    the province's time zone, whatever the sender's program wrote in `Date`; with what is wrong
+    with that header (missing, unreadable, more than a day away from the arrival), in Vietnamese.
+    The header is only the fallback of a server that gives no arrival time."""
+    notes = []
+    raw = _raw_header(message, "Date").strip()
+    written = None
+    if not raw:
+        notes.append("thư không ghi ngày gửi (Date)")
+    else:
+        try:
+            written = parsedate_to_datetime(raw)
+            if written.tzinfo is None:
+                written = written.replace(tzinfo=dt.timezone.utc)
+            written.astimezone(zone)   # year 9999 and the like overflow here
+        except (TypeError, ValueError, IndexError, OverflowError):
+            written = None
+            notes.append(f"ngày gửi ghi trong thư không hợp lệ (Date: {_short(raw)})")
+    when = internal_date or written
     if when is None:
-        when = internal_date
-    if when is None:
-        return dt.datetime.now(zone).date()
+        return dt.datetime.now(zone).date(), notes
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(zone).date()
+    arrived = when.astimezone(zone)
+    if internal_date is not None and written is not None:
+        try:
+            apart = abs(written - internal_date)
+        except OverflowError:
+            apart = dt.timedelta.max
+        if apart > DATE_TOLERANCE:
+            shown = written.astimezone(zone)
+            notes.append(f"ngày ghi trong thư ({shown:%H:%M %d/%m/%Y}) khác thời điểm máy chủ nhận thư "
+                         f"({arrived:%H:%M %d/%m/%Y}) hơn 1 ngày; ngày đến tính theo máy chủ: {arrived:%d/%m/%Y}")
+    return arrived.date(), notes
+
+
+def sender_address(message: Message) -> tuple[str, str]:
+    """(the sender's address in lower case, or ''; what is wrong with the From header, or '')."""
+    raw = _raw_header(message, "From").strip()
+    if not raw:
+        return "", "thư không ghi người gửi (From)"
+    try:
+        addresses = [a for a in message["From"].addresses if a.username and "." in a.domain]
+    except Exception:   # the email package's parser fails on some malformed headers (a@[1.2.3)
+        addresses = []
+    if not addresses:
+        return "", f"địa chỉ người gửi không hợp lệ (From: {_short(raw)})"
+    return addresses[0].addr_spec.lower(), ""
+
+
+def known_addresses(registry) -> set[str]:
+    """Every unit's addresses, as inputs/departments.csv and inputs/commune_contacts.csv give them."""
+    from pipeline.mail import parse_addresses, recipients_from_registry
+
+    found = set()
+    for recipient in recipients_from_registry(registry):
+        found.update(a.lower() for a in parse_addresses(recipient.email)[0])
+    return found
+
+
+def _short(text: str, width: int = 80) -> str:
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _raw_header(message: Message, name: str) -> str:
+    """A header as written (encoded words left encoded), never raising."""
+    try:
+        for key, value in message.raw_items():
+            if key.lower() == name.lower():
+                return str(value)
+    except Exception:
+        pass
+    return ""
 
 
 def _header(message: Message, name: str) -> str:
+    """A header decoded for display; as written when the email package cannot decode it."""
     try:
         value = message.get(name)
-    except (TypeError, ValueError, IndexError):
-        value = None
-    return nfc(str(value)) if value is not None else ""
+        text = str(value) if value is not None else ""
+    except Exception:   # a malformed header the parser trips on: shown as written
+        text = _raw_header(message, name)
+    return nfc(_short(text, 300))
 
 
 def message_key(message: Message, raw: bytes) -> str:
@@ -439,6 +514,7 @@ class CollectReport:
     duplicates: list[Taken] = field(default_factory=list)
     unusable: list[Taken] = field(default_factory=list)
     ignored: list[Taken] = field(default_factory=list)
+    warnings: list[Taken] = field(default_factory=list)   # about a message still taken (its date, its sender)
 
     def lines(self) -> list[str]:
         out = [f"Hộp thư: {self.examined} thư từ ngày {self.since:%d/%m/%Y}, {self.seen_before} thư đã lấy trước đó."]
@@ -454,6 +530,10 @@ class CollectReport:
         if self.ignored:
             out.append(f"Tệp đính kèm khác (không phải bảng tính), bỏ qua: {len(self.ignored)}")
             out += [f"  {t.attachment} (từ {t.sender}: {t.subject})" for t in self.ignored]
+        if self.warnings:
+            out.append(f"Cần lưu ý (đã ghi vào cột Ghi chú của {REGISTER_NAME}): {len(self.warnings)}")
+            out += [f"  từ {t.sender} - \"{t.subject}\" (ngày đến {t.received:%d/%m/%Y}): {t.note}"
+                    for t in self.warnings]
         return out
 
 
@@ -464,7 +544,12 @@ def default_since(settings: Settings, period: Period, cfg: MailSettings) -> dt.d
     return (first.astimezone(cfg.zone()).date() - dt.timedelta(days=1)) if first else None
 
 
-def collect(settings: Settings, period: Period, since: dt.date | None = None) -> CollectReport:
+def collect(settings: Settings, period: Period, since: dt.date | None = None,
+            contacts: set[str] | None = None) -> CollectReport:
+    """Takes the period's submissions from the mailbox. `contacts`: the units' addresses (a report
+    from any other address is taken, with a warning naming the address); None: not checked."""
+    from pipeline.ledger import run_lock
+
     cfg = mail_settings(settings)
     since = since or default_since(settings, period, cfg)
     if since is None:
@@ -474,7 +559,9 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None) ->
     report = CollectReport(period=period.code, since=since, folder=folder)
     zone = cfg.zone()
     limit = cfg.max_attachment_bytes
-    with closing(connect_ledger(settings)) as ledger, ImapSession(cfg) as box:
+    rules = _Rules(zone, limit, cfg.max_attachments, contacts)
+    with run_lock(settings.path("ledger"), "lấy thư"), closing(connect_ledger(settings)) as ledger, \
+            ImapSession(cfg) as box:
         ledger.executescript(COLLECTED_SCHEMA)
         envelopes = box.envelopes(box.since(since))
         report.examined = len(envelopes)
@@ -482,13 +569,41 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None) ->
             if envelope.message_id and _taken_before(ledger, period, envelope.message_id):
                 report.seen_before += 1
                 continue
-            if envelope.size > 2 * limit + 1024 * 1024:  # base64 inflates by a third; leave room
-                # not downloaded: only its header, to say whose it is
-                _take(ledger, period, folder, box.fetch(envelope.uid, header_only=True), envelope, zone, limit,
-                      report, too_large=True)
-                continue
-            _take(ledger, period, folder, box.fetch(envelope.uid), envelope, zone, limit, report)
+            too_large = envelope.size > 2 * limit + 1024 * 1024  # base64 inflates by a third; leave room
+            # too large: not downloaded, only its header, to say whose it is
+            raw = box.fetch(envelope.uid, header_only=too_large)
+            try:
+                _take(ledger, period, folder, raw, envelope, rules, report, too_large=too_large)
+            except (sqlite3.Error, OSError, MailError):
+                raise   # the ledger, the disk or the server: the run cannot go on
+            except Exception as exc:   # one message's defect is that message's finding, never the run's end
+                received = (envelope.internal_date.astimezone(zone).date() if envelope.internal_date
+                            else dt.datetime.now(zone).date())
+                sender, subject = _headers_only(raw)
+                report.unusable.append(Taken(sender or f"thư UID {envelope.uid}", subject or "(không có tiêu đề)",
+                                             received, "",
+                                             note=f"thư hỏng, không đọc được ({type(exc).__name__}): "
+                                                  f"mở trong hộp thư để xem và đề nghị đơn vị gửi lại"))
     return report
+
+
+def _headers_only(raw: bytes) -> tuple[str, str]:
+    """(From, Subject), for naming a message that could not be read."""
+    try:
+        from email.parser import BytesHeaderParser
+
+        headers = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        return _header(headers, "From"), _header(headers, "Subject")
+    except Exception:
+        return "", ""
+
+
+@dataclass(frozen=True)
+class _Rules:
+    zone: object
+    limit: int                  # bytes per attachment
+    max_attachments: int        # spreadsheets saved per message
+    contacts: set[str] | None   # the units' addresses; None: not checked
 
 
 def _taken_before(ledger: sqlite3.Connection, period: Period, key: str) -> bool:
@@ -496,14 +611,26 @@ def _taken_before(ledger: sqlite3.Connection, period: Period, key: str) -> bool:
                           (period.code, key)).fetchone() is not None
 
 
-def _take(ledger, period, folder, raw, envelope, zone, limit, report, too_large=False) -> None:
+def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_large=False) -> None:
+    limit = rules.limit
     message = email.message_from_bytes(raw, policy=email.policy.default)
     key = message_key(message, raw)
     if key != envelope.message_id and _taken_before(ledger, period, key):
         report.seen_before += 1
         return
     sender, subject = _header(message, "From"), _header(message, "Subject") or "(không có tiêu đề)"
-    received = receipt_date(message, envelope.internal_date, zone)
+    received, notes = receipt_date(message, envelope.internal_date, rules.zone)
+    address, problem = sender_address(message)
+    if problem:
+        notes.append(problem)
+    elif rules.contacts is not None and address not in rules.contacts:
+        notes.append(f"địa chỉ gửi {address} không có trong danh bạ đơn vị (inputs/departments.csv, "
+                     f"inputs/commune_contacts.csv): cần xác minh đơn vị gửi")
+    for name, label in (("From", "người gửi"), ("Subject", "tiêu đề")):
+        if "\ufffd" in _header(message, name):
+            notes.append(f"{label} có đoạn mã hóa hỏng, không đọc được ({_short(_raw_header(message, name))})")
+    sender = sender or "(không rõ người gửi)"
+    warning = "; ".join(notes)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     rows, receipts = [], []
 
@@ -517,8 +644,16 @@ def _take(ledger, period, folder, raw, envelope, zone, limit, report, too_large=
         row("", "", "", UNUSABLE, reason)
     elif _header(message, "X-Baocao-Kind"):
         row("", "", "", UNUSABLE, "thư do chính baocao gửi đi (bản lưu hoặc thư báo lỗi gửi)")
+        warning = ""
     else:
         found, problems, ignored = attachments_of(message, limit)
+        if len(found) > rules.max_attachments:
+            left = found[rules.max_attachments:]
+            found = found[:rules.max_attachments]
+            names = ", ".join(a.name for a in left[:5]) + (", ..." if len(left) > 5 else "")
+            problems.append(Problem("", f"thư có {len(found) + len(left)} bảng tính đính kèm, quá số tối đa "
+                                        f"{rules.max_attachments} ([mail] max_attachments): đã lưu {len(found)} tệp "
+                                        f"đầu, không lưu {len(left)} tệp còn lại ({names})"))
         in_this_message: dict[str, str] = {}
         for attachment in found:
             sha = attachment.sha256
@@ -533,10 +668,11 @@ def _take(ledger, period, folder, raw, envelope, zone, limit, report, too_large=
             saved_as, is_new = _save(folder, attachment)
             in_this_message[sha] = saved_as
             if is_new or not _registered(folder, saved_as):
+                note = nfc(f"Thư điện tử từ {sender}: {subject}")[:300]
                 receipts.append(Receipt(saved_as, "", received, "",
-                                        nfc(f"Thư điện tử từ {sender}: {subject}")[:300]))
+                                        f"{note}. Cần lưu ý: {warning}"[:800] if warning else note))
             report.saved.append(Taken(sender, subject, received, attachment.name, saved_as))
-            row(attachment.name, sha, saved_as, SAVED, "")
+            row(attachment.name, sha, saved_as, SAVED, warning)
         for problem in problems:
             report.unusable.append(Taken(sender, subject, received, problem.name, "", problem.reason))
             row(problem.name, "", "", UNUSABLE, problem.reason)
@@ -547,6 +683,8 @@ def _take(ledger, period, folder, raw, envelope, zone, limit, report, too_large=
                       else "không có tệp đính kèm")
             report.unusable.append(Taken(sender, subject, received, "", "", reason))
             row("", "", "", UNUSABLE, reason)
+    if warning:
+        report.warnings.append(Taken(sender, subject, received, "", "", warning))
     # The files are on disk and in the register before the ledger says they were taken: an
     # interruption in between makes the rerun find them (same name, same content) instead of copying twice.
     append_receipts(folder, receipts)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 
 from pipeline import layout
 from pipeline.catalogue import Catalogue, indicator_obligations
+from pipeline.ledger import open_readonly
 from pipeline.matrix import LEAD, PARTNER, Matrix
 from pipeline.obligations import obligations
 from pipeline.periods import Period
@@ -82,7 +82,7 @@ def read_ledger(path: Path, periods: list[str]) -> LedgerData:
     if not path.is_file() or not periods:
         return LedgerData(pd.DataFrame(columns=TASK_REPORT_COLUMNS), pd.DataFrame(columns=VALUE_COLUMNS))
     marks = ",".join("?" * len(periods))
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)  # read only; any path
+    db = open_readonly(path)  # read only, checked; any path
     try:
         tasks = pd.read_sql_query(
             f"SELECT {', '.join(TASK_REPORT_COLUMNS)} FROM current_task_reports WHERE period IN ({marks}) "

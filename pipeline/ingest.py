@@ -35,7 +35,7 @@ from pathlib import Path
 
 from pipeline import clock, layout
 from pipeline.consistency import locked_texts
-from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received
+from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received, run_lock
 from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.register import REGISTER_NAME, read_register
@@ -386,6 +386,7 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
         for source in sources:
             path = source.settings.path("ledger").resolve()
             if path not in ledgers:
+                stack.enter_context(run_lock(path))   # one run at a time claims the new files
                 ledgers[path] = stack.enter_context(Ledger(path))
             batches.append(_start(source, ledgers[path], stamp))
 

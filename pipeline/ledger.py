@@ -45,11 +45,16 @@ current_indicator_values  indicator values of the current accepted versions, wit
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+import stat
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+
+from pipeline.errors import BaocaoError
 
 SCHEMA_VERSION = 2
 GROUP_COMMIT = 64   # verdicts per transaction while `judging`
@@ -184,11 +189,153 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
+# ------------------------------------------------------------ opening safely
+
+class LedgerError(BaocaoError):
+    """The ledger cannot be used as asked (damaged, read-only, busy): one line, nothing written."""
+
+
+LOCK_WAIT_SECONDS = 600   # how long a run waits for another one holding the ledger
+_checked: dict[tuple, None] = {}   # (path, size, mtime) of ledgers found sound in this process
+
+
+def _read_only(path: Path) -> bool:
+    """Whether a file or folder is read-only for us. The permission bits count too: an
+    administrator (root) may write anything, but a ledger the officer marked read-only must stay so."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if os.name == "nt" and stat.S_ISDIR(mode):
+        # Windows' read-only attribute on a folder only marks a customised folder (desktop.ini);
+        # files can still be created in it. A folder the account may not write to fails on
+        # opening instead, and that is one line too (`ledger_failure`).
+        return False
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _ro_uri(path: Path, snapshot: bool = False) -> str:
+    """Read-only. Without a -wal file no connection is open on the ledger, and it can be read as
+    an immutable file: SQLite then creates no -wal/-shm beside it (for the integrity check, and in
+    a folder where it could not create them)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    if (snapshot or _read_only(path.parent)) and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return uri
+
+
+def check_ledger(path: Path, writing: bool) -> None:
+    """Refuses, with one Vietnamese line and without writing a byte, a ledger that is damaged
+    (`PRAGMA quick_check`), or read-only (file or folder) when the command must write to it."""
+    if writing:
+        if path.exists() and _read_only(path):
+            raise LedgerError(f"Sổ cái {path} đang ở chế độ chỉ đọc: không ghi được, lệnh dừng, sổ cái giữ "
+                              f"nguyên. Bỏ thuộc tính chỉ đọc của tệp rồi chạy lại.")
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if _read_only(folder):
+            raise LedgerError(f"Thư mục {folder} của sổ cái {path.name} chỉ đọc: không ghi được, lệnh dừng, "
+                              f"sổ cái giữ nguyên. Cho phép ghi vào thư mục rồi chạy lại.")
+    if not path.is_file():
+        return
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise LedgerError(f"Không đọc được sổ cái {path}: {exc.strerror or exc}") from None
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns)
+    if key in _checked:
+        return
+    if not os.access(path, os.R_OK):
+        raise LedgerError(f"Không có quyền đọc sổ cái {path}: lệnh dừng.")
+    problem = ""
+    try:
+        db = sqlite3.connect(_ro_uri(path, snapshot=True), uri=True, timeout=30)
+        try:
+            rows = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
+        finally:
+            db.close()
+        if rows != ["ok"]:
+            problem = "; ".join(str(r) for r in rows)
+    except sqlite3.DatabaseError as exc:   # "file is not a database", "database disk image is malformed"
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise LedgerError(f"Sổ cái {path} đang bị khóa bởi một chương trình khác: chạy lại sau.") from None
+        problem = str(exc)
+    if problem:
+        raise LedgerError(f"Sổ cái {path} bị hỏng ({problem}): lệnh dừng, không ghi gì vào sổ cái. "
+                          f"Khôi phục sổ cái từ bản sao lưu gần nhất rồi chạy lại.")
+    _checked[key] = None
+
+
+def ledger_failure(exc: sqlite3.DatabaseError) -> str | None:
+    """One Vietnamese line for the ledger failing under a command (the disk, another program, a
+    file made read-only meanwhile); None for an error that is not the ledger's state (a bug)."""
+    text = str(exc).lower()
+    for marks, line in (
+            (("readonly", "read-only"), "Sổ cái chỉ đọc, không ghi được: lệnh dừng, phần chưa ghi không được lưu. "
+                                        "Bỏ thuộc tính chỉ đọc của sổ cái và thư mục của nó rồi chạy lại."),
+            (("locked", "busy"), "Sổ cái đang bị một chương trình khác khóa quá lâu: lệnh dừng, phần chưa ghi "
+                                 "không được lưu. Đóng chương trình đó (hoặc chờ) rồi chạy lại."),
+            (("malformed", "not a database", "corrupt"), "Sổ cái bị hỏng: lệnh dừng. Khôi phục sổ cái từ bản sao "
+                                                          "lưu gần nhất rồi chạy lại."),
+            (("disk i/o", "disk is full", "unable to open"), "Không đọc, ghi được sổ cái (ổ đĩa đầy, mất kết nối "
+                                                              "hoặc không có quyền): lệnh dừng, phần chưa ghi "
+                                                              "không được lưu.")):
+        if any(mark in text for mark in marks):
+            return f"{line} ({exc})"
+    return None
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a sound ledger, for the commands that only read it."""
+    check_ledger(path, writing=False)
+    try:
+        db = sqlite3.connect(_ro_uri(path), uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"Không mở được sổ cái {path} để đọc: {exc}") from None
+    return db
+
+
+@contextmanager
+def run_lock(path: Path, what: str = "nhập báo cáo"):
+    """One run at a time writes a project's received files into this ledger: an exclusive lock
+    on `<ledger>.lock` beside it (an OS lock, released when the process ends however it ends; it
+    works the same on Windows and Linux). A second run waits, saying so, then goes on; after
+    LOCK_WAIT_SECONDS it stops with one line."""
+    from filelock import FileLock, Timeout
+
+    check_ledger(path, writing=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"Một lần chạy khác đang ghi sổ cái {path} ({what}): đang chờ lần đó xong "
+              f"(tối đa {LOCK_WAIT_SECONDS // 60} phút)...", file=sys.stderr, flush=True)
+        try:
+            lock.acquire(timeout=LOCK_WAIT_SECONDS)
+        except Timeout:
+            raise LedgerError(f"Sổ cái {path} vẫn đang được một lần chạy khác ghi sau {LOCK_WAIT_SECONDS // 60} "
+                              f"phút chờ: lệnh dừng, chưa ghi gì. Chạy lại khi lần kia xong.") from None
+    except OSError as exc:
+        raise LedgerError(f"Không tạo được tệp khóa {path}.lock: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class Ledger:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, readonly: bool = False):
+        """The ledger, checked first (`check_ledger`); `readonly` for the commands that only read."""
+        check_ledger(path, writing=not readonly)
         self.path = path
         self._judged: int | None = None   # verdicts written so far while `judging`, else None
+        if readonly:
+            self.db = open_readonly(path)
+            self.db.row_factory = sqlite3.Row
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row

@@ -45,7 +45,7 @@ KINDS = (DISTRIBUTE, FEEDBACK, REMINDER)
 # A template goes to a unit once per period; feedback and reminders once per content.
 DEDUPLICATE_BY_CONTENT = {DISTRIBUTE: False, FEEDBACK: True, REMINDER: True}
 KIND_DEFAULTS = {DISTRIBUTE: {}, FEEDBACK: {"errors": 0, "warnings": 0, "findings": [], "more": 0},
-                 REMINDER: {"status": "", "new_deadline": ""}}
+                 REMINDER: {"status": "", "new_deadline": "", "letter_number": "", "letter_date": ""}}
 KIND_LABELS = {DISTRIBUTE: "biểu mẫu", FEEDBACK: "kết quả kiểm tra", REMINDER: "công văn đôn đốc"}
 
 SECURITIES = ("starttls", "tls", "none")
@@ -94,6 +94,7 @@ class MailSettings:
     imap_password_env: str = "BAOCAO_IMAP_PASSWORD"
     imap_folder: str = "INBOX"
     max_attachment_mb: float = 20.0
+    max_attachments: int = 20     # spreadsheets saved from one message; the rest are reported
     timezone: str = "Asia/Ho_Chi_Minh"
     ca_file: str = ""
 
@@ -159,6 +160,8 @@ def mail_settings(settings: Settings) -> MailSettings:
             raise MailError(f"[mail] {key} = {getattr(cfg, key)!r}: chỉ dùng starttls, tls hoặc none")
     if cfg.max_attachment_mb <= 0:
         raise MailError("[mail] max_attachment_mb phải lớn hơn 0")
+    if cfg.max_attachments < 1:
+        raise MailError("[mail] max_attachments phải từ 1 trở lên")
     return cfg
 
 
@@ -265,10 +268,14 @@ class Outgoing:
 
 
 def _jinja(settings: Settings):
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+    # A unit's text (a finding quotes its cell) is only ever data passed to a template, never a
+    # template itself: `{{7*7}}` in a cell is written as typed. Plain-text mail is not escaped; a
+    # template for HTML would be.
     return Environment(loader=FileSystemLoader(settings.root / "templates" / "mail"), undefined=StrictUndefined,
-                       autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                       autoescape=select_autoescape(("html", "htm", "xml", "html.j2", "htm.j2")),
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def render_text(settings: Settings, kind: str, context: dict) -> tuple[str, str]:
@@ -382,8 +389,19 @@ def content_key(paths: tuple[Path, ...]) -> str:
     return digest.hexdigest()
 
 
-def connect_ledger(settings: Settings) -> sqlite3.Connection:
+def connect_ledger(settings: Settings, write: bool = True) -> sqlite3.Connection | None:
+    """The ledger, checked first (damaged or read-only: one line, nothing written). Read-only
+    unless `write` (None when there is no ledger yet: nothing was sent)."""
+    from pipeline.ledger import check_ledger, open_readonly
+
     path = settings.path("ledger")
+    if not write:
+        if not path.is_file():
+            return None
+        connection = open_readonly(path)
+        connection.row_factory = sqlite3.Row
+        return connection
+    check_ledger(path, writing=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30)
     connection.row_factory = sqlite3.Row
@@ -394,34 +412,45 @@ def connect_ledger(settings: Settings) -> sqlite3.Connection:
 def previous_delivery(connection: sqlite3.Connection, period: Period, kind: str, unit_id: str,
                       key: str) -> sqlite3.Row | None:
     """The delivery that makes sending this again a duplicate: sent, or begun and never confirmed."""
+    if connection is None:
+        return None
     query = ("SELECT * FROM mail_deliveries WHERE period = ? AND kind = ? AND unit_id = ? "
              "AND outcome IN (?, ?)")
     args = [period.code, kind, unit_id, SENT, SENDING]
     if DEDUPLICATE_BY_CONTENT[kind]:
         query += " AND content_key = ?"
         args.append(key)
-    return connection.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
+    try:
+        return connection.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
+    except sqlite3.OperationalError:   # read-only, and nothing was ever sent: no table yet
+        return None
 
 
 def first_sent(settings: Settings, period: Period, kind: str = DISTRIBUTE) -> dt.datetime | None:
     """When the first message of this kind went out for the period (collect reads mail since then)."""
     if not settings.path("ledger").is_file():
         return None
-    with closing(connect_ledger(settings)) as connection:
-        row = connection.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
-                                 "AND outcome = ?", (period.code, kind, SENT)).fetchone()
+    with closing(connect_ledger(settings, write=False)) as connection:
+        try:
+            row = connection.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
+                                     "AND outcome = ?", (period.code, kind, SENT)).fetchone()
+        except sqlite3.OperationalError:   # no table: nothing was ever sent
+            return None
     return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
 def deliveries(settings: Settings, period: Period | None = None) -> list[dict]:
     if not settings.path("ledger").is_file():
         return []
-    with closing(connect_ledger(settings)) as connection:
-        if period is None:
-            rows = connection.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
-        else:
-            rows = connection.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
-                                      (period.code,)).fetchall()
+    with closing(connect_ledger(settings, write=False)) as connection:
+        try:
+            if period is None:
+                rows = connection.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
+            else:
+                rows = connection.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
+                                          (period.code,)).fetchall()
+        except sqlite3.OperationalError:   # no table: nothing was ever sent
+            return []
     return [dict(r) for r in rows]
 
 
@@ -606,7 +635,7 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
         raise MailError("Chưa khai báo máy chủ gửi thư: điền [mail] smtp_host trong inputs/config.toml")
     folder = settings.path("outputs") / "mail" / period.code / kind
     report = MailReport(kind=kind, period=period.code, dry_run=not send, folder=folder)
-    connection = connect_ledger(settings)
+    connection = connect_ledger(settings, write=send)   # a dry run only reads what was sent
     session = SmtpSession(cfg) if send else None
     broken = ""  # the server went away mid-batch: the rest are failed, not retried one by one
     try:
@@ -652,7 +681,8 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
     finally:
         if session is not None:
             session.close()
-        connection.close()
+        if connection is not None:
+            connection.close()
     return report
 
 
@@ -745,7 +775,9 @@ def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
     path = settings.path("ledger")
     if not path.is_file():
         return empty
-    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+    from pipeline.ledger import open_readonly
+
+    with closing(open_readonly(path)) as db:
         db.row_factory = sqlite3.Row
         try:
             latest = db.execute("SELECT id FROM latest_submissions WHERE period = ? AND unit_id = ? "
@@ -777,13 +809,80 @@ def feedback(settings: Settings, registry, period: Period, folder: Path | None =
             for uid, paths in files.items()]
 
 
-def reminders(registry, letter: Path, unit_ids: list[str], statuses: dict[str, str] | None = None,
+@dataclass(frozen=True)
+class SignedLetter:
+    """The signed, numbered công văn that goes out instead of the audit's draft."""
+
+    path: Path
+    number: str          # as the letter gives it: 123/SYT-NVY
+    date: dt.date
+
+
+LETTER_SUFFIXES = (".pdf", ".docx")
+_LETTER_DATES = (   # day first, the Vietnamese way; then ISO; then 20062026
+    (re.compile(r"(?<!\d)(\d{1,2})[.\-_ ](\d{1,2})[.\-_ ](\d{4})(?!\d)"), "dmy"),
+    (re.compile(r"(?<!\d)(\d{4})[.\-_](\d{1,2})[.\-_](\d{1,2})(?!\d)"), "ymd"),
+    (re.compile(r"ng[aà]y\s*(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*n[aă]m\s*(\d{4})", re.IGNORECASE), "dmy"),
+    (re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)"), "dmy"),
+)
+# the number, and the issuing code after it in capitals: 123-SYT-NVY -> 123/SYT-NVY
+_LETTER_NUMBER = re.compile(r"(?<![\d])(\d{1,5})(?![\d])(?:[-_ ]+((?:[A-ZĐ][A-ZĐ0-9]+)(?:[-_][A-ZĐ][A-ZĐ0-9]*)*))?")
+
+
+def letter_reference(name: str) -> tuple[str, dt.date | None]:
+    """(number, date) of a letter read from its file name, forgivingly: `123-SYT-NVY 20-06-2026.pdf`
+    -> ('123/SYT-NVY', 20/06/2026); `CV 123 ngay 20.6.2026.pdf` -> ('123', 20/06/2026); '' and None
+    for what the name does not give."""
+    stem = nfc(Path(name).stem)
+    day = None
+    for pattern, order in _LETTER_DATES:
+        match = pattern.search(stem)
+        if not match:
+            continue
+        a, b, c = (int(g) for g in match.groups())
+        try:
+            day = dt.date(c, b, a) if order == "dmy" else dt.date(a, b, c)
+        except ValueError:
+            continue
+        stem = stem[:match.start()] + " " + stem[match.end():]
+        break
+    match = _LETTER_NUMBER.search(stem)
+    number = ""
+    if match:
+        number = match.group(1) + (f"/{match.group(2).replace('_', '-')}" if match.group(2) else "")
+    return number, day
+
+
+def signed_letter(path: Path, number: str | None = None, day: dt.date | None = None) -> SignedLetter:
+    """The signed letter given on the command line, its number and date from `number`/`day` or else
+    from its file name; one clear line for what is missing."""
+    if path.suffix.lower() not in LETTER_SUFFIXES:
+        raise MailError(f"Công văn đã ký {path.name} phải là tệp PDF hoặc DOCX (bản scan có chữ ký, dấu)")
+    if not path.is_file():
+        raise MailError(f"Không tìm thấy công văn đã ký {path}")
+    found_number, found_day = letter_reference(path.name)
+    number, day = nfc(number or "").strip() or found_number, day or found_day
+    missing = [what for what, value in (("số (--so 123/SYT-NVY)", number), ("ngày (--ngay 20/06/2026)", day))
+               if not value]
+    if missing:
+        raise MailError(f"Không đọc được {' và '.join(missing)} của công văn từ tên tệp {path.name}: ghi rõ bằng "
+                        f"{', '.join(m[m.index('(') + 1:-1] for m in missing)}, hoặc đặt tên tệp như "
+                        f"\"123-SYT-NVY 20-06-2026.pdf\"")
+    return SignedLetter(path, number, day)
+
+
+def reminders(registry, letter: Path | SignedLetter, unit_ids: list[str], statuses: dict[str, str] | None = None,
               new_deadline: dt.date | None = None) -> list[Outgoing]:
-    """The reminder letter to each unit it addresses (`statuses`: unit id -> missing | rejected)."""
+    """The reminder letter to each unit it addresses (`statuses`: unit id -> missing | rejected):
+    the signed letter, its number and date in the message, or the audit's draft (a path)."""
+    signed = letter if isinstance(letter, SignedLetter) else None
+    letter = signed.path if signed else letter
     if not letter.is_file():
         raise MailError(f"Không tìm thấy công văn đôn đốc {letter}: chạy kiểm tra tình hình nộp (audit) trước")
     statuses = statuses or {}
-    extra = {"new_deadline": f"{new_deadline:%d/%m/%Y}" if new_deadline else ""}
+    extra = {"new_deadline": f"{new_deadline:%d/%m/%Y}" if new_deadline else "",
+             "letter_number": signed.number if signed else "",
+             "letter_date": f"{signed.date:%d/%m/%Y}" if signed else ""}
     return [Outgoing(r, (letter,), {**extra, "status": statuses.get(r.unit_id, "")})
             for r in recipients_from_registry(registry, unit_ids)]
 

@@ -114,8 +114,24 @@ RESERVED = workbook("tên tệp CON")
 SNV = workbook("Sở Nội vụ")
 
 
+def arrive(imap_server, raw: bytes, at: dt.datetime | None = None, folder: str = "INBOX") -> None:  # noqa: F811
+    """IMAP APPEND, as the server's delivery would: the arrival time (INTERNALDATE) is `at`, by
+    default the time in the message's Date header (a message that reached the server when sent)."""
+    import imaplib
+
+    if at is None:
+        at = email.message_from_bytes(raw, policy=email.policy.default)["Date"].datetime
+    imap = imap_server.connect()
+    try:
+        status, data = imap.append(folder, None, imaplib.Time2Internaldate(at), raw)
+        assert status == "OK", data
+    finally:
+        imap.logout()
+
+
 def fill_mailbox(imap_server) -> None:  # noqa: F811
-    add = imap_server.append
+    def add(raw, when=None):
+        arrive(imap_server, raw, when)
     add(submission("UBND xã Tả Lèng <ubnd.taleng@laichau.example.vn>", "Báo cáo 6 tháng đầu năm 2026",
                    [("Báo cáo 6 tháng - Xã Tả Lèng.xlsx", TALENG), ("chu-ky.png", b"\x89PNG....")],
                    date="Wed, 17 Jun 2026 23:30:00 +0000"))          # 18/06 06:30 in Lai Châu
@@ -142,7 +158,7 @@ def fill_mailbox(imap_server) -> None:  # noqa: F811
     add(submission("bom@laichau.example.vn", "Tệp nén bom", [("bom.zip", zipped({"bom.xlsx": bytes(5_000_000)}))]))
     add(submission("rat-lon@laichau.example.vn", "Thư quá lớn", [("x.xlsx", b"PK\x03\x04" + bytes(1_300_000))]))
     add(submission("cu@laichau.example.vn", "Báo cáo năm 2025", [("nam-2025.xlsx", workbook("2025"))]),
-        when="2026-05-10 10:00")                                              # before --since
+        when=dt.datetime(2026, 5, 10, 10, 0, tzinfo=dt.timezone.utc))       # before --since
 
 
 EXPECTED = {
@@ -230,7 +246,7 @@ def test_wrong_imap_password_is_one_line(mailbox_project, imap_server, monkeypat
 def test_an_interrupted_collect_does_not_copy_twice(mailbox_project, imap_server):  # noqa: F811
     """Files saved and registered, the ledger not yet updated (a kill in between): the rerun finds
     the same file under the same name and neither copies nor registers it again."""
-    imap_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]))
+    arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]))
     assert run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01").exit_code == 0
     ledger = mailbox_project / "outputs" / "ledger.sqlite"
     with sqlite3.connect(ledger) as db:
@@ -284,22 +300,23 @@ def test_distribute_then_collect_reads_replies_since_the_templates_went_out_and_
     [sent] = smtp_server.messages
     template = next(sent.message.iter_attachments())
 
-    # the commune replies with the template filled in, the day after
+    # the commune replies with the template filled in
     reply = EmailMessage()
     reply["From"] = "ubnd.taleng@laichau.example.vn"
     reply["To"] = "baocao@syt.example.vn"
     reply["Subject"] = "Re: " + sent.message["Subject"]
     reply["In-Reply-To"] = sent.message["Message-ID"]
     reply["Message-ID"] = make_msgid(domain="laichau.example.vn")
-    replied = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    replied = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     reply["Date"] = format_datetime(replied)
     reply.set_content("Xã Tả Lèng gửi báo cáo.")
     reply.add_attachment(template.get_content(), maintype="application", subtype="octet-stream",
                          filename=template.get_filename())
-    imap_server.append(reply.as_bytes(policy=email.policy.SMTP))
+    arrive(imap_server, reply.as_bytes(policy=email.policy.SMTP), replied)
     # an older message, from before the templates went out, is not this period's
-    imap_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo năm 2025",
-                                  [("nam-2025.xlsx", workbook("2025"))]), when="2025-12-16 08:00")
+    arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Báo cáo năm 2025",
+                                   [("nam-2025.xlsx", workbook("2025"))]),
+           dt.datetime(2025, 12, 16, 8, 0, tzinfo=dt.timezone.utc))
 
     outputs.append(run(project, "collect", "--period", "2026S1"))
     outputs.append(run(project, "collect", "--period", "2026S1"))
@@ -333,7 +350,7 @@ def test_distribute_then_collect_reads_replies_since_the_templates_went_out_and_
 
 
 def test_collect_over_tls_with_the_configured_ca(project, imap_tls_server, certificate, monkeypatch):  # noqa: F811
-    imap_tls_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]))
+    arrive(imap_tls_server, submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]))
     configure_mail(project, **imap_config(imap_tls_server, imap_security="tls", ca_file=str(certificate.cert)))
     monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
     result = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
@@ -363,9 +380,9 @@ def test_collect_from_a_folder_with_a_vietnamese_name(mailbox_project, imap_serv
         assert status == "OK", data                        # Dovecot refuses a name that is not mUTF-7
     finally:
         imap.logout()
-    imap_server.append(submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]),
+    arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Báo cáo", [("Tả Lèng.xlsx", TALENG)]),
                        folder='"' + imap_utf7("Báo cáo đến") + '"')
-    imap_server.append(submission("khac@laichau.example.vn", "Ở hộp thư đến", [("khac.xlsx", CA)]))
+    arrive(imap_server, submission("khac@laichau.example.vn", "Ở hộp thư đến", [("khac.xlsx", CA)]))
     configure_mail(mailbox_project, **imap_config(imap_server, imap_folder="Báo cáo đến"))
     result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
     assert result.exit_code == 0, result.output
@@ -378,3 +395,156 @@ def test_a_folder_that_is_not_there_is_one_line(mailbox_project, imap_server):  
     result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
     assert result.exit_code == 2
     assert "không có thư mục 'Hộp thư không có' ([mail] imap_folder)" in result.output
+
+
+# ------------------------------------------------------------------------------------------ hostile mail
+
+
+def raw_message(headers: str, name: str, data: bytes) -> bytes:
+    """A message written by hand, headers as given (however malformed), one attachment."""
+    body = base64.encodebytes(data).decode().replace("\n", "\r\n")
+    return (f"{headers}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
+            f"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBáo cáo\r\n"
+            f"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{body}--B--\r\n").encode("utf-8")
+
+
+ARRIVED = dt.datetime(2026, 6, 16, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+GOOD_1, GOOD_2 = workbook("tốt 1"), workbook("tốt 2")
+BAD_DATE, BAD_FROM, BAD_WORDS, NO_HEADERS = (workbook("năm 9999"), workbook("a@[1.2.3"), workbook("mã hóa hỏng"),
+                                             workbook("không tiêu đề"))
+
+
+def test_one_bad_message_never_ends_the_run_and_each_bad_header_is_a_finding(mailbox_project, imap_server):  # noqa: F811
+    add = lambda raw: arrive(imap_server, raw, ARRIVED)  # noqa: E731
+    add(submission("ubnd.taleng@laichau.example.vn", "Tốt 1", [("tot-1.xlsx", GOOD_1)]))
+    add(raw_message("From: ca@laichau.example.vn\r\nSubject: Năm 9999\r\nDate: Fri, 31 Dec 9999 23:59:59 -1200\r\n"
+                    "Message-ID: <y9999@x.vn>", "nam-9999.xlsx", BAD_DATE))
+    add(raw_message("From: a@[1.2.3\r\nSubject: From hỏng\r\nDate: Tue, 16 Jun 2026 09:00:00 +0700\r\n"
+                    "Message-ID: <from@x.vn>", "from-hong.xlsx", BAD_FROM))
+    add(raw_message("From: =?utf-8?B?////?= <snv@laichau.example.vn>\r\nSubject: =?x-unknown?q?abc?= =?utf-8?B?////?=\r\n"
+                    "Date: Tue, 16 Jun 2026 09:00:00 +0700\r\nMessage-ID: <words@x.vn>", "=?utf-8?B?////?=.xlsx",
+                    BAD_WORDS))
+    add(raw_message("X-Nothing: 1", "khong-tieu-de.xlsx", NO_HEADERS))          # no From, Date, Subject, Message-ID
+    nested = "From: sau@laichau.example.vn\r\nSubject: Lồng sâu\r\nMessage-ID: <deep@x.vn>\r\nMIME-Version: 1.0\r\n".encode()
+    for i in range(3000):                                                   # a message the parser cannot walk
+        nested += f"Content-Type: multipart/mixed; boundary=B{i}\r\n\r\n--B{i}\r\n".encode()
+    nested += b"Content-Type: text/plain\r\n\r\nx\r\n" + b"".join(f"--B{i}--\r\n".encode() for i in reversed(range(3000)))
+    add(nested)
+    add(submission("vp.doanket@laichau.example.vn", "Tốt 2", [("tot-2.xlsx", GOOD_2)]))
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "không mong đợi" not in result.output
+    folder = mailbox_project / "inputs" / "submissions" / "2026S1"
+    saved = {p.read_bytes() for p in folder.iterdir() if p.name != "so-den.csv"}
+    # every report is taken, the good ones and those with a bad header
+    assert saved == {GOOD_1, GOOD_2, BAD_DATE, BAD_FROM, BAD_WORDS, NO_HEADERS}
+    assert all(r.received == dt.date(2026, 6, 16) for r in read_register(folder))   # the server's arrival
+    out = result.output
+    assert "ngày gửi ghi trong thư không hợp lệ (Date: Fri, 31 Dec 9999 23:59:59 -1200)" in out
+    assert "địa chỉ người gửi không hợp lệ (From: a@[1.2.3)" in out
+    assert "thư không ghi người gửi (From)" in out and "thư không ghi ngày gửi (Date)" in out
+    assert "người gửi có đoạn mã hóa hỏng, không đọc được (=?utf-8?B?////?= <snv@laichau.example.vn>)" in out
+    assert "tiêu đề có đoạn mã hóa hỏng" in out and "\ufffd.xlsx" not in out
+    assert (folder / "tep-dinh-kem.xlsx").read_bytes() == BAD_WORDS     # a name that was only broken words
+    assert any(line.startswith("  từ sau@laichau.example.vn - \"Lồng sâu\"") and "thư hỏng, không đọc được" in line
+               for line in out.splitlines()), out
+    notes = {r.file_name: r.note for r in read_register(folder)}
+    assert "không hợp lệ (Date: Fri, 31 Dec 9999" in notes["nam-9999.xlsx"]
+    assert "a@[1.2.3" in notes["from-hong.xlsx"]
+    again = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert again.exit_code == 0 and "Đã lưu 0 tệp" in again.output, again.output
+
+
+def test_the_receipt_date_is_the_servers_arrival_not_the_date_the_sender_wrote(project, imap_server, monkeypatch):  # noqa: F811
+    """A report that reached the mailbox after the deadline with a forged Date of 10/06: received
+    22/06, audited late, and the disagreement is a finding."""
+    from filling import COMMUNE, Kit, xlsx_bytes
+    from pipeline.audit import LATE
+
+    configure_mail(project, **imap_config(imap_server))
+    monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
+    set_emails(project, {COMMUNE: "ubnd.taleng@laichau.example.vn"})
+    kit = Kit.load(project)
+    arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Báo cáo 6 tháng",
+                                   [("Tả Lèng.xlsx", xlsx_bytes(kit.filled(COMMUNE)[1]))],
+                                   date="Wed, 10 Jun 2026 08:00:00 +0700"),
+           dt.datetime(2026, 6, 22, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7))))
+    result = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    assert ("ngày ghi trong thư (08:00 10/06/2026) khác thời điểm máy chủ nhận thư (10:00 22/06/2026) hơn 1 ngày; "
+            "ngày đến tính theo máy chủ: 22/06/2026") in result.output
+    [receipt] = read_register(project / "inputs" / "submissions" / "2026S1")
+    assert receipt.received == dt.date(2026, 6, 22) and "khác thời điểm máy chủ nhận thư" in receipt.note
+    assert run(project, "ingest", "--period", "2026S1", "--no-progress").exit_code == 0
+    audit = run(project, "audit", "--period", "2026S1", "--as-of", "2026-06-30")
+    assert audit.exit_code == 0, audit.output
+    import csv
+
+    with (project / "outputs" / "2026S1" / "tinh-hinh-nop-bao-cao.csv").open(encoding="utf-8-sig") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Mã đơn vị"] == COMMUNE)
+    assert row["Mã tình trạng"] == LATE and row["Ngày nhận"] in ("22/06/2026", "2026-06-22"), row
+
+
+def test_a_report_from_an_unknown_address_is_taken_with_a_warning_naming_it(mailbox_project, imap_server):  # noqa: F811
+    set_emails(mailbox_project, {"03405": "Văn thư <ubnd.taleng@laichau.example.vn>; vanthu.taleng@gmail.com"})
+    arrive(imap_server, submission("UBND xã Tả Lèng <UBND.TaLeng@laichau.example.vn>", "Báo cáo",
+                                   [("ta-leng.xlsx", TALENG)]), ARRIVED)
+    arrive(imap_server, submission("Người lạ <nguoi.la@example.com>", "Báo cáo Tả Lèng",
+                                   [("ta-leng-2.xlsx", TALENG_OTHER)]), ARRIVED)
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    folder = mailbox_project / "inputs" / "submissions" / "2026S1"
+    assert {p.name for p in folder.iterdir()} == {"ta-leng.xlsx", "ta-leng-2.xlsx", "so-den.csv"}   # both taken
+    warnings = [line for line in result.output.splitlines() if "không có trong danh bạ đơn vị" in line]
+    assert len(warnings) == 1 and "địa chỉ gửi nguoi.la@example.com" in warnings[0], result.output
+    notes = {r.file_name: r.note for r in read_register(folder)}
+    assert "nguoi.la@example.com không có trong danh bạ" in notes["ta-leng-2.xlsx"]
+    assert "Cần lưu ý" not in notes["ta-leng.xlsx"]
+
+
+def test_an_attachment_flood_saves_max_attachments_and_reports_the_rest(project, imap_server, monkeypatch):  # noqa: F811
+    configure_mail(project, **imap_config(imap_server))
+    monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
+    files = [(f"bc-{i:04d}.xlsx", b"PK\x03\x04" + f"{i}".encode()) for i in range(2000)]
+    arrive(imap_server, submission("lu@laichau.example.vn", "Hai nghìn tệp", files), ARRIVED)
+    result = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    folder = project / "inputs" / "submissions" / "2026S1"
+    assert sorted(p.name for p in folder.iterdir() if p.name != "so-den.csv") == [n for n, _ in files[:20]]
+    assert ("thư có 2000 bảng tính đính kèm, quá số tối đa 20 ([mail] max_attachments): đã lưu 20 tệp đầu, "
+            "không lưu 1980 tệp còn lại (bc-0020.xlsx, bc-0021.xlsx") in result.output
+    # the limit is a setting
+    configure_mail(project, **imap_config(imap_server, max_attachments=3))
+    arrive(imap_server, submission("lu@laichau.example.vn", "Năm tệp", [(f"x{i}.xlsx", b"PK\x03\x04x" + bytes([i]))
+                                                                        for i in range(5)]), ARRIVED)
+    result = run(project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert "Đã lưu 3 tệp" in result.output and "không lưu 2 tệp còn lại (x3.xlsx, x4.xlsx)" in result.output
+
+
+def test_collect_never_saves_a_name_ingestion_would_pass_over_nor_a_control_character(mailbox_project, imap_server):  # noqa: F811
+    from pipeline.ingest import discover
+
+    arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Tên tệp lạ",
+                                   [("~$bao-cao.xlsx", TALENG), ("bao\x1b[31mcao\x07 usb.xlsx", CA),
+                                    (".an.xlsx", STP), ("~$.~$x.xlsx", DOANKET)]), ARRIVED)
+    result = run(mailbox_project, "collect", "--period", "2026S1", "--since", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    folder = mailbox_project / "inputs" / "submissions" / "2026S1"
+    saved = sorted(p.name for p in folder.iterdir() if p.name != "so-den.csv")
+    assert saved == sorted(["bao-cao.xlsx", "bao[31mcao usb.xlsx", "an.xlsx", "x.xlsx"])
+    assert sorted(p.name for p in discover(folder)) == saved
+    assert not any(ch in result.output for ch in "\x1b\x07")
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("~$bao-cao.xlsx", "bao-cao.xlsx"),
+    ("~$~$x.xlsx", "x.xlsx"),
+    (".~lock.x.xlsx#", "lock.x.xlsx#"),
+    ("bao\x1bcao\x07.xlsx", "baocao.xlsx"),
+    ("Thumbs.db", "_Thumbs.db"),
+    ("desktop.ini", "_desktop.ini"),
+    ("so-den.csv", "_so-den.csv"),
+])
+def test_safe_file_name_is_never_skipped_by_ingestion(name, safe):
+    assert safe_file_name(name) == safe

@@ -219,7 +219,7 @@ def test_reminders_go_to_the_addressed_units_only_and_once_per_letter(mail_proje
     letter = mail_project / "outputs" / "2026S1" / "cong-van-don-doc-2026S1.docx"
     _letter(letter, "25/06/2026", dt.datetime(2026, 6, 20, 8, 0))
     args = ["send-reminders", "--period", "2026S1", "--unit", "03405", "--unit", "12-CA",
-            "--new-deadline", "25/06/2026", "--send"]
+            "--new-deadline", "25/06/2026", "--draft", "--send"]
     result = run(mail_project, *args)
     assert result.exit_code == 0, result.output
     received = by_unit(smtp_server)
@@ -410,7 +410,7 @@ def test_reminders_go_where_the_last_audit_addressed_its_letter(mail_project, sm
     audit = run(mail_project, "audit", "--period", "2026S1", "--as-of", "2026-06-25", "--new-deadline", "2026-06-30")
     assert audit.exit_code == 0, audit.output
 
-    result = run(mail_project, "send-reminders", "--period", "2026S1", "--send")
+    result = run(mail_project, "send-reminders", "--period", "2026S1", "--draft", "--send")
     assert result.exit_code == 0, result.output
     received = by_unit(smtp_server)
     assert sorted(received) == ["03388", "12-CA"]           # Tả Lèng reported; 12-SNV refused, 12-STP no address
@@ -421,7 +421,7 @@ def test_reminders_go_where_the_last_audit_addressed_its_letter(mail_project, sm
     assert "chưa nhận được báo cáo của Quý đơn vị; hạn gửi là ngày 18/06/2026" in body
     assert "chậm nhất ngày 30/06/2026" in body
     assert "12-SNV Sở Nội vụ (tu-choi@laichau.example.vn): tu-choi@laichau.example.vn: 550" in result.output
-    assert run(mail_project, "send-reminders", "--period", "2026S1", "--send").exit_code == 0
+    assert run(mail_project, "send-reminders", "--period", "2026S1", "--draft", "--send").exit_code == 0
     assert len(smtp_server.messages) == 2
 
 
@@ -429,3 +429,104 @@ def test_reminders_without_an_audit_is_one_line(mail_project):
     result = run(mail_project, "send-reminders", "--period", "2026S1")
     assert result.exit_code == 2
     assert "chạy make audit PERIOD=2026S1 trước" in result.output
+
+
+# ------------------------------------------------------------------------------------------ the signed letter
+
+
+def _audited(mail_project):
+    """An audit after the deadline with nobody reported: its draft letter and its list."""
+    audit = run(mail_project, "audit", "--period", "2026S1", "--as-of", "2026-06-25", "--new-deadline", "2026-06-30")
+    assert audit.exit_code == 0, audit.output
+
+
+def test_send_reminders_without_a_signed_letter_or_draft_sends_nothing(mail_project, smtp_server):  # noqa: F811
+    _audited(mail_project)
+    ledger = mail_project / "outputs" / "ledger.sqlite"
+    before = ledger.read_bytes() if ledger.exists() else None
+    for extra in ([], ["--unit", "03405"]):
+        result = run(mail_project, "send-reminders", "--period", "2026S1", *extra, "--send")
+        assert result.exit_code == 2, result.output
+        [line] = [line for line in result.output.splitlines() if line.strip()]
+        assert "cần bản đã ký: thêm --letter" in line and "--draft" in line and "chưa gửi thư nào" in line
+    assert smtp_server.messages == []
+    assert (ledger.read_bytes() if ledger.exists() else None) == before
+    assert deliveries(load_settings(mail_project)) == []
+    # the dry run still shows what would go
+    assert run(mail_project, "send-reminders", "--period", "2026S1").exit_code == 0
+
+
+@pytest.mark.parametrize("file_name, args, number, day", [
+    ("123-SYT-NVY 20-06-2026.pdf", [], "123/SYT-NVY", "20/06/2026"),
+    ("CV 123 ngay 20.6.2026.pdf", [], "123", "20/06/2026"),
+    ("Công văn đôn đốc.docx", ["--so", "45/SYT-NVY", "--ngay", "21/06/2026"], "45/SYT-NVY", "21/06/2026"),
+    ("123-SYT-NVY 20-06-2026.pdf", ["--so", "124/SYT-NVY"], "124/SYT-NVY", "20/06/2026"),
+])
+def test_the_signed_letter_goes_out_and_the_mail_names_its_number_and_date(mail_project, smtp_server, tmp_path,  # noqa: F811
+                                                                           file_name, args, number, day):
+    _audited(mail_project)
+    signed = tmp_path / "ky" / file_name
+    signed.parent.mkdir()
+    signed.write_bytes(b"%PDF-1.4 scan co chu ky va dau\n" if signed.suffix == ".pdf" else b"PK\x03\x04 docx")
+    result = run(mail_project, "send-reminders", "--period", "2026S1", "--letter", str(signed), *args, "--send")
+    assert result.exit_code == 0, result.output
+    received = by_unit(smtp_server)
+    assert sorted(received) == ["03388", "03405", "12-CA"]
+    message = received["03405"].message
+    assert attachments(message) == {file_name: signed.read_bytes()}
+    body = message.get_body(("plain",)).get_content()
+    assert f"Công văn số {number} ngày {day} của Sở Y tế về việc đôn đốc" in body
+    assert "chậm nhất ngày 30/06/2026" in body
+
+
+@pytest.mark.parametrize("file_name, args, message", [
+    ("don doc.pdf", [], "Không đọc được số (--so 123/SYT-NVY) và ngày (--ngay 20/06/2026) của công văn"),
+    ("CV 123.pdf", [], "Không đọc được ngày (--ngay 20/06/2026)"),
+    ("123-SYT 20-06-2026.xlsx", [], "phải là tệp PDF hoặc DOCX"),
+])
+def test_a_signed_letter_without_its_number_or_date_is_one_line(mail_project, smtp_server, tmp_path,  # noqa: F811
+                                                                file_name, args, message):
+    _audited(mail_project)
+    signed = tmp_path / file_name
+    signed.write_bytes(b"%PDF-1.4")
+    result = run(mail_project, "send-reminders", "--period", "2026S1", "--letter", str(signed), *args, "--send")
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert smtp_server.messages == []
+
+
+def test_unit_text_in_the_feedback_mail_is_never_a_template(mail_project):
+    """`{{7*7}}` typed in a number cell: the feedback (dry run .eml) is written, and quotes it as typed."""
+    from filling import COMMUNE, Kit, row_of
+
+    kit = Kit.load(mail_project)
+    spec, wb = kit.filled(COMMUNE)
+    code = spec.indicators[0]["code"]
+    cell = f"E{row_of(spec, code)}"
+    wb[layout.SHEET_INDICATORS][cell] = "{{7*7}}"
+    wb[layout.SHEET_INDICATORS][f"E{row_of(spec, spec.indicators[1]['code'])}"] = "{% raw %}{{ config }}"
+    kit.save(wb, "ta leng.xlsx")
+    kit.ingest()
+    result = run(mail_project, "send-feedback", "--period", "2026S1", "--unit", COMMUNE)
+    assert result.exit_code == 0, result.output
+    [eml] = (mail_project / "outputs" / "mail" / "2026S1" / "feedback").glob("03405_*.eml")
+    import email
+    import email.policy
+
+    body = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
+    assert f"ô {cell}: '{{{{7*7}}}}' không phải là số" in body
+    assert "{% raw %}{{ config }}" in body and "49" not in body
+
+
+@pytest.mark.parametrize("name, number, day", [
+    ("123-SYT-NVY 20-06-2026.pdf", "123/SYT-NVY", dt.date(2026, 6, 20)),
+    ("CV 123 ngay 20.6.2026.pdf", "123", dt.date(2026, 6, 20)),
+    ("CV 123 ngày 20 tháng 6 năm 2026.pdf", "123", dt.date(2026, 6, 20)),
+    ("45_SYT-NVY_20062026.docx", "45/SYT-NVY", dt.date(2026, 6, 20)),
+    ("2026-06-20 CV 77-SYT.pdf", "77/SYT", dt.date(2026, 6, 20)),
+    ("don doc.pdf", "", None),
+    ("CV 12 ngay 31.02.2026.pdf", "12", None),
+])
+def test_letter_reference_from_the_file_name(name, number, day):
+    from pipeline.mail import letter_reference
+
+    assert letter_reference(name) == (number, day)
