@@ -467,13 +467,13 @@ def _ingest_first(project: Project, period, no_ingest: bool) -> None:
     folder (the same code and summary as `ingest`), or, with --no-ingest, refuse while files wait."""
     from pipeline.ingest import Source, ingest_many, submissions_dir
 
-    if no_ingest:
-        from pipeline.audit import waiting_files
+    from pipeline.audit import waiting_files
 
-        waiting = waiting_files(project.settings, period)
-        if waiting:
-            raise OfficerError(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
-                               f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
+    waiting = waiting_files(project.settings, period)
+    if no_ingest and waiting:
+        raise OfficerError(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
+                           f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
+    if not waiting:   # nothing new: the ledger is only read (it may be read-only)
         return
     source = Source(project.settings, project.registry, project.matrix, project.catalogue, period)
     [report] = ingest_many([source], progress=None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +48,9 @@ class LockState:
         return max([self.as_of, *counted])
 
 
-def _ledger(settings) -> Ledger | None:
+def _ledger(settings, readonly: bool = False) -> Ledger | None:
     path = settings.path("ledger")
-    return Ledger(path) if path.is_file() else None
+    return Ledger(path, readonly=readonly) if path.is_file() else None
 
 
 def _sha256(path: Path) -> str:
@@ -64,12 +65,18 @@ def remember_build(settings, period: Period, as_of: dt.date, files: list[Path]) 
 
 
 def lock_state(settings, period: Period) -> LockState | None:
-    """The period's active lock, or None."""
-    ledger = _ledger(settings)
+    """The period's active lock, or None. Reads the ledger only (it may be read-only); a ledger
+    written before locks existed has no lock."""
+    ledger = _ledger(settings, readonly=True)
     if ledger is None:
         return None
     with ledger:
-        lock = active_lock(ledger, period.code, settings.province_code)
+        try:
+            lock = active_lock(ledger, period.code, settings.province_code)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
         if lock is None:
             return None
         return LockState(period.code, dt.date.fromisoformat(lock["locked_at"][:10]),

@@ -84,6 +84,7 @@ def test_a_file_that_is_not_a_database_is_refused(project):
     ledger = project / "outputs" / "ledger.sqlite"
     ledger.parent.mkdir(parents=True, exist_ok=True)
     ledger.write_bytes(b"PK\x03\x04 this is a zip, copied over the ledger by mistake" * 100)
+    (project / "inputs" / "submissions" / "2026S1").mkdir(parents=True, exist_ok=True)
     before = _sha(ledger)
     line = _one_line_exit_2(run(project, "ingest", "--period", "2026S1", "--no-progress"))
     assert "bị hỏng" in line
@@ -101,7 +102,8 @@ def test_a_read_only_ledger_file_stops_writing_commands_and_reads_still_work(ing
         line = _one_line_exit_2(run(ingested, "ingest", "--period", "2026S1", "--no-progress"))
         assert "chỉ đọc" in line and str(ledger) in line, line
         assert _sha(ledger) == before
-        # reading is what a read-only ledger is for
+        # reading is what a read-only ledger is for (history would ingest the new file first)
+        (ingested / "inputs" / "submissions" / "2026S1" / "new.xlsx").unlink()
         result = run(ingested, "history", "--unit", "03405", "--period", "2026S1")
         assert result.exit_code == 0, result.output
         assert "1 bản đã nhận" in result.output
@@ -121,6 +123,7 @@ def test_a_read_only_folder_stops_writing_commands_and_reads_still_work(ingested
     try:
         line = _one_line_exit_2(run(ingested, "ingest", "--period", "2026S1", "--no-progress"))
         assert "chỉ đọc" in line, line
+        (ingested / "inputs" / "submissions" / "2026S1" / "new.xlsx").unlink()
         result = run(ingested, "history", "--unit", "03405", "--period", "2026S1")
         assert result.exit_code == 0, result.output
         assert "1 bản đã nhận" in result.output
@@ -138,7 +141,7 @@ def test_reading_commands_open_the_ledger_read_only(ingested):
                     ["history", "--unit", "03405", "--period", "2026S1"]):
         result = run(ingested, *command)
         assert result.exit_code == 0, result.output
-    assert _sha(ledger) == before
+        assert _sha(ledger) == before, command
 
 
 CHILD = """
