@@ -25,7 +25,7 @@ help:
 	@echo "make collect PERIOD=2026S1         save the spreadsheets units emailed into inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           who is on time, late, missing, rejected; the reminder letter (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 units x periods grid over every period in the ledger, and its HTML page"
-	@echo "make semiannual PERIOD=2026S1      ingest what is new, then the semi-annual report (Word, Excel, HTML) in outputs/2026S1/"
+	@echo "make semiannual PERIOD=2026S1      ingest what is new, then the semi-annual report (Word, Excel, HTML) in outputs/2026S1/ (FORCE=1: a draft below min_completeness)"
 	@echo "make annual YEAR=2026              ingest what is new, then the annual report in outputs/2026/ (AS_OF= for both)"
 	@echo "make bench                         every stage timed, Lai Châu and the whole country, beside a naive pipeline"
 
@@ -85,10 +85,10 @@ audit-history: $(STAMP)
 	$(PY) -m pipeline audit --history $(if $(AS_OF),--as-of $(AS_OF))
 
 semiannual: $(STAMP)
-	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF))
+	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF)) $(if $(FORCE),--force)
 
 annual: $(STAMP)
-	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF))
+	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF)) $(if $(FORCE),--force)
 
 demo: $(STAMP)
 	$(PY) -m pipeline demo

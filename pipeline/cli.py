@@ -452,14 +452,17 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
 
 
+_FORCE = click.option("--force", is_flag=True, default=False,
+                      help="Write the report (marked DỰ THẢO) even below [report] min_completeness.")
 _AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
                       help="Submission status (appendix III) as of this day (default: today).")
 
 
-def _report(project: Project, period, as_of) -> None:
-    """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual)."""
+def _report(project: Project, period, as_of, force: bool = False) -> None:
+    """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual);
+    below [report] min_completeness, stops with one line unless `force` (a draft)."""
     from pipeline.ingest import ingest as run_ingest, submissions_dir
-    from pipeline.report import build_reports
+    from pipeline.report import build_reports, officer_text_line, read_officer_text
 
     periods = [period]
     if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
@@ -468,20 +471,25 @@ def _report(project: Project, period, as_of) -> None:
         report = run_ingest(project.settings, project.registry, project.matrix, project.catalogue, each)
         click.echo(f"Tiếp nhận kỳ {each.label}: {report.files_new} tệp mới, {len(report.judged)} tệp đã kiểm tra.")
     out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period,
-                        as_of.date() if as_of else None)
+                        as_of.date() if as_of else None, force)
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
-               f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu.")
+               f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
+               + (" Bản DỰ THẢO (chưa đủ số đơn vị báo cáo)." if out.data.draft else ""))
+    click.echo(officer_text_line(out.data))
+    for warning in read_officer_text(project.settings, period)[2]:
+        click.echo(f"  {warning}")
     for finding in k.findings.itertuples(index=False):
-        click.echo(f"  Cần kiểm tra: {finding.message}")
+        click.echo(f"  Cần kiểm tra (không đưa vào báo cáo): {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
 
 
 @cli.command()
 @click.option("--period", "period_code", required=True, help="Semi-annual period code, e.g. 2026S1.")
 @_AS_OF
+@_FORCE
 @pass_project
-def semiannual(project: Project, period_code: str, as_of) -> None:
+def semiannual(project: Project, period_code: str, as_of, force: bool) -> None:
     """Ingest what is new, consolidate and write the semi-annual report.
 
     Writes outputs/<period>/bao-cao-6-thang-dau-nam-<year>.docx (official layout, from
@@ -494,14 +502,15 @@ def semiannual(project: Project, period_code: str, as_of) -> None:
     period = project.period(period_code)
     if period.is_annual:
         raise PeriodError(f"Kỳ {period.code} là kỳ cả năm: dùng python -m pipeline annual --year {period.year}")
-    _report(project, period, as_of)
+    _report(project, period, as_of, force)
 
 
 @cli.command()
 @click.option("--year", required=True, type=int, help="The year, e.g. 2026.")
 @_AS_OF
+@_FORCE
 @pass_project
-def annual(project: Project, year: int, as_of) -> None:
+def annual(project: Project, year: int, as_of, force: bool) -> None:
     """Ingest what is new, consolidate and write the annual report, compared with the first half
     and the previous year.
 
@@ -509,7 +518,7 @@ def annual(project: Project, year: int, as_of) -> None:
 
     Example: python -m pipeline annual --year 2026
     """
-    _report(project, project.period(str(year)), as_of)
+    _report(project, project.period(str(year)), as_of, force)
 
 
 @cli.command()

@@ -329,12 +329,10 @@ def _themes_raised(remarks: pd.DataFrame, themes: pd.DataFrame, kinds: tuple[str
 
 
 def _units_phrase(unit_ids, registry) -> str:
-    """"5 cơ quan, đơn vị" / "3 xã, phường" / "Sở Y tế" counted by kind, never a long list of names."""
+    """"5 cơ quan, đơn vị" / "3 xã, phường": counted, never a list of names."""
     ids = list(unit_ids)
     kinds = registry.kind_of
     communes = sum(1 for u in ids if kinds.get(u) == COMMUNE)
-    if len(ids) == 1:
-        return registry.name_of[ids[0]]
     if communes == len(ids):
         return f"{communes} xã, phường"
     return f"{len(ids)} cơ quan, đơn vị"
@@ -492,8 +490,9 @@ def _assessment(data: ReportData, themes: pd.DataFrame) -> list[dict]:
         weak.append(_bullet(f"{lagging}/{communes} xã, phường còn nhiệm vụ được giao chưa triển khai"))
     owing = status[~status["status"].isin([ON_TIME, LATE])]
     if len(owing) or r.late:
-        weak.append(_bullet(f"Chế độ báo cáo chưa nghiêm: {len(owing)} cơ quan, đơn vị chưa gửi báo cáo hoặc báo cáo "
-                            f"chưa đạt yêu cầu, {r.late} đơn vị gửi muộn"))
+        parts = ([f"{len(owing)} cơ quan, đơn vị chưa gửi báo cáo hoặc báo cáo chưa đạt yêu cầu"] if len(owing) else []) \
+            + ([f"{r.late} đơn vị gửi muộn"] if r.late else [])
+        weak.append(_bullet(f"Chế độ báo cáo chưa nghiêm: {', '.join(parts)}"))
     items.extend(weak or [_bullet("Không có tồn tại, hạn chế đáng kể trong kỳ báo cáo")])
 
     items.append(_heading("3. Nguyên nhân"))
@@ -528,8 +527,8 @@ def _next_steps(data: ReportData) -> list[dict]:
             items.append(_bullet(f"Hoàn thành trong năm {period.year} các nhiệm vụ thực hiện hằng năm còn đang triển "
                                  f"khai ({len(due)} nhiệm vụ): {names}"))
         else:
-            items.append(_bullet(f"Hoàn thành dứt điểm các nhiệm vụ năm {period.year} chưa hoàn thành, cùng kế hoạch "
-                                 f"năm {period.year + 1} ({len(due)} nhiệm vụ): {names}"))
+            items.append(_bullet(f"Khẩn trương hoàn thành các nhiệm vụ thực hiện hằng năm chưa hoàn thành trong năm "
+                                 f"{period.year} ({len(due)} nhiệm vụ): {names}"))
     if (~data.status["status"].isin([ON_TIME, LATE])).any():
         items.append(_bullet("Đôn đốc các cơ quan, đơn vị thực hiện đầy đủ, đúng hạn chế độ báo cáo"))
     return items
