@@ -570,14 +570,15 @@ def read_officer_text(settings, period: Period) -> tuple[Path, dict[str, list[di
     warnings for what could not be placed. A tiny strict reader: `## ` headings name a section of
     SECTIONS (a leading "I." … "V." is allowed), `### ` a sub-heading, `- ` or `* ` a bullet, blank
     lines separate paragraphs, the lines of one paragraph are joined."""
+    import unicodedata
+
     from pipeline.errors import ConfigError
-    from pipeline.text import nfc
 
     path = settings.root / "inputs" / "bao-cao" / f"{period.code}.md"
     if not path.is_file():
         return path, {}, []
     try:
-        text = nfc(path.read_bytes().decode("utf-8-sig"))
+        text = unicodedata.normalize("NFC", path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"Tệp {path} không phải UTF-8: hãy lưu lại với mã hóa UTF-8") from exc
     keys = {fold(name): key for name, key in SECTIONS.items()}
