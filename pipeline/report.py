@@ -399,7 +399,7 @@ def _groups_section(data: ReportData) -> tuple[str, list[dict]]:
                 + (f"; {int((once['status'] == DONE).sum())}/{len(once)} nhiệm vụ thực hiện hằng năm đã hoàn thành"
                    if len(once) else "")
                 + ". Nhiệm vụ thường xuyên và nhiệm vụ theo lộ trình giai đoạn được đánh giá theo tiến độ, không tính "
-                  "tỷ lệ hoàn thành. Kết quả cụ thể theo từng nhóm nhiệm vụ:")
+                  "tỷ lệ hoàn thành (Biểu đồ 1, Phụ lục I). Kết quả cụ thể theo từng nhóm nhiệm vụ:")
     by_task: dict[str, list[dict]] = {}
     for row in k.contributions.to_dict("records"):
         by_task.setdefault(row["task_id"], []).append(row)

@@ -289,14 +289,14 @@ def report_template() -> Path:
 
     Variables: parent_body, issuing_body, place, date_text, symbol ("BC-SYT"), draft (bool),
     draft_note, title_line, period_label; situation, assessment, next_steps, proposals (lists of
-    paragraphs: kind "p" | "heading", text); overview, chart_task_status (image); groups (number,
+    paragraphs: kind "p" | "heading", text); overview; groups (number,
     title, progress, tasks: list of lines); annual (bool), comparison_lines; next_period_label;
     closing; recipients; signer_title, signer_subtitle, signer_name; appendix_reference; appendix1
     (task_id, task, leads, partners, timeframe, status, reported_by, not_reported); appendix2 (no,
     code, name, unit_of_measure, total, departments, communes, reporting), appendix2_rule;
     appendix2_compare (code, name, unit_of_measure, first_half, second_half, annual, previous_year,
     change), compare_note; by_unit_title, by_unit_note, by_unit (table XML), commune_charts (image,
-    title, number); submission_summary, appendix3 (no, name, status, receipt, versions),
+    title, number); chart_task_status (image, after appendix I); submission_summary, appendix3 (no, name, status, receipt, versions),
     chart_completeness (image), completeness_chart_number. A list of paragraphs may be empty.
     """
     doc = new_document()
@@ -315,8 +315,6 @@ def report_template() -> Path:
 
     _report_heading(doc, "II. KẾT QUẢ THỰC HIỆN")
     para(doc, "{{ overview }}")
-    _keep(para(doc, "{{ chart_task_status }}", align="center", indent=False, after=0))
-    _report_caption(doc, "Biểu đồ 1. Tình trạng thực hiện các nhiệm vụ theo nhóm")
     para(doc, "{%p for g in groups %}", indent=False, after=0)
     _keep(para(doc, "{{ g.number }}. {{ g.title }}", bold=True))
     para(doc, "{{ g.progress }}", italic=True)
@@ -350,6 +348,9 @@ def report_template() -> Path:
                   ["{{ r.task_id }}", "{{ r.task }}", "{{ r.leads }}", "{{ r.partners }}", "{{ r.timeframe }}",
                    "{{ r.status }}", "{{ r.reported_by }}", "{{ r.not_reported }}"],
                   [1.3, 6.4, 2.8, 3.4, 2.0, 2.6, 3.2, 3.5], "{%tr for r in appendix1 %}", "clllclll", size=10)
+    # the task-status chart closes appendix I (in the body it would leave a blank third of a page)
+    _keep(para(doc, "{{ chart_task_status }}", align="center", indent=False, before=6, after=0))
+    _report_caption(doc, "Biểu đồ 1. Tình trạng thực hiện các nhiệm vụ theo nhóm")
     _report_break(doc)
     _report_appendix_title(doc, "II", "SỐ LIỆU CÁC CHỈ TIÊU THỐNG KÊ")
     _keep(para(doc, "1. Tổng hợp toàn tỉnh", bold=True, indent=False))
