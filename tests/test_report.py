@@ -307,8 +307,9 @@ def test_units_text_renders_as_text_everywhere(province):
     out = outputs["2026S1"]
     expected = unicodedata.normalize("NFC", NASTY).strip()
     nfc_phrase = unicodedata.normalize("NFC", NFD_PHRASE)
-    text = _docx_text(out.word)   # the body synthesises: a unit's own words are in the HTML and Excel details
-    assert len(NASTY) == 5000 and "{%p if x %}" not in text and NFD_PHRASE not in text
+    text = _docx_text(out.word)   # Sở Y tế's words are task 1.1's example: characters, never markup or tags
+    assert len(NASTY) == 5000 and "Tiêu biểu: Sở Y tế: kết quả & <b>không đậm</b> {{ context }} {%p if x %}" in text
+    assert NFD_PHRASE not in text and nfc_phrase in text
 
     html = out.html.read_text(encoding="utf-8")
     assert "Kết quả &amp; &lt;b&gt;không đậm&lt;/b&gt; {{ context }} {%p if x %}" in html
