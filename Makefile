@@ -26,7 +26,7 @@ help:
 	@echo "make collect PERIOD=2026S1         lưu các bảng tính đơn vị gửi qua thư vào inputs/submissions/2026S1/"
 	@echo "make audit PERIOD=2026S1           đơn vị đúng hạn, muộn, chưa nộp, không đạt; công văn đôn đốc (AS_OF=, NEW_DEADLINE=)"
 	@echo "make audit-history                 bảng đơn vị × kỳ của mọi kỳ trong sổ cái, và trang HTML của bảng"
-	@echo "make semiannual PERIOD=2026S1      tiếp nhận tệp mới rồi lập báo cáo 6 tháng (Word, Excel, HTML) trong outputs/2026S1/"
+	@echo "make semiannual PERIOD=2026S1      tiếp nhận tệp mới rồi lập báo cáo 6 tháng (Word, Excel, HTML) trong outputs/2026S1/ (FORCE=1: bản DỰ THẢO khi quá ít đơn vị báo cáo)"
 	@echo "make annual YEAR=2026              tiếp nhận tệp mới rồi lập báo cáo năm trong outputs/2026/ (AS_OF= cho cả hai)"
 	@echo "                                   (audit, history, send-*, semiannual, annual: NO_INGEST=1 dừng lại nếu còn tệp chưa tiếp nhận)"
 	@echo "make lock PERIOD=2026S1            ghi nhận báo cáo của kỳ đã phát hành: tệp đến sau không được tính (ALLOW=\"03405\" cho phép đơn vị)"
@@ -109,11 +109,11 @@ audit-history: $(STAMP)
 
 semiannual: $(STAMP)
 	$(call need,PERIOD,2026S1)
-	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG)
+	$(PY) -m pipeline semiannual --period $(PERIOD) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG) $(if $(FORCE),--force)
 
 annual: $(STAMP)
 	$(call need,YEAR,2026)
-	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG)
+	$(PY) -m pipeline annual --year $(YEAR) $(if $(AS_OF),--as-of $(AS_OF)) $(NO_INGEST_FLAG) $(if $(FORCE),--force)
 
 # Locking a period (README, "Locking a period"): ALLOW="03405 12-CA" lets those units' late files count.
 lock: $(STAMP)

@@ -622,23 +622,26 @@ def _echo_after_lock(project: Project, period) -> None:
         } for r in state.after]))
 
 
+_FORCE = click.option("--force", is_flag=True, default=False,
+                      help="Vẫn lập báo cáo (ghi DỰ THẢO) khi tỷ lệ đơn vị có báo cáo dưới [report] min_completeness.")
 _AS_OF = click.option("--as-of", type=DATE, default=None,
                       help="Tình hình nộp báo cáo (phụ lục III) tính đến ngày này, dạng 25/06/2026 "
                            "(mặc định: hôm nay).")
 
 
-def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
-    """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual)."""
+def _report(project: Project, period, as_of, no_ingest: bool = False, force: bool = False) -> None:
+    """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual);
+    below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
+    is rebuilt from the figures as they were at the lock."""
     from pipeline.ingest import submissions_dir
-    from pipeline.report import build_reports
+    from pipeline.lock import compare_issued, lock_state, remember_build
+    from pipeline.report import build_reports, officer_text_line, read_officer_text
 
     periods = [period]
     if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
         periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
     for each in periods:
         _ingest_first(project, each, no_ingest)
-    from pipeline.lock import compare_issued, lock_state, remember_build
-
     lock = lock_state(project.settings, period)
     day = as_of.date() if as_of else None
     if lock is not None:
@@ -647,27 +650,31 @@ def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
                    f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
-    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day)
+    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
     remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
-               f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu.")
+               f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
+               + (" Bản DỰ THẢO (chưa đủ số đơn vị báo cáo)." if out.data.draft else ""))
+    click.echo(officer_text_line(out.data))
+    for warning in read_officer_text(project.settings, period)[2]:
+        click.echo(f"  {warning}")
     for finding in k.findings.itertuples(index=False):
-        click.echo(f"  Cần kiểm tra: {finding.message}")
+        click.echo(f"  Cần kiểm tra (không đưa vào báo cáo): {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
     if lock is not None:
         changed = compare_issued(lock, [out.word, out.excel, out.html])
         click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
                    f"Khác bản đã phát hành (do tệp được chấp thuận nộp muộn): {', '.join(changed)}.")
 
-
 @cli.command()
 @click.option("--period", "period_code", required=True, type=PERIOD,
               help="Mã kỳ 6 tháng, ví dụ 2026S1.")
 @_AS_OF
 @_NO_INGEST
+@_FORCE
 @pass_project
-def semiannual(project: Project, period_code: str, as_of, no_ingest: bool) -> None:
+def semiannual(project: Project, period_code: str, as_of, no_ingest: bool, force: bool) -> None:
     """Tiếp nhận tệp mới, tổng hợp và lập báo cáo 6 tháng.
 
     Ghi outputs/<kỳ>/bao-cao-6-thang-dau-nam-<năm>.docx (thể thức văn bản, theo mẫu
@@ -680,22 +687,23 @@ def semiannual(project: Project, period_code: str, as_of, no_ingest: bool) -> No
     period = project.period(period_code)
     if period.is_annual:
         raise PeriodError(f"Kỳ {period.code} là kỳ cả năm: dùng python -m pipeline annual --year {period.year}")
-    _report(project, period, as_of, no_ingest)
+    _report(project, period, as_of, no_ingest, force)
 
 
 @cli.command()
 @click.option("--year", required=True, type=YEAR, help="Năm báo cáo, ví dụ 2026.")
 @_AS_OF
 @_NO_INGEST
+@_FORCE
 @pass_project
-def annual(project: Project, year: int, as_of, no_ingest: bool) -> None:
+def annual(project: Project, year: int, as_of, no_ingest: bool, force: bool) -> None:
     """Tiếp nhận tệp mới, tổng hợp và lập báo cáo năm, so sánh với 6 tháng đầu năm và năm trước.
 
     Ghi outputs/<năm>/bao-cao-nam-<năm>.docx, tong-hop-<năm>.xlsx và bao-cao-nam-<năm>.html.
 
     Ví dụ: python -m pipeline annual --year 2026
     """
-    _report(project, project.period(str(year)), as_of, no_ingest)
+    _report(project, project.period(str(year)), as_of, no_ingest, force)
 
 
 @cli.command()

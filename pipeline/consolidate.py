@@ -9,16 +9,23 @@ accepted version of each unit), and returns plain DataFrames for the renderers:
 - per task group (`groups`): tasks counted by overall status, the share completed;
 - per indicator and unit (`values`): every value owed, blank where not reported, with provenance;
 - per indicator (`indicators`): the province total, the departments' and the communes' subtotals,
-  the units that reported it out of the units owing it;
+  the units that reported it out of the units owing it. The catalogue's `province_total` says how
+  the province figure is formed: `sum` adds every unit; `provincial` takes the provincial units'
+  figure (the police's count already covers the communes) and shows the communes' sum beside it
+  as "trong đó";
 - for the annual report (`comparison`): the first half (the same year's S1), the second half
-  (annual minus first half, flow indicators only: a stock is a count at the cut-off and does not
-  add up over time), the previous year where the ledger has it; a flow figure for the year below
-  the same year's first half is a finding;
+  (flow indicators only: a stock is a count at the cut-off and does not add up over time),
+  computed unit by unit (year minus first half) over the units that reported both; the previous
+  year where the ledger has it;
+- data-quality `findings` for the officer (never for the signed report): a unit's figure for the
+  year below its first half, a figure above the catalogue's plausibility ceiling (`max_value`);
 - difficulties and proposals (`remarks`), the same text from several units gathered once and
   attributed to each of them.
 
 Flow and stock alike add up across units within one period (the units cover disjoint areas or
-duties); they differ across periods only.
+duties); they differ across periods only. Totals are exact: Python integers (which cannot
+overflow) for integer indicators, `decimal.Decimal` for decimal ones (`exact_sum`); NaN marks
+"no figure".
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +53,7 @@ NOT_REPORTED = "Chưa báo cáo"
 NO_LEAD_REPORT = "Chưa có báo cáo"
 TASK_STATUSES = (DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE, NO_LEAD_REPORT)
 FLOW, STOCK = "flow", "stock"
+SUM, PROVINCIAL = "sum", "provincial"   # the catalogue's province_total rules
 
 _STATUS_BY_KEY = {fold(s): s for s in layout.STATUSES}
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -148,6 +157,9 @@ def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period
     indicators = _indicators(catalogue, period, values)
     comparison, findings = (_comparison(catalogue, period, data.values, units) if period.is_annual
                             else (pd.DataFrame(columns=COMPARISON_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)))
+    implausible = _implausible(catalogue, period, values)
+    if implausible:
+        findings = pd.concat([findings, pd.DataFrame(implausible, columns=FINDING_COLUMNS)], ignore_index=True)
     task_order = {tid: n for n, tid in enumerate(matrix.tasks["id"])}
     remarks = _remarks(contributions, unit_order, task_order)
     provenance = _provenance(contributions, values)
@@ -198,7 +210,7 @@ def describe(unit_ids: list[str], registry: Registry, communes_total: int | None
     return ", ".join(parts)
 
 
-TASK_COLUMNS = ["task_id", "group_id", "group_title", "task", "product", "timeframe", "due", "status",
+TASK_COLUMNS = ["task_id", "group_id", "group_title", "task", "product", "timeframe", "timeframe_kind", "due", "status",
                 "leads", "partners", "unnamed_partners", "leads_owed", "leads_reported", "partners_owed",
                 "partners_reported", "reported_by", "not_reported", "not_reported_ids", "quantity"]
 
@@ -214,7 +226,7 @@ def _tasks(matrix: Matrix, contributions: pd.DataFrame, registry: Registry) -> p
         sent, missing = mine[mine["reported"]], mine[~mine["reported"]]
         rows.append({
             "task_id": task.id, "group_id": task.group_id, "group_title": task.group_title, "task": task.task,
-            "product": task.product, "timeframe": task.timeframe,
+            "product": task.product, "timeframe": task.timeframe, "timeframe_kind": task.timeframe_kind,
             "due": bool(mine["due"].iloc[0]) if len(mine) else True,
             "status": overall_status([s if r else None for s, r in zip(leads["status"], leads["reported"])],
                                      len(leads)),
@@ -231,16 +243,24 @@ def _tasks(matrix: Matrix, contributions: pd.DataFrame, registry: Registry) -> p
     return pd.DataFrame(rows, columns=TASK_COLUMNS)
 
 
-GROUP_COLUMNS = ["group_id", "group_title", "tasks", *TASK_STATUSES, "done_share"]
+GROUP_COLUMNS = ["group_id", "group_title", "tasks", *TASK_STATUSES, "done_share", "on_track", "due_once",
+                 "due_once_done"]
+ONCE_A_YEAR = "annual"   # TimeframeKind.ANNUAL: the only kind of task that can be "done"
 
 
 def _groups(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Tasks counted by status; `on_track`: under way or done; `due_once`: tasks done once a year
+    (the only ones a completion count means something for), `due_once_done` of them done.
+    `done_share` (done / tasks) is kept for the chart's scale only: it is no completion rate."""
     rows = []
     for (group_id, title), frame in tasks.groupby(["group_id", "group_title"], sort=False):
         counts = frame["status"].value_counts()
         row = {"group_id": group_id, "group_title": title, "tasks": len(frame)}
         row.update({s: int(counts.get(s, 0)) for s in TASK_STATUSES})
         row["done_share"] = row[DONE] / len(frame) if len(frame) else 0.0
+        row["on_track"] = row[DONE] + row[IN_PROGRESS]
+        once = frame[frame["timeframe_kind"] == ONCE_A_YEAR]
+        row["due_once"], row["due_once_done"] = len(once), int((once["status"] == DONE).sum())
         rows.append(row)
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
@@ -266,12 +286,57 @@ def _values(catalogue: Catalogue, registry: Registry, period: Period, values: pd
     return frame.sort_values(["_c", "_u"], ignore_index=True)[VALUE_OUT_COLUMNS]
 
 
-INDICATOR_COLUMNS = ["code", "name", "unit_of_measure", "tasks", "aggregation", "value_type", "total",
-                     "departments", "communes", "units_owed", "units_reported", "communes_owed", "communes_reported"]
+INDICATOR_COLUMNS = ["code", "name", "unit_of_measure", "tasks", "aggregation", "value_type", "province_total",
+                     "total", "departments", "communes", "units_owed", "units_reported", "communes_owed",
+                     "communes_reported"]
+_NUMBER_COLUMNS = ("total", "departments", "communes", "annual", "first_half", "second_half", "previous_year")
 
 
-def _sum(series: pd.Series) -> float:
-    return float(series.sum(min_count=1))
+def is_missing(value) -> bool:
+    """No figure: None or NaN (an int or a Decimal is never missing)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _finite(value) -> bool:
+    if isinstance(value, int):
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return math.isfinite(value)
+
+
+def exact_sum(values, decimal: bool = False):
+    """The sum of the figures given (missing and non-finite ones skipped), exactly: a Python int for an
+    integer indicator (no overflow, however large: 1e308 twice is 2·10^308), a Decimal for a decimal
+    one; NaN when there is no figure at all."""
+    figures = [v for v in values if not is_missing(v) and _finite(v)]
+    if not figures:
+        return math.nan
+    if decimal:
+        with localcontext() as context:
+            context.prec = 400   # a sum of doubles stays exact (no rounding at 28 digits)
+            return sum(v if isinstance(v, Decimal) else Decimal(v) if isinstance(v, int) else Decimal(repr(float(v)))
+                       for v in figures)
+    return sum(int(v.to_integral_value(ROUND_HALF_EVEN)) if isinstance(v, Decimal) else int(v) for v in figures)
+
+
+def _sum(series: pd.Series, decimal: bool = False):
+    return exact_sum(series.tolist(), decimal)
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """A frame whose figure columns keep Python ints and Decimals as they are (object dtype)."""
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in _NUMBER_COLUMNS:
+        if column in frame:
+            frame[column] = pd.Series([r[column] for r in rows], index=frame.index, dtype=object)
+    return frame
+
+
+def province_figure(rule: str, departments, communes, everyone):
+    """The province figure by the catalogue's rule: `provincial` takes the provincial units' figure
+    (their count already covers the communes), `sum` adds every unit."""
+    return departments if rule == PROVINCIAL else everyone
 
 
 def _indicators(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> pd.DataFrame:
@@ -281,65 +346,115 @@ def _indicators(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> p
         mine = by_code.get(ind.code, values.iloc[0:0])
         communes = mine[mine["unit_kind"] == COMMUNE]
         departments = mine[mine["unit_kind"] != COMMUNE]
+        decimal = ind.value_type == "decimal"
+        rule = ind.province_total or SUM
+        dep, com = _sum(departments["value"], decimal), _sum(communes["value"], decimal)
         rows.append({
             "code": ind.code, "name": ind.name, "unit_of_measure": ind.unit_of_measure, "tasks": ind.tasks,
-            "aggregation": ind.aggregation, "value_type": ind.value_type,
-            "total": _sum(mine["value"]), "departments": _sum(departments["value"]), "communes": _sum(communes["value"]),
-            "units_owed": len(mine), "units_reported": int(mine["reported"].sum()),
+            "aggregation": ind.aggregation, "value_type": ind.value_type, "province_total": rule,
+            "total": province_figure(rule, dep, com, _sum(mine["value"], decimal)), "departments": dep,
+            "communes": com, "units_owed": len(mine), "units_reported": int(mine["reported"].sum()),
             "communes_owed": len(communes), "communes_reported": int(communes["reported"].sum()),
         })
-    return pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+    return _frame(rows, INDICATOR_COLUMNS)
 
 
-COMPARISON_COLUMNS = ["code", "name", "unit_of_measure", "aggregation", "value_type", "annual", "first_half",
-                      "second_half", "previous_year", "change_vs_previous"]
+COMPARISON_COLUMNS = ["code", "name", "unit_of_measure", "aggregation", "value_type", "province_total", "annual",
+                      "first_half", "second_half", "previous_year", "change_vs_previous", "second_half_units",
+                      "second_half_left_out"]
 FINDING_COLUMNS = ["kind", "code", "unit_id", "unit_name", "message"]
 
 
+def _province_total(frame: pd.DataFrame, rule: str, decimal: bool, units: pd.DataFrame):
+    """The province figure of one indicator and period from reported rows (unit_id, value)."""
+    if rule == PROVINCIAL:
+        frame = frame[frame["unit_id"].isin(set(units.index[units["kind"] != COMMUNE]))]
+    return exact_sum(frame["value"].tolist(), decimal)
+
+
+def _ratio(new, old) -> float:
+    """(new - old) / old, in exact arithmetic first; NaN where there is no base."""
+    if is_missing(new) or is_missing(old) or not old:
+        return math.nan
+    try:
+        return float((Decimal(new) - Decimal(old)) / Decimal(old))
+    except (ArithmeticError, ValueError, OverflowError):
+        return math.nan
+
+
 def _comparison(catalogue: Catalogue, period: Period, values: pd.DataFrame, units: pd.DataFrame):
-    """The annual figures beside the first half and the previous year; findings where a flow
-    figure for the year is below the same year's first half (a cumulative figure cannot shrink)."""
+    """The annual figures beside the first half and the previous year. The second half is computed
+    unit by unit (a unit's year minus its first half) over the units that reported both, under the
+    catalogue's province rule; the units that reported the year only are named in
+    `second_half_left_out` (comma-separated). Findings (for the officer's check sheet): a unit's
+    flow figure for the year below its first half (a cumulative figure cannot shrink)."""
     from pipeline.text import nfc
 
     first, previous = f"{period.year}S1", str(period.year - 1)
     reported = values[values["value"].notna()]
-    totals = reported.groupby(["period", "code"])["value"].sum()
+    by_key = {key: frame for key, frame in reported.groupby(["period", "code"], sort=False)}
+    empty = reported.iloc[0:0]
     rows, findings = [], []
     for ind in catalogue.asked(period).itertuples(index=False):
+        decimal, rule = ind.value_type == "decimal", ind.province_total or SUM
+
         def total(code_period):
-            return float(totals.get((code_period, ind.code), math.nan))
+            return _province_total(by_key.get((code_period, ind.code), empty), rule, decimal, units)
 
         annual, half, before = total(period.code), total(first), total(previous)
         flow = ind.aggregation == FLOW
+        year_rows = by_key.get((period.code, ind.code), empty)
+        half_rows = by_key.get((first, ind.code), empty)
+        if rule == PROVINCIAL:
+            year_rows = year_rows[year_rows["unit_id"].isin(set(units.index[units["kind"] != COMMUNE]))]
+        year_by_unit = dict(zip(year_rows["unit_id"], year_rows["value"]))
+        half_by_unit = dict(zip(half_rows["unit_id"], half_rows["value"]))
+        both = [u for u in year_by_unit if u in half_by_unit]
+        left_out = [u for u in year_by_unit if u not in half_by_unit]
+        second = math.nan
+        if flow and both:
+            second = exact_sum([year_by_unit[u] for u in both], decimal) - exact_sum([half_by_unit[u] for u in both],
+                                                                                     decimal)
         rows.append({
             "code": ind.code, "name": ind.name, "unit_of_measure": ind.unit_of_measure,
-            "aggregation": ind.aggregation, "value_type": ind.value_type,
-            "annual": annual, "first_half": half,
-            "second_half": annual - half if flow else math.nan,
-            "previous_year": before,
-            "change_vs_previous": (annual - before) / before if before and not math.isnan(before) else math.nan,
+            "aggregation": ind.aggregation, "value_type": ind.value_type, "province_total": rule,
+            "annual": annual, "first_half": half, "second_half": second, "previous_year": before,
+            "change_vs_previous": _ratio(annual, before),
+            "second_half_units": len(both) if flow else 0,
+            "second_half_left_out": ", ".join(units.loc[u, "name"] if u in units.index else u for u in left_out)
+            if flow and not is_missing(half) else "",
         })
         if not flow:
             continue
-        mine = reported[reported["code"] == ind.code]
-        per_unit = mine.pivot_table(index="unit_id", columns="period", values="value", aggfunc="sum")
-        if period.code in per_unit and first in per_unit:
-            below = per_unit[per_unit[period.code] < per_unit[first]]
-            for unit_id, row in below.iterrows():
+        for unit_id in both:
+            if year_by_unit[unit_id] < half_by_unit[unit_id]:
                 name = units.loc[unit_id, "name"] if unit_id in units.index else unit_id
                 findings.append({
                     "kind": "annual_below_first_half", "code": ind.code, "unit_id": unit_id, "unit_name": name,
                     "message": nfc(f"{name}: chỉ tiêu {ind.code} ({ind.name}) cả năm {period.year} là "
-                                   f"{vn_number(row[period.code])}, thấp hơn 6 tháng đầu năm "
-                                   f"({vn_number(row[first])}); số liệu cả năm là số cộng dồn, cần kiểm tra lại."),
+                                   f"{vn_number(year_by_unit[unit_id], decimal)}, thấp hơn 6 tháng đầu năm "
+                                   f"({vn_number(half_by_unit[unit_id], decimal)}); số liệu cả năm là số cộng dồn, "
+                                   f"cần kiểm tra lại."),
                 })
-        if not math.isnan(annual) and not math.isnan(half) and annual < half:
-            findings.append({
-                "kind": "annual_below_first_half", "code": ind.code, "unit_id": "", "unit_name": "Toàn tỉnh",
-                "message": nfc(f"Toàn tỉnh: chỉ tiêu {ind.code} ({ind.name}) cả năm {period.year} là "
-                               f"{vn_number(annual)}, thấp hơn 6 tháng đầu năm ({vn_number(half)})."),
-            })
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS), pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    return _frame(rows, COMPARISON_COLUMNS), pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+def _implausible(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> list[dict]:
+    """A unit's figure above the catalogue's plausibility ceiling (`max_value`): a finding to check."""
+    from pipeline.text import nfc
+
+    ceilings = {c: int(m) for c, m in zip(catalogue.indicators["code"], catalogue.indicators["max_value"])
+                if str(m).strip().isdigit()}
+    names = dict(zip(catalogue.indicators["code"], catalogue.indicators["name"]))
+    found = []
+    for v in values[values["reported"]].itertuples(index=False):
+        ceiling = ceilings.get(v.code)
+        if ceiling is not None and v.value > ceiling:
+            found.append({"kind": "implausible", "code": v.code, "unit_id": v.unit_id, "unit_name": v.unit_name,
+                          "message": nfc(f"{v.unit_name}: chỉ tiêu {v.code} ({names.get(v.code, '')}) kỳ {period.label} "
+                                         f"là {vn_number(v.value)}, vượt mức hợp lý {vn_number(ceiling)}; "
+                                         f"cần kiểm tra lại.")})
+    return found
 
 
 REMARK_COLUMNS = ["kind", "text", "units", "unit_ids", "tasks"]
@@ -389,15 +504,23 @@ def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFra
 # ---------------------------------------------------------------- numbers the Vietnamese way
 
 def vn_number(value, decimal: bool | None = None) -> str:
-    """1234567 -> "1.234.567"; 12.5 -> "12,5"; NaN -> "" (thousands "." and decimals "," as written in Vietnam)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """1234567 -> "1.234.567"; 12.5 -> "12,5"; NaN -> "" (thousands "." and decimals "," as written in
+    Vietnam). Exact for Python ints and Decimals of any size (no conversion to float)."""
+    if is_missing(value):
         return ""
-    value = float(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        number = Decimal(repr(float(value)))
+    else:
+        number = Decimal(int(value)) if not isinstance(value, Decimal) else value
     if decimal is None:
-        decimal = not value.is_integer()
+        decimal = number != number.to_integral_value()
     if not decimal:
-        return f"{round(value):,}".replace(",", ".")
-    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{int(number.to_integral_value(ROUND_HALF_EVEN)):,}".replace(",", ".")
+    with localcontext() as context:
+        context.prec = max(28, number.adjusted() + 8)
+        text = f"{number.quantize(Decimal('0.01'), ROUND_HALF_EVEN):,.2f}".rstrip("0").rstrip(".")
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 

@@ -45,7 +45,7 @@ DIFFICULTIES = [
 ]
 PROPOSALS = [
     "Đề nghị Sở Y tế tổ chức tập huấn chuyên môn cho cán bộ cấp xã.",
-    "Đề nghị bố trí kinh phí riêng cho hoạt động truyền thông tại thôn, bản.",
+    "Đề nghị UBND tỉnh bố trí kinh phí riêng cho hoạt động truyền thông tại thôn, bản.",
     "Đề nghị cung cấp thêm tài liệu truyền thông bằng tiếng dân tộc.",
     "Đề nghị tăng cường phối hợp liên ngành trong kiểm tra các cơ sở kinh doanh dịch vụ.",
 ]
@@ -54,10 +54,11 @@ PREPARERS = ["Nguyễn Thị Hoa", "Lò Văn Thắng", "Tẩn Thị Mai", "Vàng
 HEADS = ["Lò Văn Hùng", "Nguyễn Văn Bình", "Chảo A Lử", "Trần Thị Lan", "Sùng A Páo", "Vũ Đức Minh"]
 
 # Plausible ranges per indicator for a commune and for a department (whole numbers unless decimal).
+# The police's XL06/XL07 (province_total "provincial") cover the communes' counts, so they are larger.
 COMMUNE_RANGES = {
     "TT01": (2, 10), "TT02": (60, 600), "TT04": (0, 4), "TT08": (1, 4), "TT09": (40, 300), "TT10": (1, 6),
     "HT01": (0, 5), "HT02": (0, 12), "HT05": (0, 4), "HT06": (0, 3), "HT07": (0.0, 150.0), "HT08": (0, 2),
-    "HT09": (0, 2), "HT10": (0, 8), "QL01": (0, 3), "XL06": (0, 3), "XL07": (0, 3), "VB01": (1, 5),
+    "HT09": (0, 2), "HT10": (0, 8), "QL01": (0, 3), "XL06": (0, 3), "XL07": (0, 2), "VB01": (1, 5),
     "NS01": (5.0, 40.0), "DG01": (1, 2),
 }
 DEPARTMENT_RANGES = {
@@ -66,7 +67,7 @@ DEPARTMENT_RANGES = {
     "HT04": (30, 200), "HT05": (10, 60), "HT08": (1, 4), "KT01": (2, 6), "KT02": (2, 8), "KT03": (15, 60),
     "KT04": (0, 6), "KT05": (0, 45_000_000), "NL01": (2, 6), "NL02": (60, 300), "QL02": (80, 200),
     "QL03": (30, 90), "QL04": (10, 40), "QL05": (2, 10), "QL06": (10, 40), "XL01": (2, 10), "XL02": (4, 30),
-    "XL03": (0, 3), "XL04": (0, 8), "XL05": (0, 3), "XL06": (5, 30), "XL07": (3, 25), "VB01": (2, 10),
+    "XL03": (0, 3), "XL04": (0, 8), "XL05": (0, 3), "XL06": (90, 140), "XL07": (60, 85), "VB01": (2, 10),
     "NS01": (50.0, 400.0), "DG01": (1, 3),
 }
 # (smaller, larger): the first never exceeds the second, as in reality.

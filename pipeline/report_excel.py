@@ -25,7 +25,9 @@ SHEET_COMPARISON = "PL II - So sánh"
 SHEET_GRID = "PL II - Theo đơn vị"
 SHEET_SUBMISSIONS = "PL III - Nộp báo cáo"
 SHEET_REMARKS = "Khó khăn - Kiến nghị"
-SHEET_FINDINGS = "Phát hiện"
+SHEET_FINDINGS = "Cần kiểm tra"      # the officer's checks: never printed in the signed report
+SHEET_BODY = "Báo cáo"
+SHEET_GROUPS = "Tiến độ theo nhóm"
 SHEET_PROVENANCE = "Nguồn số liệu"
 
 _BOLD = Font(name="Times New Roman", bold=True, size=11)
@@ -37,6 +39,19 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _INT = "#,##0"
 _DEC = "#,##0.00"
 _AGGREGATION = {"flow": "Cộng dồn theo kỳ", "stock": "Số thời điểm"}
+_RULE = {"sum": "Cộng các đơn vị", "provincial": "Số của cơ quan cấp tỉnh; số các xã, phường là «trong đó»"}
+
+
+def _num(value):
+    """A figure as a spreadsheet takes it: a Decimal as a float; an integer beyond a double's range
+    (no spreadsheet holds it) as its exact digits in text."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() and abs(value) < Decimal("1e300") else str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 300:
+        return str(value)
+    return value
 
 
 def _styles(wb) -> None:
@@ -97,10 +112,36 @@ _INT_STYLE, _DEC_STYLE, _PCT_STYLE = "bc_int", "bc_dec", "bc_pct"
 def excel_bytes(data) -> bytes:
     from pipeline.report import appendix1_rows, report_timestamp, unit_grid
 
+    from pipeline.report import report_context
+
     k, period = data.consolidation, data.period
     wb = Workbook()
     wb.remove(wb.active)
     _styles(wb)
+    context = report_context(data)
+    body = [("", context["title_line"].upper())]
+    body += [("", context["draft_note"])] if context["draft"] else []
+    sections = (("I. Tình hình chung", context["situation"]), ("II. Kết quả thực hiện", None),
+                ("III. Đánh giá chung", context["assessment"]),
+                (f"IV. Phương hướng, nhiệm vụ {context['next_period_label']}", context["next_steps"]),
+                ("V. Đề xuất, kiến nghị", context["proposals"]))
+    for title, items in sections:
+        body.append((title, ""))
+        if items is None:
+            body.append(("", context["overview"]))
+            for g in context["groups"]:
+                body += [(f"{g['number']}. {g['title']}", g["progress"])] + [("", line) for line in g["tasks"]]
+            body += [("", line) for line in context["comparison_lines"]]
+        else:
+            body += [(it["text"], "") if it["kind"] == "heading" else ("", it["text"]) for it in items]
+    _sheet(wb, SHEET_BODY, [("Mục", 28), ("Nội dung", 110)], body)
+    _sheet(wb, SHEET_GROUPS, [("Nhóm", 7), ("Tên nhóm", 44), ("Số nhiệm vụ", 10),
+                              ("Đang triển khai hoặc đã hoàn thành", 14), ("Chưa triển khai", 12),
+                              ("Cơ quan chủ trì chưa báo cáo", 14), ("Không phát sinh", 12),
+                              ("Nhiệm vụ hằng năm", 12), ("Nhiệm vụ hằng năm đã hoàn thành", 14)],
+           [(g["group_id"], g["group_title"], g["tasks"], g["on_track"], g["Chưa triển khai"], g["Chưa có báo cáo"],
+             g["Không phát sinh"], g["due_once"], g["due_once_done"]) for g in k.groups.to_dict("records")],
+           number_format={n: _INT_STYLE for n in range(3, 10)})
     tasks = k.tasks.set_index("task_id")
     _sheet(wb, SHEET_TASKS, [("Mã NV", 8), ("Nhóm", 7), ("Nhiệm vụ", 50), ("Chủ trì", 24), ("Phối hợp", 28),
                              ("Thời gian", 12), ("Tình trạng", 18), ("Đã báo cáo", 30), ("Chưa báo cáo", 30),
@@ -118,16 +159,19 @@ def excel_bytes(data) -> bytes:
     _sheet(wb, SHEET_INDICATORS,
            [("Mã", 8), ("Chỉ tiêu", 60), ("Đơn vị tính", 12), ("Thuộc nhiệm vụ", 12), ("Cách cộng", 16),
             ("Toàn tỉnh", 14), ("Các sở, ngành", 14), ("Các xã, phường", 14), ("Số đơn vị báo cáo", 12),
-            ("Số đơn vị phải báo cáo", 12)],
-           [(i.code, i.name, i.unit_of_measure, i.tasks, _AGGREGATION.get(i.aggregation, i.aggregation), i.total,
-             i.departments, i.communes, i.units_reported, i.units_owed) for i in k.indicators.itertuples(index=False)],
+            ("Số đơn vị phải báo cáo", 12), ("Cách tính toàn tỉnh", 30)],
+           [(i.code, i.name, i.unit_of_measure, i.tasks, _AGGREGATION.get(i.aggregation, i.aggregation), _num(i.total),
+             _num(i.departments), _num(i.communes), i.units_reported, i.units_owed,
+             _RULE.get(i.province_total, i.province_total)) for i in k.indicators.itertuples(index=False)],
            number_format={6: _DEC_STYLE, 7: _DEC_STYLE, 8: _DEC_STYLE})
     if period.is_annual:
         _sheet(wb, SHEET_COMPARISON,
                [("Mã", 8), ("Chỉ tiêu", 60), ("Đơn vị tính", 12), ("Cách cộng", 16), ("6 tháng đầu năm", 14),
-                ("6 tháng cuối năm", 14), ("Cả năm", 14), (f"Năm {period.year - 1}", 14), ("So với năm trước", 12)],
-               [(c.code, c.name, c.unit_of_measure, _AGGREGATION.get(c.aggregation, c.aggregation), c.first_half,
-                 c.second_half, c.annual, c.previous_year, c.change_vs_previous)
+                ("6 tháng cuối năm", 14), ("Cả năm", 14), (f"Năm {period.year - 1}", 14), ("So với năm trước", 12),
+                ("Cách tính toàn tỉnh", 24), ("Đơn vị không tính vào 6 tháng cuối năm (thiếu 6 tháng đầu năm)", 40)],
+               [(c.code, c.name, c.unit_of_measure, _AGGREGATION.get(c.aggregation, c.aggregation), _num(c.first_half),
+                 _num(c.second_half), _num(c.annual), _num(c.previous_year), c.change_vs_previous,
+                 _RULE.get(c.province_total, c.province_total), c.second_half_left_out)
                 for c in k.comparison.itertuples(index=False)],
                number_format={5: _DEC_STYLE, 6: _DEC_STYLE, 7: _DEC_STYLE, 8: _DEC_STYLE, 9: _PCT_STYLE})
     values, owed = unit_grid(k, data.registry)
@@ -135,7 +179,7 @@ def excel_bytes(data) -> bytes:
     codes = list(values.columns)
     grid_rows = [[unit_id, names[unit_id], *[(values.loc[unit_id, c] if owed.loc[unit_id, c] else "-") for c in codes]]
                  for unit_id in values.index]
-    grid_rows.append(["", "Toàn tỉnh", *k.indicators.set_index("code").loc[codes, "total"].tolist()])
+    grid_rows.append(["", "Toàn tỉnh", *map(_num, k.indicators.set_index("code").loc[codes, "total"].tolist())])
     ws = _sheet(wb, SHEET_GRID, [("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30), *[(c, 9) for c in codes]], grid_rows,
                 number_format={n: _DEC_STYLE for n in range(3, len(codes) + 3)})
     ws.freeze_panes = "C2"
@@ -147,9 +191,8 @@ def excel_bytes(data) -> bytes:
     _sheet(wb, SHEET_REMARKS, [("Loại", 16), ("Nội dung", 70), ("Cơ quan, đơn vị", 40), ("Nhiệm vụ", 14)],
            [("Khó khăn, vướng mắc" if r.kind == "difficulties" else "Đề xuất, kiến nghị", r.text, ", ".join(r.units),
              ", ".join(r.tasks)) for r in k.remarks.itertuples(index=False)])
-    if period.is_annual:
-        _sheet(wb, SHEET_FINDINGS, [("Mã chỉ tiêu", 10), ("Cơ quan, đơn vị", 30), ("Nội dung", 90)],
-               [(f.code, f.unit_name, f.message) for f in k.findings.itertuples(index=False)])
+    _sheet(wb, SHEET_FINDINGS, [("Mã chỉ tiêu", 10), ("Cơ quan, đơn vị", 30), ("Nội dung cần kiểm tra", 90)],
+           [(f.code, f.unit_name, f.message) for f in k.findings.itertuples(index=False)])
     _sheet(wb, SHEET_PROVENANCE,
            [("Loại số liệu", 18), ("Mã chỉ tiêu / nhiệm vụ", 12), ("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30),
             ("Giá trị", 12), ("Tệp", 36), ("Trang tính", 12), ("Ô", 7), ("Bản", 6), ("Ngày nhận", 12)],

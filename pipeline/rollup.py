@@ -103,9 +103,14 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
 
         owed = indicator_obligations(province.catalogue, province.registry, period)
         sums = owed.merge(reported[["unit_id", "code", "value"]], on=["unit_id", "code"], how="left")
-        totals = sums.groupby("code", sort=False).agg(total=("value", lambda v: float(v.sum(min_count=1))),
-                                                      units_owed=("unit_id", "size"),
-                                                      units_reported=("value", "count"))
+        # the catalogue's province rule, as in the province's own report: "provincial" counts the
+        # provincial units only (their figure covers the communes')
+        rules = dict(zip(province.catalogue.indicators["code"], province.catalogue.indicators["province_total"]))
+        counted = sums["value"].where(~(sums["code"].map(rules).eq("provincial")
+                                        & sums["unit_id"].map(province.registry.kind_of).eq(COMMUNE)))
+        totals = sums.assign(counted=counted).groupby("code", sort=False).agg(
+            total=("counted", lambda v: float(v.sum(min_count=1))), units_owed=("unit_id", "size"),
+            units_reported=("value", "count"))
         for ind in province.catalogue.asked(period).itertuples(index=False):
             row = totals.loc[ind.code] if ind.code in totals.index else None
             indicators.append({

@@ -269,61 +269,70 @@ def _report_appendix_title(doc, number: str, title: str) -> None:
     _keep(para(doc, "{{ appendix_reference }}", size=14, italic=True, align="center", indent=False, after=12))
 
 
-def report_template() -> Path:
-    """templates/bao-cao.docx, for both the semi-annual and the annual report.
+def _report_items(doc, name: str) -> None:
+    """A narrative section: a list of paragraphs {kind, text}, a kind "heading" in bold (the
+    officer's `###` or the generated "1. Ưu điểm …"), the others as body paragraphs ("- " bullets
+    keep their dash, the house style of the report)."""
+    para(doc, f"{{%p for it in {name} %}}", indent=False, after=0)
+    para(doc, '{%p if it.kind == "heading" %}', indent=False, after=0)
+    _keep(para(doc, "{{ it.text }}", bold=True))
+    para(doc, "{%p else %}", indent=False, after=0)
+    para(doc, "{{ it.text }}")
+    para(doc, "{%p endif %}", indent=False, after=0)
+    para(doc, "{%p endfor %}", indent=False, after=0)
 
-    Variables: parent_body, issuing_body, place, date_text, symbol ("BC-SYT"), title_line,
-    period_label, intro; overview, chart_task_status (image); groups (number, title, progress,
-    tasks: heading and lines, figures); annual (bool), comparison_lines; strengths, weaknesses,
-    next_period_label, next_tasks, proposals (lists of paragraphs); closing; recipients; signer_title,
-    signer_subtitle, signer_name; appendix_reference; appendix1 (task_id, task, leads, partners,
-    timeframe, status, reported_by, not_reported); appendix2 (no, code, name, unit_of_measure, total,
-    departments, communes, reporting); appendix2_compare (code, name, unit_of_measure, first_half,
-    second_half, annual, previous_year, change), compare_note; by_unit_title, by_unit_note, by_unit (table
-    XML), commune_charts (image, title, number: one per indicator charted by commune); submission_summary, appendix3 (no, name, status, receipt, versions), chart_completeness
-    (image), completeness_chart_number. A list of paragraphs may be empty.
+
+def report_template() -> Path:
+    """templates/bao-cao.docx, for both the semi-annual and the annual report, in the ministry's
+    outline: I. Tình hình chung; II. Kết quả thực hiện (by task group); III. Đánh giá chung;
+    IV. Phương hướng, nhiệm vụ; V. Đề xuất, kiến nghị; then the appendices.
+
+    Variables: parent_body, issuing_body, place, date_text, symbol ("BC-SYT"), draft (bool),
+    draft_note, title_line, period_label; situation, assessment, next_steps, proposals (lists of
+    paragraphs: kind "p" | "heading", text); overview; groups (number,
+    title, progress, tasks: list of lines); annual (bool), comparison_lines; next_period_label;
+    closing; recipients; signer_title, signer_subtitle, signer_name; appendix_reference; appendix1
+    (task_id, task, leads, partners, timeframe, status, reported_by, not_reported); appendix2 (no,
+    code, name, unit_of_measure, total, departments, communes, reporting), appendix2_rule;
+    appendix2_compare (code, name, unit_of_measure, first_half, second_half, annual, previous_year,
+    change), compare_note; by_unit_title, by_unit_note, by_unit (table XML), commune_charts (image,
+    title, number); chart_task_status (image, after appendix I); submission_summary, appendix3 (no, name, status, receipt, versions),
+    chart_completeness (image), completeness_chart_number. A list of paragraphs may be empty.
     """
     doc = new_document()
     letterhead(doc, "Số: …/{{ symbol }}")
+    para(doc, "{%p if draft %}", indent=False, after=0)
+    para(doc, "{{ draft_note }}", size=13, bold=True, align="center", indent=False, before=6, after=0)
+    para(doc, "{%p endif %}", indent=False, after=0)
     para(doc, "", after=6)
     para(doc, "BÁO CÁO", size=14, bold=True, align="center", indent=False, after=0)
     para(doc, "{{ title_line }}", size=14, bold=True, align="center", indent=False, after=0)
     rule(doc, left_cm=6.0, right_cm=6.0).paragraph_format.space_before = Pt(4)
     para(doc, "", after=0)
-    para(doc, "{{ intro }}")
 
-    _report_heading(doc, "I. KẾT QUẢ THỰC HIỆN")
+    _report_heading(doc, "I. TÌNH HÌNH CHUNG")
+    _report_items(doc, "situation")
+
+    _report_heading(doc, "II. KẾT QUẢ THỰC HIỆN")
     para(doc, "{{ overview }}")
-    _keep(para(doc, "{{ chart_task_status }}", align="center", indent=False, after=0))
-    _report_caption(doc, "Biểu đồ 1. Tình trạng thực hiện các nhiệm vụ theo nhóm")
     para(doc, "{%p for g in groups %}", indent=False, after=0)
     _keep(para(doc, "{{ g.number }}. {{ g.title }}", bold=True))
-    para(doc, "{{ g.progress }}")
-    para(doc, "{%p for t in g.tasks %}", indent=False, after=0)
-    _keep(para(doc, "{{ t.heading }}", italic=True))
-    _report_loop(doc, "{%p for line in t.lines %}", "{{ line }}")
-    para(doc, "{%p endfor %}", indent=False, after=0)
-    para(doc, "{%p if g.figures %}", indent=False, after=0)
-    _keep(para(doc, "Số liệu kết quả:", italic=True))
-    _report_loop(doc, "{%p for line in g.figures %}", "{{ line }}")
-    para(doc, "{%p endif %}", indent=False, after=0)
+    para(doc, "{{ g.progress }}", italic=True)
+    _report_loop(doc, "{%p for line in g.tasks %}", "{{ line }}")
     para(doc, "{%p endfor %}", indent=False, after=0)
     para(doc, "{%p if annual %}", indent=False, after=0)
-    _keep(para(doc, "{{ groups|length + 1 }}. So sánh với 6 tháng đầu năm và cùng kỳ năm trước", bold=True))
+    _keep(para(doc, "{{ groups|length + 1 }}. So sánh với 6 tháng đầu năm và năm trước", bold=True))
     _report_loop(doc, "{%p for line in comparison_lines %}", "{{ line }}")
     para(doc, "{%p endif %}", indent=False, after=0)
 
-    _report_heading(doc, "II. ĐÁNH GIÁ CHUNG")
-    _keep(para(doc, "1. Ưu điểm", bold=True))
-    _report_loop(doc, "{%p for line in strengths %}", "{{ line }}")
-    _keep(para(doc, "2. Tồn tại, hạn chế và nguyên nhân", bold=True))
-    _report_loop(doc, "{%p for line in weaknesses %}", "{{ line }}")
+    _report_heading(doc, "III. ĐÁNH GIÁ CHUNG")
+    _report_items(doc, "assessment")
 
-    _report_heading(doc, "III. NHIỆM VỤ TRỌNG TÂM {{ next_period_label|upper }}")
-    _report_loop(doc, "{%p for line in next_tasks %}", "{{ line }}")
+    _report_heading(doc, "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ {{ next_period_label|upper }}")
+    _report_items(doc, "next_steps")
 
-    _report_heading(doc, "IV. ĐỀ XUẤT, KIẾN NGHỊ")
-    _report_loop(doc, "{%p for line in proposals %}", "{{ line }}")
+    _report_heading(doc, "V. ĐỀ XUẤT, KIẾN NGHỊ")
+    _report_items(doc, "proposals")
     _keep(para(doc, "{{ closing }}"))
     signature(doc, signer_title="{{ signer_title }}", signer_subtitle="{{ signer_subtitle }}",
               signer_name="{{ signer_name }}")
@@ -339,9 +348,13 @@ def report_template() -> Path:
                   ["{{ r.task_id }}", "{{ r.task }}", "{{ r.leads }}", "{{ r.partners }}", "{{ r.timeframe }}",
                    "{{ r.status }}", "{{ r.reported_by }}", "{{ r.not_reported }}"],
                   [1.3, 6.4, 2.8, 3.4, 2.0, 2.6, 3.2, 3.5], "{%tr for r in appendix1 %}", "clllclll", size=10)
+    # the task-status chart closes appendix I (in the body it would leave a blank third of a page)
+    _keep(para(doc, "{{ chart_task_status }}", align="center", indent=False, before=6, after=0))
+    _report_caption(doc, "Biểu đồ 1. Tình trạng thực hiện các nhiệm vụ theo nhóm")
     _report_break(doc)
     _report_appendix_title(doc, "II", "SỐ LIỆU CÁC CHỈ TIÊU THỐNG KÊ")
     _keep(para(doc, "1. Tổng hợp toàn tỉnh", bold=True, indent=False))
+    _keep(para(doc, "{{ appendix2_rule }}", size=11, italic=True, indent=False))
     _report_table(doc, ["STT", "Mã", "Chỉ tiêu", "Đơn vị tính", "Toàn tỉnh", "Các sở, ngành", "Các xã, phường",
                         "Số đơn vị báo cáo"],
                   ["{{ r.no }}", "{{ r.code }}", "{{ r.name }}", "{{ r.unit_of_measure }}", "{{ r.total }}",
@@ -369,10 +382,9 @@ def report_template() -> Path:
     _report_break(doc)
     _report_appendix_title(doc, "III", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ")
     _keep(para(doc, "{{ submission_summary }}", indent=False))
-    _report_table(doc, ["STT", "Cơ quan, đơn vị", "Ngày nhận", "Tình trạng", "Số lần gửi", "Tệp"],
-                  ["{{ r.no }}", "{{ r.name }}", "{{ r.receipt }}", "{{ r.status }}", "{{ r.versions }}",
-                   "{{ r.file }}"],
-                  [1.2, 7.0, 2.8, 5.6, 2.0, 6.6], "{%tr for r in appendix3 %}", "clclcl", size=10)
+    _report_table(doc, ["STT", "Cơ quan, đơn vị", "Ngày nhận", "Tình trạng", "Số lần gửi"],
+                  ["{{ r.no }}", "{{ r.name }}", "{{ r.receipt }}", "{{ r.status }}", "{{ r.versions }}"],
+                  [1.2, 9.6, 3.4, 8.6, 2.4], "{%tr for r in appendix3 %}", "clclc", size=10)
     _keep(para(doc, "{{ chart_completeness }}", align="center", indent=False, before=6, after=0))
     _report_caption(doc, "Biểu đồ {{ completeness_chart_number }}. Tình hình gửi báo cáo theo loại đơn vị")
     return save(doc, "bao-cao.docx")

@@ -111,6 +111,11 @@ def province(tmp_path_factory):
     return first, year, outputs
 
 
+def _body(path: Path) -> str:
+    """The paragraphs of the body (no tables), one a line."""
+    return "\n".join(p.text for p in Document(str(path)).paragraphs)
+
+
 def _docx_text(path: Path) -> str:
     doc = Document(str(path))
     parts = [p.text for p in doc.paragraphs]
@@ -176,11 +181,14 @@ def test_partner_that_did_not_report_shows_under_its_task(province):
                      if r[0] == "1.2" and r[1] == SILENT_PARTNER]
     assert contributions[0][4] == NOT_REPORTED
 
-    text = _docx_text(out.word)
-    task_12 = text[text.index("Nhiệm vụ 1.2:"):text.index("Nhiệm vụ 1.3:")]
-    assert "Chưa báo cáo: Sở Tư pháp." in task_12
+    # who did not report what is per unit: appendix I, not the body
+    doc = Document(str(out.word))
+    row = [[c.text for c in r.cells] for t in doc.tables for r in t.rows if r.cells[0].text == "1.2"][0]
+    assert "Sở Tư pháp" in row[-1]
+    body = _body(out.word)
+    assert "Sở Tư pháp" not in body.split("Rà soát, tham mưu hoàn thiện văn bản")[1].split("\n")[0]
     html = out.html.read_text(encoding="utf-8")
-    assert "Chưa báo cáo: Sở Tư pháp." in html
+    assert ">Sở Tư pháp<" in html or "Sở Tư pháp</td>" in html
 
 
 def test_difficulties_and_proposals_are_gathered_and_attributed(province):
@@ -188,11 +196,16 @@ def test_difficulties_and_proposals_are_gathered_and_attributed(province):
     k = outputs["2026S1"].data.consolidation
     shared = k.remarks[k.remarks["text"] == "Thiếu kinh phí cho hoạt động tuyên truyền"]
     assert len(shared) == 1 and set(shared.iloc[0]["units"]) == {"Xã Tả Lèng", "Phường Đoàn Kết"}
-    text = _docx_text(outputs["2026S1"].word)
-    section_2 = text[text.index("II. ĐÁNH GIÁ CHUNG"):text.index("III. NHIỆM VỤ TRỌNG TÂM")]
-    assert "Thiếu kinh phí cho hoạt động tuyên truyền (Phường Đoàn Kết, Xã Tả Lèng; nhiệm vụ 1.1)." in section_2
-    section_4 = text[text.index("IV. ĐỀ XUẤT, KIẾN NGHỊ"):text.index("Nơi nhận")]
-    assert f"{AT_TEXT} (Xã Tả Lèng)." in section_4
+    text = _body(outputs["2026S1"].word)
+    causes = text[text.index("3. Nguyên nhân"):text.index("IV. PHƯƠNG HƯỚNG")]
+    # grouped by theme and counted, never a list of names
+    assert "Kinh phí bố trí cho công tác phòng, chống mại dâm còn hạn hẹp (2 xã, phường nêu)." in causes
+    assert "Tả Lèng" not in causes
+    proposals = text[text.index("V. ĐỀ XUẤT, KIẾN NGHỊ"):]
+    assert "Đề nghị UBND tỉnh quan tâm bố trí kinh phí" in proposals   # the Department's own, addressed
+    assert AT_TEXT[1:] not in proposals    # a unit asking the Department is the Department's to answer
+    wb = openpyxl.load_workbook(outputs["2026S1"].excel)
+    assert any(AT_TEXT in str(c) for r in wb["Khó khăn - Kiến nghị"].iter_rows(values_only=True) for c in r)
 
 
 def test_appendix_three_is_the_audits_computation(province):
@@ -227,7 +240,10 @@ def test_annual_compares_with_the_first_half_and_flags_a_shrinking_cumulative_fi
     assert len(finding) == 1 and "1.000" in finding.iloc[0]["message"] and "1.234" in finding.iloc[0]["message"]
     text = _docx_text(out.word)
     assert "So sánh với 6 tháng đầu năm" in text and "6 tháng cuối năm" in text
-    assert "thấp hơn 6 tháng đầu năm" in text
+    # the check is the officer's: in the Excel check sheet, never in the document to be signed
+    assert "thấp hơn 6 tháng đầu năm" not in text and "cần kiểm tra" not in text.lower()
+    checks = openpyxl.load_workbook(out.excel)["Cần kiểm tra"]
+    assert any("thấp hơn 6 tháng đầu năm" in str(r[2]) for r in checks.iter_rows(min_row=2, values_only=True))
     assert out.word.name == "bao-cao-nam-2026.docx" and out.excel.name == "tong-hop-2026.xlsx"
     assert "PL II - So sánh" in openpyxl.load_workbook(out.excel).sheetnames
 
@@ -291,9 +307,8 @@ def test_units_text_renders_as_text_everywhere(province):
     out = outputs["2026S1"]
     expected = unicodedata.normalize("NFC", NASTY).strip()
     nfc_phrase = unicodedata.normalize("NFC", NFD_PHRASE)
-    text = _docx_text(out.word)
-    assert len(NASTY) == 5000 and expected in text
-    assert FORMULA in text and AT_TEXT in text
+    text = _docx_text(out.word)   # Sở Y tế's words are task 1.1's example: characters, never markup or tags
+    assert len(NASTY) == 5000 and "Tiêu biểu: Sở Y tế: kết quả & <b>không đậm</b> {{ context }} {%p if x %}" in text
     assert NFD_PHRASE not in text and nfc_phrase in text
 
     html = out.html.read_text(encoding="utf-8")
@@ -382,13 +397,15 @@ def test_word_report_converts_to_pdf_in_the_official_layout(province, tmp_path, 
     for line in ("UBND TỈNH LAI CHÂU", "SỞ Y TẾ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
                  "Số: …/BC-SYT", "Lai Châu, ngày", "BÁO CÁO",
                  f"Kết quả thực hiện công tác phòng, chống mại dâm {label}",
-                 "I. KẾT QUẢ THỰC HIỆN", "II. ĐÁNH GIÁ CHUNG", "III. NHIỆM VỤ TRỌNG TÂM", "IV. ĐỀ XUẤT, KIẾN NGHỊ",
+                 "I. TÌNH HÌNH CHUNG", "II. KẾT QUẢ THỰC HIỆN", "III. ĐÁNH GIÁ CHUNG", "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ",
+                 "V. ĐỀ XUẤT, KIẾN NGHỊ",
                  "Nơi nhận:", "- Lưu: VT, NVY.", "KT. GIÁM ĐỐC", "Phụ lục I", "Phụ lục II", "Phụ lục III",
                  "TÌNH HÌNH THỰC HIỆN CÁC NHIỆM VỤ THEO BIỂU PHÂN CÔNG", "SỐ LIỆU CÁC CHỈ TIÊU THỐNG KÊ",
                  "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", "(Kèm theo Báo cáo số …/BC-SYT ngày"):
         assert line in flat, line
-    order = [flat.index(h) for h in ("BÁO CÁO", "I. KẾT QUẢ", "II. ĐÁNH GIÁ", "III. NHIỆM VỤ", "IV. ĐỀ XUẤT",
-                                      "Nơi nhận:", "Phụ lục I ", "Phụ lục II ", "Phụ lục III")]
+    order = [flat.index(h) for h in ("BÁO CÁO", "I. TÌNH HÌNH", "II. KẾT QUẢ", "III. ĐÁNH GIÁ", "IV. PHƯƠNG", "V. ĐỀ XUẤT",
+                                      "Nơi nhận:")]
+    order += [flat.index(h, order[-1]) for h in ("Phụ lục I ", "Phụ lục II ", "Phụ lục III")]
     assert order == sorted(order)
     sizes = _page_sizes(pdf)
     a4 = (595.3, 841.9)
@@ -501,16 +518,20 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
 # ---------------------------------------------------------------- edges and the command line
 
 def test_report_with_an_empty_ledger_names_every_unit_as_not_reported(project):
+    from pipeline.report import TooFewReports
+
     settings = load_settings(project)
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)
     catalogue = load_catalogue(settings, matrix, registry)
     period = parse_period("2026S1", settings)
-    out = build_reports(settings, registry, matrix, catalogue, period, AS_OF_S1)
+    with pytest.raises(TooFewReports, match="0/46"):
+        build_reports(settings, registry, matrix, catalogue, period, AS_OF_S1)
+    out = build_reports(settings, registry, matrix, catalogue, period, AS_OF_S1, force=True)
     k = out.data.consolidation
     assert set(k.tasks["status"]) == {NO_LEAD_REPORT} and not k.contributions["reported"].any()
     assert k.indicators["total"].isna().all()
-    assert "Chưa báo cáo:" in _docx_text(out.word)
+    assert "DỰ THẢO" in _docx_text(out.word) and "Chưa nộp" in _docx_text(out.word)
     assert not (project / "outputs" / "ledger.sqlite").exists()   # reading never creates the ledger
 
 
@@ -526,7 +547,7 @@ def test_template_errors_in_an_edited_report_template(project, paragraph, messag
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)
     catalogue = load_catalogue(settings, matrix, registry)
-    data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1)
+    data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1, force=True)
     with pytest.raises(BaocaoError, match=message):
         render_all(data)
 
@@ -536,8 +557,12 @@ def test_cli_semiannual_ingests_then_writes_the_reports(project):
     spec, wb = kit.filled(COMMUNE, values={"TT01": 77})
     kit.save(wb, "Ta Leng.xlsx")
     result = CliRunner().invoke(cli, ["--root", str(project), "semiannual", "--period", "2026S1"])
+    assert result.exit_code == 2 and "1 tệp mới" in result.output and "1/46" in result.output   # too few
+    assert "FORCE=1" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(cli, ["--root", str(project), "semiannual", "--period", "2026S1", "--force"])
     assert result.exit_code == 0, result.output
-    assert "1 tệp mới" in result.output and "1/46 đơn vị" in result.output
+    assert "1/46 đơn vị" in result.output and "DỰ THẢO" in result.output
+    assert "chưa có inputs/bao-cao/2026S1.md" in result.output
     folder = project / "outputs" / "2026S1"
     assert {p.name for p in folder.iterdir()} >= {"bao-cao-6-thang-dau-nam-2026.docx", "tong-hop-2026S1.xlsx",
                                                   "bao-cao-6-thang-dau-nam-2026.html"}
@@ -548,7 +573,8 @@ def test_cli_semiannual_ingests_then_writes_the_reports(project):
 
 
 def test_cli_annual_and_a_wrong_period(project):
-    result = CliRunner().invoke(cli, ["--root", str(project), "annual", "--year", "2026", "--as-of", "2026-12-20"])
+    result = CliRunner().invoke(cli, ["--root", str(project), "annual", "--year", "2026", "--as-of", "2026-12-20",
+                                      "--force"])
     assert result.exit_code == 0, result.output
     assert (project / "outputs" / "2026" / "bao-cao-nam-2026.docx").is_file()
     wrong = CliRunner().invoke(cli, ["--root", str(project), "semiannual", "--period", "2026"])
