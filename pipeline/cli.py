@@ -437,6 +437,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             names = status.set_index("unit_id").loc[written.addressed, "short_name"].tolist()
             click.echo(f"Công văn đôn đốc ({len(names)} đơn vị, hạn mới {dmy(written.new_deadline)}): "
                        f"{written.letter}\n  Gửi tới: {', '.join(names)}")
+            _echo_kept_edits(written.letter)
             units = " ".join(written.addressed)
             click.echo(f'  Gửi thư: make send-reminders PERIOD={period.code} UNITS="{units}"')
         else:
@@ -454,6 +455,13 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
 
 _AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,
                       help="Submission status (appendix III) as of this day (default: today).")
+
+
+def _echo_kept_edits(written: Path) -> None:
+    from pipeline.docx_finish import kept_edits_notice
+
+    if notice := kept_edits_notice(written):
+        click.echo(notice)
 
 
 def _report(project: Project, period, as_of) -> None:
@@ -475,6 +483,7 @@ def _report(project: Project, period, as_of) -> None:
     for finding in k.findings.itertuples(index=False):
         click.echo(f"  Cần kiểm tra: {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
+    _echo_kept_edits(out.word)
 
 
 @cli.command()
