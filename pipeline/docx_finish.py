@@ -307,7 +307,7 @@ def remove_blank_pages(body) -> None:
             following = following.getnext()
         if following is not None and following.tag == qn("w:p") and _text(following).strip():
             _set(_ppr(following), "pageBreakBefore")
-        elif following is not None and following.tag != qn("w:sectPr"):
+        elif not (following is None or following.tag == qn("w:sectPr") or _starts_new_page(following)):
             continue   # a table or a picture next: the break stays where the template put it
         for each in (paragraph, *empty):
             body.remove(each)
@@ -321,6 +321,8 @@ def remove_blank_pages(body) -> None:
         previous = _previous_block(block)
         if previous is not None and previous.tag == qn("w:p") and previous.find(
                 f"{qn('w:pPr')}/{qn('w:sectPr')}") is None:
+            if _starts_new_page(block):
+                _drop_final_page_breaks(previous)
             _ppr(previous).append(block.find(qn("w:pPr")).find(qn("w:sectPr")))
             _order(_ppr(previous))
             body.remove(block)
@@ -331,10 +333,30 @@ def remove_blank_pages(body) -> None:
     tail = list(body)[:-1] if last is not None else list(body)
     while tail and tail[-1].tag == qn("w:p") and _is_empty(tail[-1]):
         body.remove(tail.pop())
+    if tail and tail[-1].tag == qn("w:p"):
+        _drop_final_page_breaks(tail[-1])
     if tail and tail[-1].tag == qn("w:tbl"):
         paragraph = body.makeelement(qn("w:p"), {})
         tail[-1].addnext(paragraph)
         _tiny(paragraph)
+
+
+def _starts_new_page(paragraph) -> bool:
+    """An otherwise empty paragraph carrying a section break that starts a new page."""
+    section = paragraph.find(f"{qn('w:pPr')}/{qn('w:sectPr')}")
+    if section is None or not _is_empty(_without_sectpr(paragraph)):
+        return False
+    kind = section.find(qn("w:type"))
+    return kind is None or kind.get(qn("w:val")) != "continuous"
+
+
+def _drop_final_page_breaks(paragraph) -> None:
+    """Page breaks with no text after them in the last paragraph: they would open an empty page."""
+    order = list(paragraph.iter())
+    texts = [n for n, e in enumerate(order) if e.tag == qn("w:t") and (e.text or "").strip()]
+    for n, element in enumerate(order):
+        if element.tag == qn("w:br") and element.get(qn("w:type")) == "page" and not any(t > n for t in texts):
+            element.getparent().remove(element)
 
 
 def _without_sectpr(paragraph):

@@ -259,6 +259,21 @@ def test_a_section_break_moves_into_the_paragraph_before_it():
     assert paragraphs[0].find(f"{W}pPr/{W}sectPr") is not None
 
 
+def test_no_page_break_before_a_section_break_or_at_the_end():
+    document = Document()
+    document.add_paragraph("Trên đây là báo cáo").add_run().add_break(WD_BREAK.PAGE)
+    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    document.add_section()
+    document.add_paragraph("Phụ lục I")
+    document.add_paragraph("Hết").add_run().add_break(WD_BREAK.PAGE)
+    document.add_paragraph()
+    body = _finish(document)
+    assert body.find(f".//{W}br") is None
+    paragraphs = body.findall(f"{W}p")
+    assert [_text(p) for p in paragraphs] == ["Trên đây là báo cáo", "Phụ lục I", "Hết"]
+    assert paragraphs[0].find(f"{W}pPr/{W}sectPr") is not None
+
+
 # ---------------------------------------------------------------- charts
 
 @pytest.fixture(scope="module")
