@@ -25,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.atomic import workbook_bytes, write_bytes
-from pipeline.docx_finish import Properties, finished_bytes, write_issued
 from pipeline.audit import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, STATUSES, History, rates, rates_by_kind,
                             status_label)
 from pipeline.cells import put
+from pipeline.docx_finish import Properties, finished_bytes, write_issued
 from pipeline.errors import BaocaoError, ConfigError
 from pipeline.periods import Period
 from pipeline.text import fold
