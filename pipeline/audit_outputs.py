@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.atomic import repack_zip, workbook_bytes, write_bytes
+from pipeline.atomic import workbook_bytes, write_bytes
 from pipeline.audit import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, STATUSES, History, rates, rates_by_kind,
                             status_label)
 from pipeline.cells import put
+from pipeline.docx_finish import Properties, finished_bytes, write_issued
 from pipeline.errors import BaocaoError, ConfigError
 from pipeline.periods import Period
 from pipeline.text import fold
@@ -226,14 +227,10 @@ def render_letter(template: Path, context: dict, as_of: dt.date) -> bytes:
         document.render(context, jinja_env=Environment(undefined=StrictUndefined, autoescape=True), autoescape=True)
     except TemplateError as exc:
         raise ConfigError(f"Mẫu công văn {template.name} có lỗi: {exc}") from exc
-    stamp = dt.datetime.combine(as_of, dt.time())
-    props = document.docx.core_properties
-    props.created = props.modified = props.last_printed = stamp
-    props.revision = 1
-    props.last_modified_by = ""
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return repack_zip(buffer.getvalue())
+    return finished_bytes(document, Properties(
+        f"Công văn đôn đốc gửi báo cáo kết quả thực hiện công tác phòng, chống mại dâm {context['period_label']}",
+        f"Kế hoạch phòng, chống mại dâm giai đoạn {context['plan_years']} tỉnh {context['province_name']}",
+        context["standing_unit"], dt.datetime.combine(as_of, dt.time())))
 
 
 # ---------------------------------------------------------------- the workbook
@@ -531,8 +528,8 @@ def write_audit(settings, period: Period, status: pd.DataFrame, as_of: dt.date,
     path = letter_path(settings, period)
     if len(addressed):
         context = letter_context(settings, period, addressed, as_of, deadline, letter)
-        write_bytes(path, render_letter(settings.root / "templates" / LETTER_TEMPLATE, context, as_of))
-        outputs.letter = path
+        outputs.letter = write_issued(path, render_letter(settings.root / "templates" / LETTER_TEMPLATE, context, as_of),
+                                      settings.path("outputs"))
     elif path.is_file():
         path.unlink()  # an old letter must not be sent to units that have since reported
         outputs.removed_letter = True

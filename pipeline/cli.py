@@ -587,6 +587,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             names = status.set_index("unit_id").loc[written.addressed, "short_name"].tolist()
             click.echo(f"Công văn đôn đốc ({len(names)} đơn vị, hạn mới {dmy(written.new_deadline)}): "
                        f"{written.letter}\n  Gửi tới: {', '.join(names)}")
+            _echo_kept_edits(written.letter)
             units = " ".join(written.addressed)
             click.echo(f'  Gửi thư: make send-reminders PERIOD={period.code} UNITS="{units}"')
         else:
@@ -620,6 +621,13 @@ def _echo_after_lock(project: Project, period) -> None:
             "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
             "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
         } for r in state.after]))
+
+
+def _echo_kept_edits(written: Path) -> None:
+    from pipeline.docx_finish import kept_edits_notice
+
+    if notice := kept_edits_notice(written):
+        click.echo(notice)
 
 
 _FORCE = click.option("--force", is_flag=True, default=False,
@@ -666,6 +674,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         changed = compare_issued(lock, [out.word, out.excel, out.html])
         click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
                    f"Khác bản đã phát hành (do tệp được chấp thuận nộp muộn): {', '.join(changed)}.")
+    _echo_kept_edits(out.word)
 
 @cli.command()
 @click.option("--period", "period_code", required=True, type=PERIOD,

@@ -917,12 +917,11 @@ def build_reports(settings, registry, matrix, catalogue, period: Period, as_of: 
                   force: bool = False) -> Outputs:
     """Consolidates the period and writes its reports into outputs/<period>/ (see the module docstring).
     Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
-    from pipeline.atomic import write_bytes
+    from pipeline.docx_finish import write_issued
 
     data = gather(settings, registry, matrix, catalogue, period, as_of, force)
     files = render_all(data)
     folder = output_dir(settings, period)
-    for name, content in files.items():
-        write_bytes(folder / name, content)
+    written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
     name = report_name(period)
-    return Outputs(folder / f"{name}.docx", folder / f"tong-hop-{period.code}.xlsx", folder / f"{name}.html", data)
+    return Outputs(written[f"{name}.docx"], folder / f"tong-hop-{period.code}.xlsx", folder / f"{name}.html", data)

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
-from pipeline.atomic import repack_zip
+from pipeline.docx_finish import Properties, finished_bytes
 from pipeline.consolidate import vn_number
 from pipeline.errors import BaocaoError
 
@@ -51,17 +51,21 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
         raise TemplateError(f"Không tìm thấy mẫu báo cáo {path} (tạo lại bằng: python -m scripts.word_templates)")
     tpl = DocxTemplate(str(path))
 
-    def image(key: str, **size):
+    def picture(chart):
+        # at the width the chart was drawn for, so that its font sizes are the printed sizes
+        return InlineImage(tpl, io.BytesIO(chart.png), width=Cm(chart.width_cm))
+
+    def image(key: str):
         chart = pictures.get(key)
-        return InlineImage(tpl, io.BytesIO(chart.png), **size) if chart else ""
+        return picture(chart) if chart else ""
 
     context = {
         **context,
-        "chart_task_status": image("task_status", width=Cm(15)),
-        "chart_completeness": image("completeness", width=Cm(16)),
+        "chart_task_status": image("task_status"),
+        "chart_completeness": image("completeness"),
         # charts 2, 3, ...: one per indicator charted by commune; the completeness chart last
-        "commune_charts": [{"image": InlineImage(tpl, io.BytesIO(chart.png), width=Cm(19)), "title": chart.title,
-                            "number": n} for n, chart in enumerate(commune_charts(pictures), start=2)],
+        "commune_charts": [{"image": picture(chart), "title": chart.title, "number": n}
+                           for n, chart in enumerate(commune_charts(pictures), start=2)],
         "completeness_chart_number": 2 + len(commune_charts(pictures)),
         "by_unit": Markup(grid_xml(data)),
     }
@@ -71,17 +75,17 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
         raise TemplateError(f"Mẫu báo cáo {path.name} dùng biến không có trong dữ liệu báo cáo: {exc}") from exc
     except JinjaError as exc:  # a tag broken while editing the template in Word
         raise TemplateError(f"Mẫu báo cáo {path.name} có thẻ {{{{ }}}} hoặc {{% %}} viết sai: {exc}") from exc
-    props = tpl.docx.core_properties
+    return finished_bytes(tpl, properties(data))
+
+
+def properties(data) -> Properties:
+    """The report's title, subject and author (the issuing body), dated at the period's cut-off."""
     from pipeline.report import report_timestamp
 
-    stamp = report_timestamp(data.period)
-    props.created = props.modified = props.last_printed = stamp
-    props.revision = 1
-    props.title = context["title_line"]
-    props.author = props.last_modified_by = data.settings.standing_unit
-    buffer = io.BytesIO()
-    tpl.save(buffer)
-    return repack_zip(buffer.getvalue())
+    s = data.settings
+    title = f"Báo cáo kết quả thực hiện công tác phòng, chống mại dâm {data.period.label}"
+    subject = f"Kế hoạch phòng, chống mại dâm giai đoạn {s.plan_first_year}-{s.plan_last_year} tỉnh {s.province_name}"
+    return Properties(title, subject, s.standing_unit, report_timestamp(data.period))
 
 
 _BORDERS = "".join(f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
