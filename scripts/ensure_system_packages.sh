@@ -6,6 +6,9 @@ set -u
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui libreoffice-writer-nogui fonts-liberation)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+# The report's charts are in Liberation Serif where Times New Roman is missing; only the 2.x fonts
+# have every Vietnamese letter (fonts-liberation 1.07 lacks ạ, ả, ấ, ...).
+[ -d /usr/share/fonts/truetype/liberation2 ] || need+=(fonts-liberation2)
 # Dovecot: the real IMAP server the mail-collection tests start on loopback with a throwaway config.
 { command -v dovecot || [ -x /usr/sbin/dovecot ]; } >/dev/null 2>&1 || need+=(dovecot-imapd)
 [ ${#need[@]} -eq 0 ] && exit 0
