@@ -57,14 +57,14 @@ def values_of(kit: Kit, unit_id: str):
 
 @pytest.fixture
 def issued(project, monkeypatch) -> Kit:
-    """2026S1 reported on 20/6 from three units' files, then locked."""
+    """2026S1 reported on 20/6 from three units' files (a forced draft: 3 of 46), then locked."""
     kit = Kit.load(project)
     for unit in EARLY:
         send(kit, unit)
     on(monkeypatch, 16)
     run(kit, "ingest", "--period", "2026S1", "--no-progress")
     on(monkeypatch, 20)
-    run(kit, "semiannual", "--period", "2026S1")
+    run(kit, "semiannual", "--period", "2026S1", "--force")
     on(monkeypatch, 22)
     result = run(kit, "lock", "--period", "2026S1")
     assert "Đã khoá kỳ" in result.output and "20/06/2026" in result.output
@@ -80,7 +80,7 @@ def test_a_locked_period_keeps_its_issued_report_until_unlocked(issued, monkeypa
 
     on(monkeypatch, 25)
     send(kit, LATE_UNIT)
-    rebuilt = run(kit, "semiannual", "--period", "2026S1")   # ingests the late file first
+    rebuilt = run(kit, "semiannual", "--period", "2026S1", "--force")   # ingests the late file first
     assert "1 tệp mới" in rebuilt.output
     assert "Trùng khớp từng byte với bản đã phát hành." in rebuilt.output
     assert reports(kit) == before
@@ -106,7 +106,7 @@ def test_a_locked_period_keeps_its_issued_report_until_unlocked(issued, monkeypa
     with sqlite3.connect(kit.settings.path("ledger")) as db:
         events = db.execute("SELECT event, substr(at, 1, 10), detail FROM lock_events ORDER BY id").fetchall()
     assert [e[:2] for e in events] == [("lock", "2026-06-22"), ("unlock", "2026-06-28")] and events[1][2] == reason
-    run(kit, "semiannual", "--period", "2026S1")
+    run(kit, "semiannual", "--period", "2026S1", "--force")
     assert reports(kit) != before
 
 
@@ -117,7 +117,7 @@ def test_an_agreed_exception_counts_and_no_other_late_file_does(issued, monkeypa
     on(monkeypatch, 26)
     send(kit, EXCEPTED)
     send(kit, REFUSED)
-    result = run(kit, "semiannual", "--period", "2026S1")
+    result = run(kit, "semiannual", "--period", "2026S1", "--force")
     assert "2 tệp mới" in result.output and EXCEPTED in result.output
     assert not values_of(kit, EXCEPTED).empty and values_of(kit, REFUSED).empty
     assert status(kit, EXCEPTED) == LATE and status(kit, REFUSED) == MISSING
@@ -135,11 +135,11 @@ def test_locking_needs_a_built_report(project):
 def test_the_annual_report_says_its_first_half_is_locked(issued, monkeypatch):
     kit = issued
     on(monkeypatch, 20, 12)
-    run(kit, "annual", "--year", "2026")
+    run(kit, "annual", "--year", "2026", "--force")
     html = (kit.settings.path("outputs") / "2026" / "bao-cao-nam-2026.html").read_text(encoding="utf-8")
     assert ("Số liệu 6 tháng đầu năm 2026 lấy từ kỳ 2026S1 đã khoá ngày 22/06/2026 (báo cáo đã phát hành, số liệu "
             "tính đến ngày 20/06/2026)") in html
     run(kit, "unlock", "--period", "2026S1", "--ly-do", "Bổ sung số liệu")
-    run(kit, "annual", "--year", "2026")
+    run(kit, "annual", "--year", "2026", "--force")
     html = (kit.settings.path("outputs") / "2026" / "bao-cao-nam-2026.html").read_text(encoding="utf-8")
     assert "đã khoá ngày" not in html

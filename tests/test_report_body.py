@@ -119,6 +119,10 @@ def test_the_officers_words_survive_a_rerun_with_a_late_file(demo_workspace, tmp
     tt01 = {r[0]: r[5] for r in before["PL II - Chỉ tiêu"].iter_rows(min_row=2, values_only=True)}["TT01"]
     (root / "inputs" / "bao-cao").mkdir()
     (root / "inputs" / "bao-cao" / "2026S1.md").write_text(OFFICER_TEXT, encoding="utf-8")
+    # the demo locked the period after its report: the leadership reopens it for a late file
+    opened = CliRunner().invoke(cli, ["--root", str(root), "unlock", "--period", "2026S1",
+                                      "--ly-do", "Lãnh đạo Sở đồng ý nhận báo cáo muộn"])
+    assert opened.exit_code == 0, opened.output
     # a late file from a commune that had sent nothing
     kit = Kit.load(root, "2026S1")
     late = demo.NEVER_SEND[1]

@@ -44,7 +44,7 @@ def copy_project(root: Path, **config) -> Path:
     (root / "inputs" / "submissions").mkdir()
     (root / "outputs").mkdir()
     path = root / "inputs" / "config.toml"
-    text = path.read_text(encoding="utf-8").replace("[report]\n", "[report]\nmin_completeness = 0\n", 1)
+    text = re.sub(r"(?m)^min_completeness = .*$", "min_completeness = 0", path.read_text(encoding="utf-8"))
     for key, value in config.items():
         text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
         assert count == 1, key
