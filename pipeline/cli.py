@@ -550,7 +550,8 @@ def _report(project: Project, period, as_of, no_ingest: bool = False) -> None:
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
     out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day)
-    remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
+    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
+        remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu.")

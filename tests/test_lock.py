@@ -143,3 +143,16 @@ def test_the_annual_report_says_its_first_half_is_locked(issued, monkeypatch):
     run(kit, "annual", "--year", "2026")
     html = (kit.settings.path("outputs") / "2026" / "bao-cao-nam-2026.html").read_text(encoding="utf-8")
     assert "đã khoá ngày" not in html
+
+
+def test_relocking_without_a_rebuild_keeps_the_late_file_out(issued, monkeypatch):
+    kit = issued
+    before = reports(kit)
+    on(monkeypatch, 25)
+    send(kit, LATE_UNIT)
+    run(kit, "semiannual", "--period", "2026S1")          # a rebuild while locked: the issued files again
+    run(kit, "unlock", "--period", "2026S1", "--ly-do", "Nhầm")
+    run(kit, "lock", "--period", "2026S1")                # locked again on the issued report
+    assert values_of(kit, LATE_UNIT).empty
+    result = run(kit, "semiannual", "--period", "2026S1")
+    assert "Trùng khớp từng byte" in result.output and reports(kit) == before
