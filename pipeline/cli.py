@@ -483,7 +483,9 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         if unknown:
             click.echo(f"Có {len(unknown)} tệp không xác định được đơn vị gửi ({', '.join(unknown)}): đơn vị \"chưa nộp\" "
                        f"có thể đã gửi một trong các tệp này; xem {period.code}/kiem-tra.xlsx.")
-        _echo_after_lock(project, period)
+        late = _echo_after_lock(project, period)
+        # a unit whose file came after the lock has sent: it is not reminded (its status stays the issued one)
+        status.loc[status["unit_id"].isin(late), "needs_reminder"] = False
         written = write_audit(project.settings, period, status, day, new_deadline.date() if new_deadline else None)
         click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
         if written.letter:
@@ -505,15 +507,16 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
 
 
-def _echo_after_lock(project: Project, period) -> None:
-    """For a locked period: the files received after the lock (the issued report does not count them)."""
+def _echo_after_lock(project: Project, period) -> set[str]:
+    """For a locked period: the files received after the lock (the issued report does not count
+    them). Returns the units that sent them."""
     import pandas as pd
 
     from pipeline.lock import lock_state
 
     state = lock_state(project.settings, period)
     if state is None:
-        return
+        return set()
     click.echo(f"\nKỳ {period.code} đã khoá ngày {state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày "
                f"{state.as_of:%d/%m/%Y}): {len(state.after)} tệp nhận sau khi khoá.")
     if state.after:
@@ -523,6 +526,7 @@ def _echo_after_lock(project: Project, period) -> None:
             "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
             "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
         } for r in state.after]))
+    return {r["unit_id"] for r in state.after if r["unit_id"]}
 
 
 _AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]), default=None,

@@ -90,6 +90,12 @@ def test_a_locked_period_keeps_its_issued_report_until_unlocked(issued, monkeypa
     assert "1 tệp nhận sau khi khoá" in audit.output
     line = next(line for line in audit.output.splitlines() if f"{LATE_UNIT}.xlsx" in line)
     assert "Phường Đoàn Kết" in line and "25/06/2026" in line and line.rstrip().endswith("không")
+    import pandas as pd
+
+    mail_merge = pd.read_csv(kit.settings.path("outputs") / "2026S1" / "tinh-hinh-nop-bao-cao.csv", dtype=str,
+                             encoding="utf-8-sig").set_index("Mã đơn vị")
+    assert mail_merge.at[LATE_UNIT, "Gửi công văn đôn đốc"] == "không"      # it sent: no reminder
+    assert mail_merge.at["03394", "Gửi công văn đôn đốc"] == "có"           # a unit that sent nothing
     history = run(kit, "history", "--period", "2026S1", "--unit", LATE_UNIT)
     assert "nhận sau khi khoá kỳ" in history.output
 
