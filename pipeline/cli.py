@@ -460,16 +460,13 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
 
     Example: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
-    import datetime as dt
-
     from pipeline.audit import submission_history, submission_status, unidentified_files
     from pipeline.audit_outputs import (AuditError, dmy, history_lines, status_lines, use_colour, write_audit,
                                         write_history_page)
+    from pipeline.clock import today
 
     if not period_code and not show_history:
         raise AuditError("Cần chọn kỳ (--period 2026S1) hoặc xem lịch sử các kỳ (--history).")
-    from pipeline.clock import today
-
     day = as_of.date() if as_of else today(project.settings)
     colour = use_colour(sys.stdout)
     if period_code:

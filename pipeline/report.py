@@ -106,7 +106,6 @@ class ReportData:
 
 def gather(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None) -> ReportData:
     from pipeline.audit import rates, submission_status
-
     from pipeline.clock import today
 
     as_of = as_of or today(settings)
