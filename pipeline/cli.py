@@ -557,16 +557,13 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
 
     Ví dụ: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
-    import datetime as dt
-
     from pipeline.audit import submission_history, submission_status, unidentified_files
     from pipeline.audit_outputs import (AuditError, dmy, history_lines, status_lines, use_colour, write_audit,
                                         write_history_page)
+    from pipeline.clock import today
 
     if not period_code and not show_history:
         raise AuditError("Cần chọn kỳ (--period 2026S1) hoặc xem lịch sử các kỳ (--history).")
-    from pipeline.clock import today
-
     day = as_of.date() if as_of else today(project.settings)
     colour = use_colour(sys.stdout)
     if period_code:
@@ -580,7 +577,9 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
         if unknown:
             click.echo(f"Có {len(unknown)} tệp không xác định được đơn vị gửi ({', '.join(unknown)}): đơn vị \"chưa nộp\" "
                        f"có thể đã gửi một trong các tệp này; xem {period.code}/kiem-tra.xlsx.")
-        _echo_after_lock(project, period)
+        late = _echo_after_lock(project, period)
+        # a unit whose file came after the lock has sent: it is not reminded (its status stays the issued one)
+        status.loc[status["unit_id"].isin(late), "needs_reminder"] = False
         written = write_audit(project.settings, period, status, day, new_deadline.date() if new_deadline else None)
         click.echo(f"\nTình hình nộp: {written.workbook}\nDanh sách trộn thư: {written.csv}")
         if written.letter:
@@ -603,15 +602,16 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
             click.echo(f"\nTrang lịch sử: {write_history_page(project.settings, history, day)}")
 
 
-def _echo_after_lock(project: Project, period) -> None:
-    """For a locked period: the files received after the lock (the issued report does not count them)."""
+def _echo_after_lock(project: Project, period) -> set[str]:
+    """For a locked period: the files received after the lock (the issued report does not count
+    them). Returns the units that sent them."""
     import pandas as pd
 
     from pipeline.lock import lock_state
 
     state = lock_state(project.settings, period)
     if state is None:
-        return
+        return set()
     click.echo(f"\nKỳ {period.code} đã khoá ngày {state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày "
                f"{state.as_of:%d/%m/%Y}): {len(state.after)} tệp nhận sau khi khoá.")
     if state.after:
@@ -621,6 +621,7 @@ def _echo_after_lock(project: Project, period) -> None:
             "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
             "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
         } for r in state.after]))
+    return {r["unit_id"] for r in state.after if r["unit_id"]}
 
 
 def _echo_kept_edits(written: Path) -> None:
@@ -659,7 +660,8 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
     out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
-    remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
+    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
+        remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."

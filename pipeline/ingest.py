@@ -377,8 +377,8 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
     `ingest` does for one (projects naming the same ledger file share it). What is shared is the
     work: one pool of processes over every project's files, and one pandera call per sheet kind
     over all their rows."""
-    province_zone = clock.zone(sources[0].settings if sources else None)
-    now = (now or clock.now(sources[0].settings if sources else None)).astimezone(province_zone).replace(microsecond=0)
+    first = sources[0].settings if sources else None   # the province's day (pipeline/clock.py)
+    now = (now or clock.now(first)).astimezone(clock.zone(first)).replace(microsecond=0)
     stamp = now.isoformat()
     with ExitStack() as stack:
         ledgers: dict[Path, Ledger] = {}

@@ -80,8 +80,8 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     status already computed (`audit.submission_status` as of the same day), by province code."""
     from pipeline.audit import classify, rates
     from pipeline.catalogue import indicator_obligations
-    from pipeline.obligations import expected_units
     from pipeline.clock import today
+    from pipeline.obligations import expected_units
     from pipeline.units import COMMUNE
 
     as_of = as_of or today(provinces[0].settings if provinces else None)

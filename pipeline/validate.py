@@ -4,10 +4,10 @@ The batch's rows go into one long frame per sheet kind ("Thông tin", "Nhiệm v
 with the file and the Excel row as columns; each frame is validated once, lazily, by its pandera
 schema in `schemas/submission.py`, and the failures are split back per file with a cell address.
 What a schema cannot say row by row is checked here on the same frames: that the rows are exactly
-the unit's tasks and indicators, the rules of `schemas/consistency.csv` (pipeline/consistency.py), and values
-far from the unit's own earlier periods. Cell-level facts from the reader (error cells, merged
-cells, hidden rows, formulas without a value, Unicode NFD, Vietnamese number typing) become
-findings while the rows are built.
+the unit's tasks and indicators, the rules of `schemas/consistency.csv` and the template's locked
+cells (pipeline/consistency.py), and values far from the unit's own earlier periods. Cell-level
+facts from the reader (error cells, merged cells, hidden rows, formulas without a value, Unicode
+NFD, Vietnamese number typing) become findings while the rows are built.
 
 A finding: unit_id, file, sheet, cell, value, rule, severity ('error' blocks acceptance,
 'warning' does not) and a Vietnamese message.
@@ -364,7 +364,7 @@ def check_schemas(items: list[Item], extracted: dict[int, Extracted]) -> None:
 
 
 def check_across(items: list[Item], expectations: Expectations) -> None:
-    """What no single cell says: the plausibility pairs, and values far from the unit's own
+    """What no single cell says: the consistency rules, and values far from the unit's own
     earlier periods. `items` are one project's."""
     check_consistency(items, expectations)
     _outliers(items, expectations)

@@ -90,6 +90,12 @@ def test_a_locked_period_keeps_its_issued_report_until_unlocked(issued, monkeypa
     assert "1 tệp nhận sau khi khoá" in audit.output
     line = next(line for line in audit.output.splitlines() if f"{LATE_UNIT}.xlsx" in line)
     assert "Phường Đoàn Kết" in line and "25/06/2026" in line and line.rstrip().endswith("không")
+    import pandas as pd
+
+    mail_merge = pd.read_csv(kit.settings.path("outputs") / "2026S1" / "tinh-hinh-nop-bao-cao.csv", dtype=str,
+                             encoding="utf-8-sig").set_index("Mã đơn vị")
+    assert mail_merge.at[LATE_UNIT, "Gửi công văn đôn đốc"] == "không"      # it sent: no reminder
+    assert mail_merge.at["03394", "Gửi công văn đôn đốc"] == "có"           # a unit that sent nothing
     history = run(kit, "history", "--period", "2026S1", "--unit", LATE_UNIT)
     assert "nhận sau khi khoá kỳ" in history.output
 
@@ -143,3 +149,16 @@ def test_the_annual_report_says_its_first_half_is_locked(issued, monkeypatch):
     run(kit, "annual", "--year", "2026", "--force")
     html = (kit.settings.path("outputs") / "2026" / "bao-cao-nam-2026.html").read_text(encoding="utf-8")
     assert "đã khoá ngày" not in html
+
+
+def test_relocking_without_a_rebuild_keeps_the_late_file_out(issued, monkeypatch):
+    kit = issued
+    before = reports(kit)
+    on(monkeypatch, 25)
+    send(kit, LATE_UNIT)
+    run(kit, "semiannual", "--period", "2026S1", "--force")          # a rebuild while locked: the issued files again
+    run(kit, "unlock", "--period", "2026S1", "--ly-do", "Nhầm")
+    run(kit, "lock", "--period", "2026S1")                # locked again on the issued report
+    assert values_of(kit, LATE_UNIT).empty
+    result = run(kit, "semiannual", "--period", "2026S1", "--force")
+    assert "Trùng khớp từng byte" in result.output and reports(kit) == before
