@@ -329,10 +329,11 @@ class Ledger:
     def judge(self, submission_id: int, *, unit_id: str | None, identified_by: str | None, fmt: str | None,
               template_version: str | None, outcome: str, findings: list[dict], tasks: list[dict],
               indicators: list[dict], receipt: tuple[str, str] | None, now: str,
-              info: dict | None = None) -> int | None:
+              info: dict | None = None, attachment: bool = False) -> int | None:
         """Stores one file's verdict, findings and values, and moves the unit's current version,
         in one transaction (or its group's: `judging`). Returns the version number given (None
-        without a unit)."""
+        without a unit, and for an `attachment`: a signed scan kept beside the unit's workbook,
+        never a version of its own)."""
         with self._verdict():
             row = self.db.execute("SELECT period, outcome FROM submissions WHERE id = ?", (submission_id,)).fetchone()
             if row is None or row["outcome"] != PENDING:
@@ -341,13 +342,13 @@ class Ledger:
             # (a pending file has no findings nor values: they are only ever written here, in the
             # same transaction that ends its pending state)
             version = None
-            if unit_id is not None:
+            if unit_id is not None and not attachment:
                 version = 1 + self.db.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE unit_id = ? AND period = ?",
                     (unit_id, period)).fetchone()[0]
             errors = sum(1 for f in findings if f["severity"] == "error")
             warnings = len(findings) - errors
-            current = int(unit_id is not None and outcome in ACCEPTED_OUTCOMES)
+            current = int(version is not None and outcome in ACCEPTED_OUTCOMES)
             self.db.execute(
                 "UPDATE submissions SET unit_id = ?, identified_by = ?, format = ?, template_version = ?, version = ?, "
                 "outcome = ?, errors = ?, warnings = ?, judged_at = ?, is_current = ? WHERE id = ?",
@@ -374,10 +375,20 @@ class Ledger:
                                 "VALUES (?, ?, ?, ?, ?)", (submission_id, info.get("preparer"), info.get("phone"),
                                                            info.get("report_date"), info.get("head_of_unit")))
             if current and version > 1:
-                # the latest accepted version supersedes every earlier version of the unit and period
-                self.db.execute("UPDATE submissions SET is_current = 0, superseded = 1 "
-                                "WHERE unit_id = ? AND period = ? AND id != ?", (unit_id, period, submission_id))
+                self._move_current(unit_id, period)
             return version
+
+    def _move_current(self, unit_id: str, period: str) -> None:
+        """The current version is the accepted one received last (receipt date, then the latest
+        ingested), whatever order the files were ingested in: an older version brought in late
+        supersedes nothing. The others are superseded."""
+        current = self.db.execute(
+            "SELECT id FROM submissions WHERE unit_id = ? AND period = ? AND version IS NOT NULL "
+            f"AND outcome IN {ACCEPTED_OUTCOMES!r} ORDER BY receipt_date DESC, first_seen DESC, id DESC LIMIT 1",
+            (unit_id, period)).fetchone()[0]
+        self.db.execute("UPDATE submissions SET is_current = (id = ?), superseded = (id != ?) "
+                        "WHERE unit_id = ? AND period = ? AND version IS NOT NULL",
+                        (current, current, unit_id, period))
 
     # ------------------------------------------------------------ reading back
 
