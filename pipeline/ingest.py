@@ -46,6 +46,7 @@ from pipeline.validate import (DEFAULT_MAX_VALUE, ERROR, WARNING, Expectations, 
                                load_plausibility, locate_sheets, read_findings)
 
 ARCHIVE_DIR = "archive"
+ATTACHMENT_SUFFIXES = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
 OUTCOME_LABELS = {ACCEPTED: "Chấp nhận", WARNED: "Chấp nhận (có cảnh báo)", REJECTED: "Không chấp nhận",
                   PENDING: "Chưa kiểm tra"}
 IDENTIFIED_BY_LABELS = {"metadata": "dữ liệu nhận diện của biểu mẫu", "sheet": "trang Thông tin",
@@ -143,7 +144,7 @@ def received_content(path: Path) -> tuple[str, int, bytes | None]:
 def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = None) -> str:
     """Copies `source` (whose content is `data`, when already read) into the content-addressed
     archive (idempotent); the path relative to outputs."""
-    suffix = source.suffix.lower() if source.suffix.lower().lstrip(".") in FORMATS else ".bin"
+    suffix = source.suffix.lower() if source.suffix.lower().lstrip(".") in (*FORMATS, *ATTACHMENT_SUFFIXES) else ".bin"
     relative = Path(ARCHIVE_DIR) / sha[:2] / f"{sha}{suffix}"
     target = outputs / relative
     if not target.is_file():
@@ -345,9 +346,13 @@ def identify(item: Item, workbook: Workbook, directory: Directory, exp: Expectat
         add("unit_not_expected", ERROR,
             f"Đơn vị {unit_id} ({names[unit_id]}) không phải báo cáo kỳ {period.code}.", value=unit_id)
     if unit_id and file_unit and file_unit != unit_id and identified_by != "file_name":
-        add("file_name_other_unit", WARNING,
-            f"Tên tệp gợi ý đơn vị {file_unit} ({names[file_unit]}) nhưng nội dung là của {unit_id} ({names[unit_id]}): "
-            "hãy kiểm tra đơn vị đã gửi đúng tệp chưa.", value=item.file)
+        # the workbook's identity wins, but a file that may be another unit's figures in this unit's
+        # template never replaces this unit's accepted figures: the officer asks the sender first
+        add("file_name_other_unit", ERROR,
+            f"Tên tệp ghi đơn vị {file_unit} ({names[file_unit]}) nhưng biểu mẫu là của {unit_id} ({names[unit_id]}): "
+            f"tệp được ghi nhận cho {names[unit_id]} nhưng không được dùng. Nếu đây là báo cáo của {names[file_unit]}, "
+            f"hãy điền vào biểu mẫu của {names[file_unit]}; nếu là của {names[unit_id]}, hãy đặt lại tên tệp rồi gửi "
+            "lại.", value=item.file)
     return Identity(unit_id, identified_by, version, findings)
 
 
@@ -656,9 +661,13 @@ def _receive(job, contexts: list) -> tuple["_Read", Path | None, bytes | None]:
     key, batch, outputs, path, name, left = job
     known = contexts[batch][4]
     name, found = strip_controls(unicodedata.normalize("NFC", name))
+    name = re.sub(r"[\r\n]+", " ", name) if found else name   # (a line break in a name: a space)
     result = _Read(key, batch, name, left, name_controls=found)
-    if left is not None:
-        return result, path, None   # (read from its archived copy)
+    if left is not None:   # read from its archived copy
+        try:
+            return result, None, path.read_bytes() if 0 < path.stat().st_size <= MAX_FILE_BYTES else None
+        except OSError:
+            return result, path, None
     try:
         sha, size, data = received_content(path)
     except OSError as exc:  # locked by another program, no permission: the next run tries again

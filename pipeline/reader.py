@@ -314,6 +314,7 @@ def _unescape(text: bytes) -> str:
 
 _FAR_REF = re.compile(rb'\sr="(?:[A-Z]{3,}|[A-Z]*0*[1-9]\d{4,})')   # a row or cell at column AAA+ or row 10000+
 _REF = re.compile(rb'\sr="([A-Z]*)(\d+)"')
+_FAR_CELL = re.compile(rb'\sr="([A-Z]{3,}|[A-Z]+(?=0*[1-9]\d{4,}))(\d+)"')
 # control characters in sheet XML: OOXML's escape (_x000B_), a character reference, or raw bytes
 _XML_CONTROL = re.compile(rb"_x00[01][0-9A-Fa-f]_|_x007[Ff]_|&#(?:x0*[0-9A-Fa-f]?[0-9A-Fa-f]|0*\d{1,3});|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -352,8 +353,8 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
         except KeyError:
             continue
         far = _FAR_REF.search(xml)
-        if far:
-            ref = _REF.match(xml, far.start())
+        if far:   # name the cell (a row's number comes before its cells' references)
+            ref = _FAR_CELL.search(xml, far.start()) or _REF.match(xml, far.start())
             letters, row = (ref.group(1).decode(), int(ref.group(2))) if ref else ("", EXCEL_MAX_ROW + 1)
             raise _far_cell(name, f"{letters}{row}" if letters else f"dòng {row}", row,
                             column_index(letters) + 1 if letters else 1)
