@@ -164,6 +164,27 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
     return relative.as_posix()
 
 
+def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
+    """unit id -> the names of the signed scans (PDF, images) kept beside its workbook this period."""
+    import sqlite3
+
+    path = settings.path("ledger")
+    if not path.is_file():
+        return {}
+    out: dict[str, list[str]] = {}
+    with sqlite3.connect(path) as db:
+        try:
+            rows = db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
+                              "AND version IS NULL AND format IN ('pdf', 'image') "
+                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
+                              (period_code, settings.province_code)).fetchall()
+        except sqlite3.OperationalError:   # a ledger without submissions yet
+            return {}
+    for unit_id, name in rows:
+        out.setdefault(unit_id, []).append(name)
+    return out
+
+
 # ---------------------------------------------------------------- what is owed
 
 def build_expectations(settings, registry, matrix, catalogue, period: Period, ledger: Ledger | None) -> Expectations:

@@ -257,6 +257,14 @@ def test_a_signed_pdf_beside_the_workbook_is_its_attachment(kit, province):
     _assert_province_intact(kit, units, {VICTIM: typed_values(kit.spec(VICTIM))})
     history = CliRunner().invoke(cli, ["--root", str(kit.root), "history", "--unit", VICTIM, "--period", "2026S1"])
     assert history.exit_code == 0 and "scan-ban-ky.pdf" in history.output and "bản ký" in history.output
+    # and in the summary workbook (tong-hop), on the unit's line of appendix III
+    from pipeline.report import gather
+    from pipeline.report_excel import SHEET_SUBMISSIONS, excel_bytes
+
+    sheet = openpyxl.load_workbook(io.BytesIO(excel_bytes(gather(kit.settings, kit.registry, kit.matrix, kit.catalogue,
+                                                                 kit.period))))[SHEET_SUBMISSIONS]
+    lines = {r[0]: r for r in sheet.iter_rows(values_only=True)}
+    assert lines["Mã đơn vị"][-1] == "Bản ký (PDF, ảnh)" and lines[VICTIM][-1] == "03405-ta-leng/scan-ban-ky.pdf"
 
 
 def test_a_pdf_alone_counts_as_sent_and_asks_for_the_excel_file(kit, province):
