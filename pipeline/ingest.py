@@ -660,19 +660,23 @@ _SIGNATURES = ((b"%PDF", "pdf"), (b"\x89PNG", "image"), (b"\xff\xd8\xff", "image
 
 
 def _read_all(jobs: list, contexts: list, progress) -> list[_Read]:
-    """Every job of the run: each file received here (hashed, archived), then read, identified and
-    its cells extracted in reading processes (forked), so that whatever one file does to its
-    reader (a panic, a crash, all the memory, an endless loop) ends with that file rejected and the
-    others read. Results come in job order."""
+    """Every job of the run: each file received (hashed, archived), then read, identified and its
+    cells extracted in reading processes (forked), so that whatever one file does to its reader (a
+    panic, a crash, all the memory, an endless loop) ends with that file rejected and the others
+    read. A small batch is received here and read in one process; a large one is received and read
+    in the pool, in parallel (a file whose reader died is received again here: archiving is
+    idempotent). Results come in job order."""
     from tqdm import tqdm
 
-    received = [_receive(job, contexts) for job in jobs]
-    work = [(result, path, data) for result, path, data in received if path is not None or data is not None]
+    if len(jobs) >= _POOL_FROM:
+        work = [(job, None) for job in jobs]
+    else:
+        work = [(job, _receive(job, contexts)) for job in jobs]
     bar = tqdm(total=len(work), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
                disable=(not progress) if progress is not None else (len(work) < _PROGRESS_FROM or None))
     read = _examine_all(work, contexts, bar)
     bar.close()
-    return [read.get(result.key, result) for result, _path, _data in received]
+    return [read[job[0]] for job in jobs]
 
 
 def _receive(job, contexts: list) -> tuple["_Read", Path | None, bytes | None]:
@@ -709,12 +713,12 @@ def _examine_all(work: list, contexts: list, bar) -> dict[int, "_Read"]:
     out: dict[int, _Read] = {}
     with _reader_pool(len(work), contexts) as pool:
         if pool is None:
-            for result, path, data in work:
-                out[result.key] = _examine(result, path, data, contexts)
+            for job, received in work:
+                out[job[0]] = _work(job, received, contexts)
                 bar.update()
             return out
         size = max(8, len(work) // 128)
-        pending = {pool.submit(_examine_in_worker, work[i:i + size]) for i in range(0, len(work), size)}
+        pending = {pool.submit(_work_in_worker, work[i:i + size]) for i in range(0, len(work), size)}
         while pending:
             done, pending = wait(pending, timeout=READ_SECONDS, return_when=FIRST_COMPLETED)
             if not done:
@@ -732,13 +736,27 @@ def _examine_all(work: list, contexts: list, bar) -> dict[int, "_Read"]:
             pool.shutdown(wait=False, cancel_futures=True)
         _CONTEXTS = contexts
         try:
-            for result, path, data in work:
-                if result.key not in out:
-                    out[result.key] = _examine_alone(result, path, data)
+            for job, received in work:
+                if job[0] not in out:
+                    result, path, data = received or _receive(job, contexts)
+                    out[job[0]] = (_examine_alone(result, path, data) if path is not None or data is not None
+                                   else result)
                     bar.update()
         finally:
             _CONTEXTS = None
     return out
+
+
+def _work(job, received, contexts: list) -> "_Read":
+    """One job: received (unless it was), then examined if there is anything to read."""
+    result, path, data = received or _receive(job, contexts)
+    if path is None and data is None:
+        return result   # known already, or could not be opened
+    return _examine(result, path, data, contexts)
+
+
+def _work_in_worker(chunk: list) -> list["_Read"]:
+    return [_work(job, received, _CONTEXTS) for job, received in chunk]
 
 
 _POOL_FROM = 40   # files; below this one reading process, above one per core
@@ -787,10 +805,6 @@ def _limit_memory() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ImportError, OSError, ValueError):
         pass
-
-
-def _examine_in_worker(chunk: list) -> list["_Read"]:
-    return [_examine(result, path, data, _CONTEXTS) for result, path, data in chunk]
 
 
 def _examine_alone(result: "_Read", path, data) -> "_Read":
