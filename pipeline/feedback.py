@@ -153,7 +153,18 @@ def write_unit_feedback(settings, ledger: Ledger, period: Period, registry, subm
         if s["id"] not in findings:
             path.unlink(missing_ok=True)
             continue
-        write_bytes(path, feedback_bytes(outputs / s["archive_path"], s, unit_name, findings[s["id"]], period))
+        try:
+            data = feedback_bytes(outputs / s["archive_path"], s, unit_name, findings[s["id"]], period)
+        except Exception as exc:  # noqa: BLE001 - one unit's workbook openpyxl cannot write: the list alone
+            try:
+                data = feedback_bytes(outputs / s["archive_path"], {**dict(s), "format": "list"}, unit_name,
+                                      findings[s["id"]], period)
+            except Exception:  # noqa: BLE001
+                from pipeline.ingest import IngestError
+
+                raise IngestError(f"không viết được tệp phản hồi cho tệp {s['original_name']} "
+                                  f"({type(exc).__name__}: {exc})") from exc
+        write_bytes(path, data)
         written.append(path)
     return written
 
