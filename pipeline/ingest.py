@@ -1,7 +1,8 @@
 """Ingestion of a period's submissions: discover, archive, record, identify, read, validate, store.
 
 `ingest(...)` takes every file under `inputs/submissions/<period>/` (any name, subfolders too;
-the register so-den.csv, hidden files and office lock files aside) and:
+the register so-den.csv, and what is not a report — hidden and operating-system files, office lock
+files, empty files, named once in the report's `ignored` — aside) and:
 
 1. reads each file once and, from those bytes, hashes it and archives it untouched under
    `outputs/archive/<sha256[:2]>/<sha256><suffix>`; unless the ledger already has its content for
@@ -9,8 +10,10 @@ the register so-den.csv, hidden files and office lock files aside) and:
    a file that is not a readable workbook becomes a finding, never a stop), identifies its unit
    and period from the metadata, falling back on the "Thông tin" sheet and on the file name (and
    says which it used; conflicts are findings), and extracts its cells. A file a killed run left
-   pending is read from its archived copy. For a large batch this runs in a pool of processes;
-   nothing of it touches the ledger;
+   pending is read from its archived copy. Reading runs in forked processes (a pool for a large
+   batch), each file with a time and a memory limit: a reader that panics, dies or hangs rejects
+   its file, never the batch. A PDF or an image is kept as the signed copy of a unit's workbook
+   (or, alone, recorded as received but not readable). Nothing of it touches the ledger;
 2. records every new file in the ledger as `pending`, all in one transaction, before judging any;
 3. validates the whole batch at once (validate.py), then stores each file's verdict, findings
    and values, each whole or not at all (committed a group of files at a time), so a run killed

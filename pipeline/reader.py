@@ -3,11 +3,16 @@
 `sniff` looks at the bytes before any spreadsheet library does: an empty file, a Word document or
 a PDF renamed to .xlsx, a corrupt zip, a password-protected workbook, a file far larger than any
 template or a zip bomb (judged from the sizes in the zip directory, before anything is inflated)
-each raise `Unreadable` with a Vietnamese reason. `read_workbook` then reads every sheet with
-python-calamine (the fast path) and adds what calamine does not report: error cells (`#DIV/0!`,
-which calamine turns into blanks), hidden rows, merged cells, formulas without a cached value and
-the workbook's defined names. For .xlsx/.xlsm it finds them with a cheap scan of the sheet XML;
-for .ods with a walk of content.xml, only when the file contains such things at all.
+each raise `Unreadable` with a Vietnamese reason. `read_workbook` then scans the XML calamine is
+about to read for cells beyond MAX_ROW / MAX_COLUMN (a far cell, a reference past Excel's limits,
+an .ods cell repeated a hundred million times: calamine would allocate every cell up to it) and
+only then reads every sheet with python-calamine (the fast path; a Rust panic is caught as the
+BaseException it is). It adds what calamine does not report: error cells (`#DIV/0!`, which
+calamine turns into blanks), hidden rows, merged cells, every formula (and which have no cached
+value), links to other workbooks and the workbook's defined names. For .xlsx/.xlsm it finds them
+with a cheap scan of the sheet XML; for .ods with a walk of content.xml, only when the file
+contains such things at all. Control characters are removed from every text cell as it is read
+(`Sheet.controls` says where).
 
 Rows are kept with their Excel row number (1-based), so every later finding names a cell.
 """
