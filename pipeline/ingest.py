@@ -794,7 +794,15 @@ def _reader_pool(files: int, contexts: list):
 
 def _limit_memory() -> None:
     """A reading process may use WORKER_MEMORY more than it inherited: a file that asks for more
-    fails its reader (or kills this process), not the machine."""
+    fails its reader (or kills this process), not the machine. What a dying reader prints (Rust's
+    "memory allocation of … bytes failed") is not for the officer's terminal: the file's finding
+    says it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
     try:
         import resource
 

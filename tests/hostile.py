@@ -93,7 +93,9 @@ def repeated_ods() -> bytes:
 # template (a BaseException, which `except Exception` does not catch).
 XLS_DAMAGES = ((4086, "136f1797"), (4132, "1651fed9"), (4002, "745b1960"))
 _PROBE = """
-import io, sys, python_calamine as pc
+import io, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+import python_calamine as pc
 data = sys.stdin.buffer.read()
 try:
     book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -130,6 +132,37 @@ def damaged_xls(kit: Kit, tmp: Path) -> bytes | None:
         damaged = bytearray(data)
         damaged[offset:offset + 4] = bytes.fromhex(new)
         if panics(bytes(damaged)):
+            return bytes(damaged)
+    return None
+
+
+# A damage that makes python-calamine ask for 20 GB on the same .xls (found the same way: without a
+# memory limit the reader grows until the machine swaps; with one, Rust aborts the process).
+XLS_EXHAUSTING = ((28029, "4f207990"),)
+
+
+def aborts(data: bytes) -> bool:
+    """Does reading these bytes kill the reading process (under a 2 GiB limit)?"""
+    try:
+        out = subprocess.run([sys.executable, "-c", _PROBE], input=data, capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    return out.returncode < 0 and b"memory allocation" in out.stderr
+
+
+def exhausting_xls(kit: Kit, tmp: Path) -> bytes | None:
+    """The victim's workbook saved as .xls by LibreOffice, damaged so that the reader asks for more
+    memory than any machine has; None if no known damage does that to this LibreOffice's file."""
+    from conftest import soffice_convert
+
+    _spec, wb = kit.filled(VICTIM)
+    source = tmp / "victim.xlsx"
+    wb.save(source)
+    data = soffice_convert(source, "xls", tmp / "xls").read_bytes()
+    for offset, new in XLS_EXHAUSTING:
+        damaged = bytearray(data)
+        damaged[offset:offset + 4] = bytes.fromhex(new)
+        if aborts(bytes(damaged)):
             return bytes(damaged)
     return None
 

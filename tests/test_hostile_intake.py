@@ -320,6 +320,67 @@ def test_an_older_version_brought_late_does_not_replace_the_correction(kit, prov
     _assert_province_intact(kit, units, {VICTIM: victim})
 
 
+# ---------------------------------------------------------------- a reader that never ends, or dies
+
+def test_a_damaged_xls_that_asks_for_20_gb_kills_its_reader_not_the_batch(kit, province, tmp_path):
+    data = hostile.exhausting_xls(kit, tmp_path)
+    if data is None:
+        pytest.skip("!!! no known damage makes this LibreOffice's .xls exhaust the reader: NOT tested")
+    units = _drop_good(kit, province)
+    (kit.folder / "bao-cao-hong-nang.xls").write_bytes(data)
+    output = _ingest(kit)
+    assert "memory allocation" not in output   # (the reading process's last words are not the officer's)
+    row, findings = _verdict(kit, "bao-cao-hong-nang.xls")
+    assert row["outcome"] == "rejected"
+    assert "dừng đột ngột" in _named(findings, "reader_crashed", "bao-cao-hong-nang.xls")["message"]
+    _assert_province_intact(kit, units)
+
+
+def test_a_reader_that_never_ends_is_stopped_and_its_file_rejected(kit, province, monkeypatch):
+    import time
+
+    import pipeline.ingest as ingest_module
+
+    real = ingest_module._examine_file
+
+    def endless(result, *args):
+        if result.name == "treo.xlsx":
+            while True:   # as a reader looping in native code would: no exception, no end
+                time.sleep(1)
+        return real(result, *args)
+
+    monkeypatch.setattr(ingest_module, "_examine_file", endless)
+    monkeypatch.setattr(ingest_module, "READ_SECONDS", 2)
+    (kit.folder / "treo.xlsx").write_bytes(province[VICTIM])
+    (kit.folder / _good_name(OTHER)).write_bytes(province[OTHER])
+    by_name = {j["original_name"]: j for j in kit.ingest(progress=False).judged}
+    assert by_name[_good_name(OTHER)]["outcome"] == "accepted"
+    stuck = by_name["treo.xlsx"]
+    assert stuck["outcome"] == "rejected"
+    assert "quá 2 giây" in _named(stuck["findings"], "read_timeout", "treo.xlsx")["message"]
+
+
+def test_a_reading_process_that_dies_rejects_its_file_not_the_batch(kit, province, monkeypatch):
+    import pipeline.ingest as ingest_module
+
+    real = ingest_module._examine_file
+
+    def dying(result, *args):
+        if result.name == "chet.xlsx":
+            os._exit(9)   # as the kernel's out-of-memory killer or a Rust abort would end it
+        return real(result, *args)
+
+    monkeypatch.setattr(ingest_module, "_examine_file", dying)
+    units = _drop_good(kit, province)
+    (kit.folder / "chet.xlsx").write_bytes(province[VICTIM])
+    output = _ingest(kit)
+    assert "46 tệp trong thư mục, 46 tệp mới" in output
+    row, findings = _verdict(kit, "chet.xlsx")
+    assert row["outcome"] == "rejected"
+    assert "dừng đột ngột" in _named(findings, "reader_crashed", "chet.xlsx")["message"]
+    _assert_province_intact(kit, units)
+
+
 # ---------------------------------------------------------------- memory
 
 MEMORY_CHILD = textwrap.dedent("""
