@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from pipeline.text import printable
+
 
 def put(ws, row: int, column: int, value):
     """One cell: numbers as numbers, NaN as blank, dates as dates, everything else as text."""
@@ -24,7 +26,7 @@ def put(ws, row: int, column: int, value):
     elif isinstance(value, (int, float)):
         cell.value = int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
     else:
-        cell.value = str(value)
+        cell.value = printable(str(value))   # (a control character would make openpyxl refuse the cell)
         if cell.value:
             cell.data_type = "s"   # "=SUM(A1)" typed by a unit stays these eight characters
     return cell

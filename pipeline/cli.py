@@ -449,6 +449,9 @@ def _echo_ingest_report(source, report) -> None:
                    "vào thư mục này rồi chạy lại.")
     for name, reason in report.skipped:
         click.echo(f"Không mở được tệp {name} ({reason}): hãy đóng tệp nếu đang mở rồi chạy lại.", err=True)
+    if report.ignored:
+        click.echo(f"Bỏ qua {len(report.ignored)} tệp không phải báo cáo: "
+                   + "; ".join(f"{name} ({why})" for name, why in report.ignored) + ".")
     if report.judged:
         _echo_table(pd.DataFrame(summary_rows(report.judged)))
         click.echo("")
@@ -514,11 +517,12 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
         if not versions:
             return
         _echo_table(pd.DataFrame([{
-            "Bản": v["version"], "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
+            "Bản": v["version"] or f"bản ký ({v['format']})", "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
             "Kết quả": outcome_label(v["outcome"]), "Lỗi": v["errors"], "Cảnh báo": v["warnings"],
             "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else
                                                                  "nhận sau khi khoá kỳ" if v["id"] in late else ""),
         } for v in versions]))
+        versions = [v for v in versions if v["version"] is not None]   # (a signed scan is not a version)
         for older, newer in zip(versions, versions[1:]):
             changes = version_changes(ledger, older["id"], newer["id"])
             click.echo(f"\nBản {older['version']} → bản {newer['version']}: {len(changes)} thay đổi")

@@ -24,7 +24,7 @@ from pipeline.atomic import workbook_bytes, write_bytes
 from pipeline.cells import put
 from pipeline.ledger import Ledger
 from pipeline.periods import Period
-from pipeline.text import ascii_slug
+from pipeline.text import ascii_slug, printable
 
 CHECK_REPORT_NAME = "kiem-tra.xlsx"
 FEEDBACK_DIR = "phan-hoi"
@@ -155,7 +155,18 @@ def write_unit_feedback(settings, ledger: Ledger, period: Period, registry, subm
         if s["id"] not in findings:
             path.unlink(missing_ok=True)
             continue
-        write_bytes(path, feedback_bytes(outputs / s["archive_path"], s, unit_name, findings[s["id"]], period))
+        try:
+            data = feedback_bytes(outputs / s["archive_path"], s, unit_name, findings[s["id"]], period)
+        except Exception as exc:  # noqa: BLE001 - one unit's workbook openpyxl cannot write: the list alone
+            try:
+                data = feedback_bytes(outputs / s["archive_path"], {**dict(s), "format": "list"}, unit_name,
+                                      findings[s["id"]], period)
+            except Exception:  # noqa: BLE001
+                from pipeline.ingest import IngestError
+
+                raise IngestError(f"không viết được tệp phản hồi cho tệp {s['original_name']} "
+                                  f"({type(exc).__name__}: {exc})") from exc
+        write_bytes(path, data)
         written.append(path)
     return written
 
@@ -170,7 +181,10 @@ def feedback_bytes(source: Path, submission, unit_name: str, findings: list, per
         try:
             with warnings.catch_warnings():  # openpyxl notes what it drops (LibreOffice's extensions)
                 warnings.simplefilter("ignore")
-                wb = load_workbook(io.BytesIO(source.read_bytes()), keep_vba=False, rich_text=False)
+                # values only: a unit's formulas (DDE, links, web functions) never leave in our mail
+                wb = load_workbook(io.BytesIO(source.read_bytes()), keep_vba=False, rich_text=False, data_only=True,
+                                   keep_links=False)
+            _values_only(wb)
         except Exception:  # noqa: BLE001 - a file calamine read but openpyxl cannot: the list alone
             wb = None
     annotated = wb is not None
@@ -195,11 +209,36 @@ def feedback_bytes(source: Path, submission, unit_name: str, findings: list, per
             worst = "error" if any(f["severity"] == "error" for f in group) else "warning"
             cell.fill = PatternFill("solid", fgColor=FILLS[worst])
             text = "\n".join(f"{SEVERITY_LABELS[f['severity']]}: {f['message']}" for f in group)
-            comment = Comment(text, "Sở Y tế")
+            comment = Comment(printable(text), "Sở Y tế")
             comment.width, comment.height = 320, min(60 + 18 * len(text) // 40, 400)
             cell.comment = comment
     _write_feedback_list(sheet, submission, unit_name, findings, period, annotated)
     return workbook_bytes(wb, _timestamp(period))
+
+
+def _values_only(wb) -> None:
+    """The unit's workbook as values: no formula (a cached value read as "=..." stays text), no
+    hyperlink, no link to another workbook, no defined name pointing outside, no macro (keep_vba is
+    off), and no control character a writer would refuse."""
+    wb._external_links = []
+    for name in list(wb.defined_names):
+        text = str(wb.defined_names[name].attr_text or "")
+        if "[" in text or "|" in text or "(" in text:
+            del wb.defined_names[name]
+    for ws in wb.worksheets:
+        ws._hyperlinks = []
+        for name in list(ws.defined_names):
+            text = str(ws.defined_names[name].attr_text or "")
+            if "[" in text or "|" in text or "(" in text:
+                del ws.defined_names[name]
+        for cell in list(ws._cells.values()):   # (iter_rows would create every empty cell)
+            if cell.hyperlink is not None:
+                cell.hyperlink = None
+            if isinstance(cell.value, str):
+                text = printable(cell.value)
+                if text != cell.value or cell.data_type == "f" or text.startswith("="):
+                    cell.value = text
+                    cell.data_type = "s"
 
 
 def _write_feedback_list(ws, submission, unit_name: str, findings: list, period: Period, annotated: bool) -> None:

@@ -1,7 +1,8 @@
 """Ingestion of a period's submissions: discover, archive, record, identify, read, validate, store.
 
 `ingest(...)` takes every file under `inputs/submissions/<period>/` (any name, subfolders too;
-the register so-den.csv, hidden files and office lock files aside) and:
+the register so-den.csv, and what is not a report — hidden and operating-system files, office lock
+files, empty files, named once in the report's `ignored` — aside) and:
 
 1. reads each file once and, from those bytes, hashes it and archives it untouched under
    `outputs/archive/<sha256[:2]>/<sha256><suffix>`; unless the ledger already has its content for
@@ -9,8 +10,10 @@ the register so-den.csv, hidden files and office lock files aside) and:
    a file that is not a readable workbook becomes a finding, never a stop), identifies its unit
    and period from the metadata, falling back on the "Thông tin" sheet and on the file name (and
    says which it used; conflicts are findings), and extracts its cells. A file a killed run left
-   pending is read from its archived copy. For a large batch this runs in a pool of processes;
-   nothing of it touches the ledger;
+   pending is read from its archived copy. Reading runs in forked processes (a pool for a large
+   batch), each file with a time and a memory limit: a reader that panics, dies or hangs rejects
+   its file, never the batch. A PDF or an image is kept as the signed copy of a unit's workbook
+   (or, alone, recorded as received but not readable). Nothing of it touches the ledger;
 2. records every new file in the ledger as `pending`, all in one transaction, before judging any;
 3. validates the whole batch at once (validate.py), then stores each file's verdict, findings
    and values, each whole or not at all (committed a group of files at a time), so a run killed
@@ -29,26 +32,34 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
+from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import clock, layout
 from pipeline.consistency import locked_texts
+from pipeline.errors import BaocaoError
 from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received, run_lock
 from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.register import REGISTER_NAME, read_register
-from pipeline.text import ascii_slug, fold, nfc
-from pipeline.validate import (ERROR, WARNING, Expectations, Item, check_across, check_schemas, extract, finding,
-                               load_plausibility, locate_sheets)
+from pipeline.text import ascii_slug, fold, nfc, strip_controls
+from pipeline.validate import (DEFAULT_MAX_VALUE, ERROR, WARNING, Expectations, Item, check_across, check_schemas, extract, finding,
+                               load_plausibility, locate_sheets, read_findings)
 
 ARCHIVE_DIR = "archive"
+ATTACHMENT_SUFFIXES = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
 OUTCOME_LABELS = {ACCEPTED: "Chấp nhận", WARNED: "Chấp nhận (có cảnh báo)", REJECTED: "Không chấp nhận",
                   PENDING: "Chưa kiểm tra"}
 IDENTIFIED_BY_LABELS = {"metadata": "dữ liệu nhận diện của biểu mẫu", "sheet": "trang Thông tin",
                         "file_name": "tên tệp"}
 _PROGRESS_FROM = 30   # files; below this a batch takes less than a moment
+
+
+class IngestError(BaocaoError):
+    """Ingestion cannot go on; the message names the file concerned."""
 
 
 @dataclass
@@ -60,27 +71,60 @@ class IngestReport:
     feedback_files: list[Path] = field(default_factory=list)
     check_report: Path | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)   # files that could not be opened at all
+    ignored: list[tuple[str, str]] = field(default_factory=list)   # not reports: system, lock, empty files
 
 
 def submissions_dir(settings, period: Period) -> Path:
     return settings.path("submissions") / period.code
 
 
-def discover(folder: Path) -> list[Path]:
-    """Every candidate file under the period folder, in a stable order."""
+# What operating systems and office programs leave in every folder they show: never a report.
+SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db", "icon\r", ".directory"})
+LOCK_FILE_BYTES = 4096   # Office's owner file (~$name.xlsx) is 162-165 bytes
+
+
+def discover(folder: Path, ignored: list | None = None) -> list[Path]:
+    """Every candidate file under the period folder, in a stable order. What is left out (the
+    register, hidden files, operating-system files, Office's lock files, empty files) is added to
+    `ignored` as (name, why), when given."""
     if not folder.is_dir():
         return []
     found = []
-    for path in folder.rglob("*"):
+    for path in sorted(folder.rglob("*"), key=lambda p: p.relative_to(folder).as_posix()):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue  # hidden files, LibreOffice's .~lock.x.xlsx#
-        if path.name.startswith("~$") or not path.is_file():
-            continue  # Excel's owner file of an open workbook
-        if relative.as_posix() == REGISTER_NAME:
+        if not path.is_file() or relative.as_posix() == REGISTER_NAME:
+            continue
+        why = _not_a_report(path, relative)
+        if why:
+            if ignored is not None:
+                ignored.append((relative.as_posix(), why))
             continue
         found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    return found
+
+
+def _not_a_report(path: Path, relative: Path) -> str | None:
+    name = path.name
+    if name.lower() in SYSTEM_FILES:
+        return "tệp của hệ điều hành"
+    if name.startswith((".~lock.", "~$")):
+        # a lock file is a few hundred bytes and not a workbook; a real workbook named ~$... is read
+        try:
+            size = path.stat().st_size
+            head = path.open("rb").read(8) if size else b""
+        except OSError:
+            return None
+        if size <= LOCK_FILE_BYTES and not head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+            return "tệp khoá của Office/LibreOffice (tệp đang mở)"
+        return None
+    if any(part.startswith(".") for part in relative.parts):
+        return "tệp ẩn"
+    try:
+        if path.stat().st_size == 0:
+            return "tệp rỗng (0 byte)"
+    except OSError:
+        return None
+    return None
 
 
 def sha256_of(path: Path) -> str:
@@ -104,7 +148,7 @@ def received_content(path: Path) -> tuple[str, int, bytes | None]:
 def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = None) -> str:
     """Copies `source` (whose content is `data`, when already read) into the content-addressed
     archive (idempotent); the path relative to outputs."""
-    suffix = source.suffix.lower() if source.suffix.lower().lstrip(".") in FORMATS else ".bin"
+    suffix = source.suffix.lower() if source.suffix.lower().lstrip(".") in (*FORMATS, *ATTACHMENT_SUFFIXES) else ".bin"
     relative = Path(ARCHIVE_DIR) / sha[:2] / f"{sha}{suffix}"
     target = outputs / relative
     if not target.is_file():
@@ -123,6 +167,27 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
             Path(tmp).unlink(missing_ok=True)
             raise
     return relative.as_posix()
+
+
+def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
+    """unit id -> the names of the signed scans (PDF, images) kept beside its workbook this period."""
+    import sqlite3
+
+    path = settings.path("ledger")
+    if not path.is_file():
+        return {}
+    out: dict[str, list[str]] = {}
+    with sqlite3.connect(path) as db:
+        try:
+            rows = db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
+                              "AND version IS NULL AND format IN ('pdf', 'image') "
+                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
+                              (period_code, settings.province_code)).fetchall()
+        except sqlite3.OperationalError:   # a ledger without submissions yet
+            return {}
+    for unit_id, name in rows:
+        out.setdefault(unit_id, []).append(name)
+    return out
 
 
 # ---------------------------------------------------------------- what is owed
@@ -146,6 +211,9 @@ def build_expectations(settings, registry, matrix, catalogue, period: Period, le
     plausibility = load_plausibility(settings.root / "schemas" / "consistency.csv")
     exp = Expectations(period.code, tasks, indicators, plausibility)
     exp.locked = locked_texts(owed, catalogue.indicators)
+    if "max_value" in catalogue.indicators:
+        exp.ceilings = {code: float(ceiling) if str(ceiling or "").strip() else DEFAULT_MAX_VALUE
+                        for code, ceiling in zip(codes, catalogue.indicators["max_value"].tolist())}
     if ledger is not None:
         earlier_periods = [p.code for p in plan_periods(settings) if p < period and p.kind is period.kind]
         for row in ledger.earlier_values(sorted(tasks), earlier_periods):
@@ -305,9 +373,13 @@ def identify(item: Item, workbook: Workbook, directory: Directory, exp: Expectat
         add("unit_not_expected", ERROR,
             f"Đơn vị {unit_id} ({names[unit_id]}) không phải báo cáo kỳ {period.code}.", value=unit_id)
     if unit_id and file_unit and file_unit != unit_id and identified_by != "file_name":
-        add("file_name_other_unit", WARNING,
-            f"Tên tệp gợi ý đơn vị {file_unit} ({names[file_unit]}) nhưng nội dung là của {unit_id} ({names[unit_id]}): "
-            "hãy kiểm tra đơn vị đã gửi đúng tệp chưa.", value=item.file)
+        # the workbook's identity wins, but a file that may be another unit's figures in this unit's
+        # template never replaces this unit's accepted figures: the officer asks the sender first
+        add("file_name_other_unit", ERROR,
+            f"Tên tệp ghi đơn vị {file_unit} ({names[file_unit]}) nhưng biểu mẫu là của {unit_id} ({names[unit_id]}): "
+            f"tệp được ghi nhận cho {names[unit_id]} nhưng không được dùng. Nếu đây là báo cáo của {names[file_unit]}, "
+            f"hãy điền vào biểu mẫu của {names[file_unit]}; nếu là của {names[unit_id]}, hãy đặt lại tên tệp rồi gửi "
+            "lại.", value=item.file)
     return Identity(unit_id, identified_by, version, findings)
 
 
@@ -439,9 +511,9 @@ def _start(source: Source, ledger: Ledger, stamp: str) -> _Batch:
     folder = submissions_dir(source.settings, period)
     by_file, by_unit = _receipts(folder, source.registry)
     run_id = ledger.start_run(period.code, stamp)
-    return _Batch(source, ledger, run_id, discover(folder), by_file, by_unit,
-                  ledger.known_hashes(period.code, province), ledger.pending(period.code, province),
-                  IngestReport(period.code, 0, 0))
+    report = IngestReport(period.code, 0, 0)
+    return _Batch(source, ledger, run_id, discover(folder, report.ignored), by_file, by_unit,
+                  ledger.known_hashes(period.code, province), ledger.pending(period.code, province), report)
 
 
 def _record(batch: _Batch, results: list, now: dt.datetime, stamp: str) -> list:
@@ -473,15 +545,68 @@ def _record(batch: _Batch, results: list, now: dt.datetime, stamp: str) -> list:
 def _judge(batch: _Batch, judged: list, stamp: str) -> None:
     """Stores each file's verdict in the project's ledger, each whole or not at all (committed a
     group of files at a time: `Ledger.judging`)."""
+    sent = _workbook_units(batch, judged)
     with batch.ledger.judging():
         for row, result in judged:
-            _judge_one(batch, row, result, stamp)
+            try:
+                _judge_one(batch, row, result, stamp, sent)
+            except BaocaoError:
+                raise
+            except Exception as exc:  # a verdict the ledger refuses: say which file, never a bare traceback
+                raise IngestError(f"không ghi được kết quả kiểm tra tệp {row['original_name']} vào sổ cái "
+                                  f"({type(exc).__name__}: {exc})") from exc
 
 
-def _judge_one(batch: _Batch, row, result: "_Read", stamp: str) -> None:
+def _workbook_units(batch: _Batch, judged: list) -> dict:
+    """Who sent a workbook this period (in the ledger or in this run), and, in this run, the unit
+    of the workbooks of each folder and of each file name without its extension: what ties a
+    signed scan to a unit."""
+    units = {r["unit_id"] for r in batch.ledger.submissions(batch.source.period.code, batch.source.settings.province_code)
+             if r["unit_id"] and r["format"] in FORMATS}
+    by_folder: dict[str, set] = {}
+    by_stem: dict[str, str] = {}
+    for _row, result in judged:
+        unit = result.identity.unit_id if result.identity is not None else None
+        if unit:
+            units.add(unit)
+            path = Path(result.name)
+            by_folder.setdefault(path.parent.as_posix(), set()).add(unit)
+            by_stem[(path.parent / path.stem).as_posix().lower()] = unit
+    folders = {folder: next(iter(us)) for folder, us in by_folder.items() if len(us) == 1 and folder != "."}
+    return {"units": units, "folders": folders, "stems": by_stem}
+
+
+def _attachment_verdict(batch: _Batch, result: "_Read", sent: dict) -> dict:
+    """A PDF or an image: the signed copy of a unit's workbook (kept beside it, never a version),
+    or, alone, a report received that no program can read: the unit has sent, and is asked for
+    its Excel file."""
+    path = Path(result.name)
+    unit = (sent["stems"].get((path.parent / path.stem).as_posix().lower()) or result.attachment_unit
+            or sent["folders"].get(path.parent.as_posix()))
+    what = "PDF" if result.attachment == "pdf" else "ảnh chụp"
+    verdict = dict(unit_id=unit, identified_by="file_name" if unit else None, fmt=result.attachment,
+                   template_version=None, tasks=[], indicators=[])
+    if unit and unit in sent["units"]:
+        return {**verdict, "outcome": ACCEPTED, "findings": [], "attachment": True}
+    if unit:
+        message = (f"Đã nhận bản {what} báo cáo của đơn vị (bản ký, đóng dấu) nhưng chưa có tệp Excel: số liệu không đọc "
+                   "được từ bản này. Hãy gửi kèm tệp biểu mẫu Excel đã điền (giữ nguyên bản ký để lưu).")
+        rule = "excel_file_missing"
+    else:
+        message = (f"Tệp là {what}, không phải bảng tính, và không rõ của đơn vị nào (tên tệp, thư mục không ghi "
+                   "đơn vị): hãy gửi tệp biểu mẫu Excel đã điền; bản ký nên đặt tên có tên đơn vị.")
+        rule = "not_a_spreadsheet"
+    return {**verdict, "outcome": REJECTED,
+            "findings": [{"unit_id": unit, "file": result.name, "sheet": "", "cell": "", "value": "", "rule": rule,
+                          "severity": ERROR, "message": message}]}
+
+
+def _judge_one(batch: _Batch, row, result: "_Read", stamp: str, sent: dict) -> None:
     names = batch.source.registry.name_of
     item = result.item
-    if item is None:
+    if result.attachment:
+        verdict = _attachment_verdict(batch, result, sent)
+    elif item is None:
         verdict = dict(unit_id=None, identified_by=None, fmt=None, template_version=None,
                        outcome=REJECTED, findings=result.findings, tasks=[], indicators=[])
     else:
@@ -499,9 +624,16 @@ def _judge_one(batch: _Batch, row, result: "_Read", stamp: str) -> None:
         days = sorted(batch.by_unit[verdict["unit_id"]])
         chosen = max((d for d in days if d <= first_seen_day), default=days[0])
         receipt = (chosen.isoformat(), "so-den")
+    if result.name_controls:
+        verdict["findings"] = [{"unit_id": verdict["unit_id"], "file": result.name, "sheet": "", "cell": "",
+                                "value": result.name, "rule": "control_character", "severity": WARNING,
+                                "message": f"Tên tệp có ký tự điều khiển ({', '.join(result.name_controls)}, thường do "
+                                           "chép từ USB hoặc thư điện tử), đã bỏ khi ghi nhận: lần sau hãy đặt tên "
+                                           "tệp chỉ gồm chữ và số."}, *verdict["findings"]]
+        verdict["outcome"] = verdict["outcome"] if verdict["outcome"] != ACCEPTED else WARNED
     version = batch.ledger.judge(row["id"], receipt=receipt, now=stamp, **verdict)
     batch.report.judged.append({**dict(row), **{k: v for k, v in verdict.items()
-                                                if k not in ("tasks", "indicators", "info")},
+                                                if k not in ("tasks", "indicators", "info", "attachment")},
                                 "version": version, "unit_name": names.get(verdict["unit_id"], ""),
                                 "receipt_date": receipt[0] if receipt else row["receipt_date"]})
 
@@ -523,87 +655,248 @@ class _Read:
     identity: Identity | None = None
     extracted: object = None  # validate.Extracted, when the item has sheets
     findings: list = field(default_factory=list)
+    attachment: str | None = None       # 'pdf' or 'image': a scan kept beside a workbook, not read
+    attachment_unit: str | None = None  # the unit its name, folder or register row names
+    name_controls: list = field(default_factory=list)   # control characters removed from its name
+
+
+READ_SECONDS = 20          # a file still being read after this long is rejected (a damaged .xls can loop)
+WORKER_MEMORY = 1 << 30    # the address space a reading process may add to what it inherits
+_IN_PROCESS = False        # read in this process (tests comparing with the reading processes set it)
+_SIGNATURES = ((b"%PDF", "pdf"), (b"\x89PNG", "image"), (b"\xff\xd8\xff", "image"), (b"II*\x00", "image"),
+               (b"MM\x00*", "image"))
 
 
 def _read_all(jobs: list, contexts: list, progress) -> list[_Read]:
-    """Every job of the run through `_read_one`: in a pool of forked processes over the cores for
-    a large batch (that is most of ingestion's time), else here. Results come in job order."""
+    """Every job of the run: each file received (hashed, archived), then read, identified and its
+    cells extracted in reading processes (forked), so that whatever one file does to its reader (a
+    panic, a crash, all the memory, an endless loop) ends with that file rejected and the others
+    read. A small batch is received here and read in one process; a large one is received and read
+    in the pool, in parallel (a file whose reader died is received again here: archiving is
+    idempotent). Results come in job order."""
     from tqdm import tqdm
 
-    show = progress if progress is not None else None
-    results = []
-    with _reader_pool(len(jobs), contexts) as pool:   # forked before the progress bar starts its thread
-        bar = tqdm(total=len(jobs), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
-                   disable=(not show) if show is not None else (len(jobs) < _PROGRESS_FROM or None))
-        done = (pool.map(_read_in_worker, jobs, chunksize=max(8, len(jobs) // 128)) if pool
-                else (_read_one(job, contexts) for job in jobs))
-        for result in done:
-            bar.update()
-            results.append(result)
-        bar.close()
-    return results
+    if len(jobs) >= _POOL_FROM:
+        work = [(job, None) for job in jobs]
+    else:
+        work = [(job, _receive(job, contexts)) for job in jobs]
+    bar = tqdm(total=len(work), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
+               disable=(not progress) if progress is not None else (len(work) < _PROGRESS_FROM or None))
+    read = _examine_all(work, contexts, bar)
+    bar.close()
+    return [read[job[0]] for job in jobs]
 
 
-_POOL_FROM = 40   # files; below this forking workers costs more than it saves
+def _receive(job, contexts: list) -> tuple["_Read", Path | None, bytes | None]:
+    """One job's file hashed and archived untouched (the bytes read once serve the hash, the archived
+    copy and the reading); with what the reader needs (its path, its bytes), or None, None when it
+    is not to be read (the ledger has its content, or it could not be opened)."""
+    key, batch, outputs, path, name, left = job
+    known = contexts[batch][4]
+    name, found = strip_controls(unicodedata.normalize("NFC", name))
+    name = re.sub(r"[\r\n]+", " ", name) if found else name   # (a line break in a name: a space)
+    result = _Read(key, batch, name, left, name_controls=found)
+    if left is not None:   # read from its archived copy
+        try:
+            return result, None, path.read_bytes() if 0 < path.stat().st_size <= MAX_FILE_BYTES else None
+        except OSError:
+            return result, path, None
+    try:
+        sha, size, data = received_content(path)
+    except OSError as exc:  # locked by another program, no permission: the next run tries again
+        result.why = exc.strerror or str(exc)
+        return result, None, None
+    result.sha, result.size = sha, size
+    result.archived = archive_file(outputs, path, sha, data)
+    if sha in known:
+        return result, None, None   # nothing new: not read again
+    return result, (path if data is None else None), data
+
+
 _CONTEXTS: list | None = None   # what a forked reader needs, per project, inherited from the parent
+
+
+def _examine_all(work: list, contexts: list, bar) -> dict[int, "_Read"]:
+    global _CONTEXTS
+    out: dict[int, _Read] = {}
+    with _reader_pool(len(work), contexts) as pool:
+        if pool is None:
+            for job, received in work:
+                out[job[0]] = _work(job, received, contexts)
+                bar.update()
+            return out
+        size = max(8, len(work) // 128)
+        pending = {pool.submit(_work_in_worker, work[i:i + size]) for i in range(0, len(work), size)}
+        while pending:
+            done, pending = wait(pending, timeout=READ_SECONDS, return_when=FIRST_COMPLETED)
+            if not done:
+                break   # a reader has been stuck on one file too long
+            for future in done:
+                try:
+                    for result in future.result():
+                        out[result.key] = result
+                        bar.update()
+                except Exception:  # noqa: BLE001 - a reading process died: its files are read one by one below
+                    pass
+        if pending or len(out) < len(work):
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+        _CONTEXTS = contexts
+        try:
+            for job, received in work:
+                if job[0] not in out:
+                    result, path, data = received or _receive(job, contexts)
+                    out[job[0]] = (_examine_alone(result, path, data) if path is not None or data is not None
+                                   else result)
+                    bar.update()
+        finally:
+            _CONTEXTS = None
+    return out
+
+
+def _work(job, received, contexts: list) -> "_Read":
+    """One job: received (unless it was), then examined if there is anything to read."""
+    result, path, data = received or _receive(job, contexts)
+    if path is None and data is None:
+        return result   # known already, or could not be opened
+    return _examine(result, path, data, contexts)
+
+
+def _work_in_worker(chunk: list) -> list["_Read"]:
+    return [_work(job, received, _CONTEXTS) for job, received in chunk]
+
+
+_POOL_FROM = 40   # files; below this one reading process, above one per core
 
 
 @contextmanager
 def _reader_pool(files: int, contexts: list):
-    """A pool of forked readers when the batch is large, there are several cores and the system can
-    fork (not Windows, where a worker would start by importing everything again); else None."""
+    """A pool of forked reading processes (one below _POOL_FROM files, else one per core) where the
+    system can fork (not Windows, where a worker would start by importing everything again); else
+    None, and files are read in this process."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _CONTEXTS
-    workers = min(os.cpu_count() or 1, files // 20)
-    if files < _POOL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if not files or _IN_PROCESS or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
+    workers = 1 if files < _POOL_FROM else max(1, min(os.cpu_count() or 1, files // 20))
     _CONTEXTS = contexts
     # Objects that exist before the fork are left out of the workers' garbage collections: a
     # collection would otherwise walk (and so copy) the whole inherited heap of pandas and pandera.
     gc.freeze()
     try:
         # (a worker that dies breaks the pool with an error, where multiprocessing.Pool would hang)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_limit_memory) as pool:
             yield pool
     finally:
         gc.unfreeze()
         _CONTEXTS = None
 
 
-def _read_in_worker(job) -> _Read:
-    return _read_one(job, _CONTEXTS)
-
-
-def _read_one(job, contexts: list) -> _Read:
-    """One job: a file found is hashed and archived untouched (the bytes read once serve the hash,
-    the archived copy and the reading); unless the ledger already has its content, it is then
-    read, identified and its cells extracted. A file left pending is read from its archived copy.
-    Nothing here touches the ledger: the parent records every new file before judging any."""
-    key, batch, outputs, path, name, left = job
-    directory, exp, period, by_file, known = contexts[batch]
-    result = _Read(key, batch, name, left)
-    data = None
-    if left is None:
-        try:
-            sha, size, data = received_content(path)
-        except OSError as exc:  # locked by another program, no permission: the next run tries again
-            result.why = exc.strerror or str(exc)
-            return result
-        result.sha, result.size = sha, size
-        result.archived = archive_file(outputs, path, sha, data)
-        if sha in known:
-            return result   # nothing new: not read again
+def _limit_memory() -> None:
+    """A reading process may use WORKER_MEMORY more than it inherited: a file that asks for more
+    fails its reader (or kills this process), not the machine. What a dying reader prints (Rust's
+    "memory allocation of … bytes failed") is not for the officer's terminal: the file's finding
+    says it."""
     try:
-        workbook = read_workbook(path if data is None else Path(name), skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS),
-                                 data=data)  # no data in those two sheets
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+    try:
+        import resource
+
+        with open("/proc/self/statm") as handle:
+            used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = used + WORKER_MEMORY
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        if soft == resource.RLIM_INFINITY or limit < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):
+        pass
+
+
+def _examine_alone(result: "_Read", path, data) -> "_Read":
+    """One file read in a process of its own, given READ_SECONDS: if it dies or does not finish,
+    the file is rejected with a finding that says so."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_examine_and_send, args=(result, path, data, sender), daemon=True)
+    process.start()
+    sender.close()
+    rule = "read_timeout"
+    try:
+        if receiver.poll(READ_SECONDS):
+            try:
+                return receiver.recv()
+            except Exception:  # noqa: BLE001 - the process died before sending its result
+                rule = "reader_crashed"
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    message = (f"Đọc tệp quá {READ_SECONDS} giây chưa xong (tệp bị hỏng hoặc có cấu trúc bất thường) nên tệp không "
+               "được đọc" if rule == "read_timeout" else
+               "Tệp làm chương trình đọc bảng tính dừng đột ngột (tệp bị hỏng hoặc đòi quá nhiều bộ nhớ) nên tệp "
+               "không được đọc")
+    result.findings = [{"unit_id": None, "file": result.name, "sheet": "", "cell": "", "value": "", "rule": rule,
+                        "severity": ERROR, "message": message + ": hãy mở lại tệp bằng Excel hoặc LibreOffice, lưu "
+                                                                "lại rồi gửi."}]
+    return result
+
+
+def _examine_and_send(result, path, data, sender) -> None:
+    _limit_memory()
+    try:
+        out = _examine(result, path, data, _CONTEXTS)
+    except BaseException as exc:  # noqa: BLE001 - whatever it is, the parent hears of it
+        result.findings = [unexpected(result.name, exc)]
+        out = result
+    sender.send(out)
+    sender.close()
+
+
+def _examine(result: "_Read", path: Path | None, data: bytes | None, contexts: list) -> "_Read":
+    """One file read, identified and its cells extracted; anything it raises (a Rust panic is a
+    BaseException, which cannot even be sent back from a reading process) becomes a finding."""
+    try:
+        return _examine_file(result, path, data, contexts)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a file we did not foresee must not stop the batch
+        result.item = result.identity = result.extracted = None
+        result.findings = [unexpected(result.name, exc)]
+        return result
+
+
+def _examine_file(result: "_Read", path: Path | None, data: bytes | None, contexts: list) -> "_Read":
+    directory, exp, period, by_file, _known = contexts[result.batch]
+    name = result.name
+    head = data[:8] if data is not None else b""
+    kind = next((k for magic, k in _SIGNATURES if head.startswith(magic)), None)
+    if kind is not None:   # a signed scan or a photo: kept beside the unit's workbook, not read
+        result.attachment = kind
+        register = by_file.get(name) or by_file.get(Path(name).name)
+        result.attachment_unit = (register[1] if register and register[1] else None) or _unit_of_name(directory, name)
+        return result
+    try:
+        workbook = read_workbook(Path(name) if data is not None else path,
+                                 skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS), data=data)  # no data in those two
     except Unreadable as exc:
         result.findings = [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
                             "rule": exc.rule, "severity": ERROR, "message": exc.message}]
         return result
-    item = Item(key=key, file=name, unit_id=None, workbook=workbook, sheets={})
+    item = Item(key=result.key, file=name, unit_id=None, workbook=workbook, sheets={})
     try:
         item.sheets, sheet_findings = locate_sheets(workbook, item)
         register = by_file.get(name) or by_file.get(Path(name).name)
@@ -615,9 +908,20 @@ def _read_one(job, contexts: list) -> _Read:
     for f in (*ident.findings, *sheet_findings):
         f["unit_id"] = ident.unit_id
     item.findings.extend(sheet_findings)
+    item.findings.extend(read_findings(item))
     result.extracted = extract(item, exp) if item.sheets else None
     result.item, result.identity = item.without_cells(), ident
     return result
+
+
+def _unit_of_name(directory: "Directory", name: str) -> str | None:
+    """The unit a file's name or, failing that, its folder names."""
+    parts = Path(name).parts
+    for part in (parts[-1], *reversed(parts[:-1])):
+        unit = directory.unit_in_file_name(part)
+        if unit:
+            return unit
+    return None
 
 
 def unexpected(file: str, exc: Exception) -> dict:

@@ -19,7 +19,7 @@ submissions       one row per distinct file content a province received for a pe
                   version (1, 2, ... per unit and period in the order received; NULL without a unit),
                   outcome ('pending' | 'accepted' | 'accepted_with_warnings' | 'rejected'),
                   errors, warnings (finding counts),
-                  superseded (1 when a later accepted version of the same unit and period exists),
+                  superseded (1 when another accepted version of the same unit and period is current),
                   is_current (1 for the one accepted version per unit and period that counts),
                   judged_at, province (the province code of the project that received it: several
                   provinces may share one ledger; NULL in rows recorded before schema version 2).
@@ -476,10 +476,11 @@ class Ledger:
     def judge(self, submission_id: int, *, unit_id: str | None, identified_by: str | None, fmt: str | None,
               template_version: str | None, outcome: str, findings: list[dict], tasks: list[dict],
               indicators: list[dict], receipt: tuple[str, str] | None, now: str,
-              info: dict | None = None) -> int | None:
+              info: dict | None = None, attachment: bool = False) -> int | None:
         """Stores one file's verdict, findings and values, and moves the unit's current version,
         in one transaction (or its group's: `judging`). Returns the version number given (None
-        without a unit)."""
+        without a unit, and for an `attachment`: a signed scan kept beside the unit's workbook,
+        never a version of its own)."""
         with self._verdict():
             row = self.db.execute("SELECT period, outcome FROM submissions WHERE id = ?", (submission_id,)).fetchone()
             if row is None or row["outcome"] != PENDING:
@@ -488,13 +489,13 @@ class Ledger:
             # (a pending file has no findings nor values: they are only ever written here, in the
             # same transaction that ends its pending state)
             version = None
-            if unit_id is not None:
+            if unit_id is not None and not attachment:
                 version = 1 + self.db.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE unit_id = ? AND period = ?",
                     (unit_id, period)).fetchone()[0]
             errors = sum(1 for f in findings if f["severity"] == "error")
             warnings = len(findings) - errors
-            current = int(unit_id is not None and outcome in ACCEPTED_OUTCOMES)
+            current = int(version is not None and outcome in ACCEPTED_OUTCOMES)
             if current and locked_out(self, submission_id, unit_id):
                 current = 0   # received after its period's lock: judged and kept, never current
             self.db.execute(
@@ -523,10 +524,22 @@ class Ledger:
                                 "VALUES (?, ?, ?, ?, ?)", (submission_id, info.get("preparer"), info.get("phone"),
                                                            info.get("report_date"), info.get("head_of_unit")))
             if current and version > 1:
-                # the latest accepted version supersedes every earlier version of the unit and period
-                self.db.execute("UPDATE submissions SET is_current = 0, superseded = 1 "
-                                "WHERE unit_id = ? AND period = ? AND id != ?", (unit_id, period, submission_id))
+                self._move_current(unit_id, period)
             return version
+
+    def _move_current(self, unit_id: str, period: str) -> None:
+        """The current version is the accepted one received last (receipt date, then the latest
+        ingested), whatever order the files were ingested in: an older version brought in late
+        supersedes nothing; a file received after its period's lock never is (`LOCKED_OUT_SQL`).
+        The others are superseded."""
+        current = self.db.execute(
+            "SELECT id FROM submissions s WHERE unit_id = ? AND period = ? AND version IS NOT NULL "
+            f"AND outcome IN {ACCEPTED_OUTCOMES!r} AND NOT {LOCKED_OUT_SQL} "
+            "ORDER BY receipt_date DESC, first_seen DESC, id DESC LIMIT 1",
+            (unit_id, period)).fetchone()[0]
+        self.db.execute("UPDATE submissions SET is_current = (id = ?), superseded = (id != ?) "
+                        "WHERE unit_id = ? AND period = ? AND version IS NOT NULL",
+                        (current, current, unit_id, period))
 
     # ------------------------------------------------------------ reading back
 
@@ -752,12 +765,13 @@ def unlock(ledger: Ledger, lock_id: int, period: str, province: int | None, now:
 
 def refresh_current(ledger: Ledger, period: str, province: int | None) -> None:
     """Re-derives is_current and superseded of the period's versions (inside a transaction): per unit
-    the latest accepted version not after an active lock is current, and every earlier version is
-    superseded; what judge does one file at a time, for the whole period when a lock changes."""
+    the accepted version received last (receipt date, then ingestion) and not after an active lock
+    is current, and every other version is superseded; what judge does one file at a time, for the
+    whole period when a lock changes."""
     where, params = ledger._of_province(province, "s.")
     rows = ledger.db.execute(
-        f"SELECT s.id, s.unit_id, s.version, s.outcome, {LOCKED_OUT_SQL} AS blocked FROM submissions s "
-        f"WHERE s.period = ? AND s.unit_id IS NOT NULL AND s.version IS NOT NULL{where}",
+        f"SELECT s.id, s.unit_id, s.version, s.outcome, s.receipt_date, s.first_seen, {LOCKED_OUT_SQL} AS blocked "
+        f"FROM submissions s WHERE s.period = ? AND s.unit_id IS NOT NULL AND s.version IS NOT NULL{where}",
         (period, *params)).fetchall()
     by_unit: dict[str, list] = {}
     for row in rows:
@@ -765,10 +779,12 @@ def refresh_current(ledger: Ledger, period: str, province: int | None) -> None:
     updates = []
     for versions in by_unit.values():
         counted = [r for r in versions if r["outcome"] in ACCEPTED_OUTCOMES and not r["blocked"]]
-        chosen = max(counted, key=lambda r: r["version"]) if counted else None
+        # the same order as Ledger._move_current: the latest receipt, then the latest ingested
+        chosen = max(counted, key=lambda r: (r["receipt_date"] or "", r["first_seen"] or "", r["id"])) \
+            if counted else None
         for r in versions:
             updates.append((int(chosen is not None and r["id"] == chosen["id"]),
-                            int(chosen is not None and r["version"] < chosen["version"]), r["id"]))
+                            int(chosen is not None and r["id"] != chosen["id"]), r["id"]))
     ledger.db.executemany("UPDATE submissions SET is_current = ?, superseded = ? WHERE id = ?", updates)
 
 

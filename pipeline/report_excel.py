@@ -183,11 +183,15 @@ def excel_bytes(data) -> bytes:
     ws = _sheet(wb, SHEET_GRID, [("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30), *[(c, 9) for c in codes]], grid_rows,
                 number_format={n: _DEC_STYLE for n in range(3, len(codes) + 3)})
     ws.freeze_panes = "C2"
+    from pipeline.ingest import signed_copies
+
+    signed = signed_copies(data.settings, period.code)   # the signed scans kept beside the workbooks
     _sheet(wb, SHEET_SUBMISSIONS,
            [("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30), ("Tình trạng", 26), ("Ngày nhận", 12), ("Số ngày muộn", 10),
-            ("Số lần gửi", 9), ("Tệp", 30)],
+            ("Số lần gửi", 9), ("Tệp", 30), ("Bản ký (PDF, ảnh)", 30)],
            [(u.unit_id, u.unit_name, u.status_label, u.receipt_date, _int(u.days_late),
-             int(u.versions), u.file if isinstance(u.file, str) else "") for u in _rows(data.status)])
+             int(u.versions), u.file if isinstance(u.file, str) else "", "; ".join(signed.get(u.unit_id, [])))
+            for u in _rows(data.status)])
     _sheet(wb, SHEET_REMARKS, [("Loại", 16), ("Nội dung", 70), ("Cơ quan, đơn vị", 40), ("Nhiệm vụ", 14)],
            [("Khó khăn, vướng mắc" if r.kind == "difficulties" else "Đề xuất, kiến nghị", r.text, ", ".join(r.units),
              ", ".join(r.tasks)) for r in k.remarks.itertuples(index=False)])

@@ -39,3 +39,32 @@ def ascii_slug(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", nfc(text).replace("đ", "d").replace("Đ", "D"))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+
+
+# C0 controls but tab, line feed and carriage return, DEL, and the two non-characters XML refuses:
+# what a Word paste (U+000B), a USB stick's file name (ESC, BEL) or a damaged file brings in, and
+# what openpyxl, python-docx and every XML writer refuse to write.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL_MAP = {"\x0b": "\n", "\x0c": "\n"}   # Word's manual line break and page break
+# the same as bytes (and tab, made a space), for a C-speed test of a whole sheet's text encoded
+CONTROL_BYTES = bytes([*range(0, 10), 11, 12, *range(14, 32), 127])
+
+
+def has_controls(text: str) -> bool:
+    return "\t" in text or _CONTROL.search(text) is not None
+
+
+def strip_controls(text: str) -> tuple[str, list[str]]:
+    """`text` with tab made a space, U+000B/U+000C (Word's line and page breaks) made a newline and
+    every other control character removed; and the controls found, as "U+000B" (tab not counted:
+    it is only a space)."""
+    found = sorted({f"U+{ord(ch):04X}" for ch in _CONTROL.findall(text)})
+    cleaned = _CONTROL.sub(lambda m: _CONTROL_MAP.get(m.group(), ""), text).replace("\t", " ")
+    return cleaned, found
+
+
+def printable(text: str) -> str:
+    """The second guard of every writer: `text` without the characters no document format accepts."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: _CONTROL_MAP.get(m.group(), ""), text)

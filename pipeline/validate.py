@@ -26,7 +26,7 @@ from pathlib import Path
 from pipeline import layout
 from pipeline.consistency import check_consistency, check_locked_cells
 from pipeline.reader import Sheet, Workbook, column_index
-from pipeline.text import fold, nfc
+from pipeline.text import fold, nfc, printable
 
 ERROR, WARNING = "error", "warning"
 INFO, TASKS, INDICATORS = layout.SHEET_INFO, layout.SHEET_TASKS, layout.SHEET_INDICATORS
@@ -35,6 +35,9 @@ DATA_SHEETS = (INFO, TASKS, INDICATORS)
 # flagged, as is one this many times smaller than it.
 OUTLIER_RATIO = 5
 OUTLIER_MIN_GAP = 20
+# The plausibility ceiling of an indicator whose `max_value` is blank in the catalogue, and of a
+# task's quantity: far above anything a unit reports, far below what overflows a total.
+DEFAULT_MAX_VALUE = 10 ** 9
 _STATUS_BY_KEY = {fold(s): s for s in layout.STATUSES}
 # sheet names, headers and statuses repeat in every file: fold each distinct text once
 _key = functools.lru_cache(maxsize=8192)(fold)
@@ -43,8 +46,9 @@ _VISIBLE = frozenset(fold(s) for s in layout.VISIBLE_SHEETS)
 
 
 def finding(item, sheet: str, cell: str, value, rule: str, severity: str, message: str) -> dict:
-    return {"unit_id": item.unit_id, "file": item.file, "sheet": sheet, "cell": cell,
-            "value": _show(value), "rule": rule, "severity": severity, "message": message}
+    # (what a unit typed is cleaned where it is read; this is the second guard of every writer)
+    return {"unit_id": item.unit_id, "file": item.file, "sheet": printable(sheet), "cell": cell,
+            "value": printable(_show(value)), "rule": rule, "severity": severity, "message": printable(message)}
 
 
 def _show(value) -> str:
@@ -138,6 +142,65 @@ def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], li
     return found, findings
 
 
+# ---------------------------------------------------------------- what the reader noticed
+
+# Functions whose result comes from outside the workbook (a program, a web page, another file):
+# their cached value is whatever the sender's machine last saw, or wants the reader to see.
+_ACTIVE = re.compile(r"\||\[|\b(?:HYPERLINK|WEBSERVICE|FILTERXML|RTD|CALL|REGISTER(?:\.ID)?|EXEC|IMPORTDATA|"
+                     r"IMPORTXML|IMPORTRANGE|INDIRECT|DDE|DDEAUTO|INFO|CELL|EVALUATE)\s*\(|'(?:file|https?):", re.I)
+
+
+def _input_cells(item) -> dict[str, set[str]]:
+    """The cells a unit types in, per sheet read: ref -> its sheet's name."""
+    cells: dict[str, set[str]] = {}
+    for kind, located in item.sheets.items():
+        sheet = located.sheet
+        if kind == INFO:
+            cells[sheet.name] = {f"{layout.INFO_VALUE_COLUMN}{r}" for r, _k, _l, inp, _q in layout.INFO_FIELDS if inp}
+        else:
+            columns = layout.TASK_COLUMNS if kind == TASKS else layout.INDICATOR_COLUMNS
+            letters = {c.letter for c in columns if c.is_input}
+            cells[sheet.name] = {ref for ref in sheet.formulas
+                                 if re.sub(r"\d", "", ref) in letters
+                                 and int(re.sub(r"\D", "", ref) or 0) > located.header_row}
+    return cells
+
+
+def read_findings(item) -> list[dict]:
+    """What the reader noticed on reading a file, as findings: control characters removed from
+    cells, formulas in input cells (those reaching outside the workbook are errors: their value is
+    not trusted), links to other workbooks."""
+    out = []
+    workbook = item.workbook
+    for sheet in workbook.sheets.values():
+        for ref, found in sheet.controls.items():
+            kind = ("dấu ngắt dòng của Word (U+000B), đã đổi thành xuống dòng" if found == ["U+000B"] else
+                    f"ký tự điều khiển không in được ({', '.join(found)}), đã bỏ")
+            out.append(finding(item, sheet.name, ref, sheet.cell(int(re.sub(r"\D", "", ref)), re.sub(r"\d", "", ref)),
+                               "control_character", WARNING,
+                               f"Ô có {kind} (thường do dán từ Word hoặc trang web): hãy kiểm tra lại nội dung ô."))
+    inputs = _input_cells(item) if any(s.formulas for s in workbook.sheets.values()) else {}
+    for sheet_name, refs in inputs.items():
+        formulas = workbook.sheets[sheet_name].formulas
+        for ref in sorted(refs & formulas.keys(), key=lambda r: (len(r), r)):
+            formula = formulas[ref]
+            if _ACTIVE.search(formula):
+                out.append(finding(item, sheet_name, ref, "=" + formula, "active_content", ERROR,
+                                   "Ô nhập liệu chứa công thức lấy dữ liệu từ bên ngoài (liên kết, trang web, chương "
+                                   "trình khác) nên giá trị không tin cậy được: hãy xoá công thức và ghi trực tiếp số "
+                                   "liệu hoặc nội dung."))
+            else:
+                out.append(finding(item, sheet_name, ref, "=" + formula, "formula_in_input", WARNING,
+                                   "Ô nhập liệu chứa công thức; đã dùng giá trị đã tính. Lần sau hãy ghi trực tiếp "
+                                   "số liệu."))
+    if workbook.external_links:
+        out.append(finding(item, "", "", workbook.external_links, "external_link", ERROR,
+                           f"Tệp có {workbook.external_links} liên kết tới tệp khác (External Links): số liệu lấy từ "
+                           "tệp khác không kiểm tra được. Hãy gỡ liên kết (Dữ liệu > Sửa liên kết > Ngắt liên kết) "
+                           "rồi gửi lại."))
+    return out
+
+
 # ---------------------------------------------------------------- reading cells
 
 class CellError(str):
@@ -183,10 +246,18 @@ def parse_number(raw, decimal: bool) -> Parsed:
                         "giải thích ghi ở cột Ghi chú.")
     if not match:
         return not_number
-    sign, digits, suffix = match.group(1), re.sub(r"\s+", "", match.group(2)), (match.group(3) or "").strip()
+    sign, spaced, suffix = match.group(1), match.group(2).strip(), (match.group(3) or "").strip()
+    digits = re.sub(r"\s+", "", spaced)
     if suffix and not all(ch.isalpha() or ch in " /." for ch in suffix):
         return not_number
-    if re.fullmatch(r"\d+", digits):
+    if digits != spaced and not re.fullmatch(r"\d{1,3}( \d{3})+", spaced):
+        # "12 15": two figures pasted in one cell, not 1215 ("1 200", a space between thousands, is one)
+        return Parsed(None, "two_numbers", ERROR,
+                      f"'{_show(text)}' có vẻ là nhiều số ghi chung một ô: hãy ghi một số duy nhất (ví dụ 12); "
+                      "giải thích ghi ở cột Ghi chú.")
+    if digits != spaced:
+        value, how = float(digits), "dấu cách phân cách hàng nghìn"
+    elif re.fullmatch(r"\d+", digits):
         value, how = float(digits), ""
     elif re.fullmatch(r"\d{1,3}(\.\d{3})+", digits):
         value, how = float(digits.replace(".", "")), "dấu chấm phân cách hàng nghìn"
@@ -258,6 +329,7 @@ class Expectations:
     plausibility: list = field(default_factory=list)  # the consistency rules (pipeline/consistency.py)
     earlier: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)  # (unit, code) -> [(period, value)]
     locked: dict = field(default_factory=dict)   # what the template wrote in its locked cells (consistency.py)
+    ceilings: dict[str, float] = field(default_factory=dict)   # code -> the most one unit can plausibly report
 
     def fingerprint(self, unit_id: str) -> str:
         return layout.fingerprint(unit_id, self.period_code, [t for t, _ in self.tasks.get(unit_id, [])],
@@ -488,12 +560,18 @@ def _text_cell(item: Item, sheet: Sheet, row: int, letter: str, cell_errors, raw
 
 
 def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool, cell_errors,
-                 raw=_UNREAD) -> tuple[float | None, bool, str]:
+                 raw=_UNREAD, ceiling: float = DEFAULT_MAX_VALUE) -> tuple[float | None, bool, str]:
     if raw is _UNREAD:
         raw = _cell_value(sheet, row, letter)
-    if type(raw) is float and raw == raw and raw not in (math.inf, -math.inf):   # a plain number: the usual case
+    if type(raw) is float and -ceiling <= raw <= ceiling:   # a plain number: the usual case (NaN fails too)
         return raw, False, _show(raw)
     parsed = parse_number(raw, decimal)
+    if parsed.value is not None and abs(parsed.value) > ceiling:
+        shown_ceiling = f"{ceiling:,.0f}".replace(",", ".")
+        parsed = Parsed(None, "above_ceiling", ERROR,
+                        f"Giá trị {_show(parsed.value) if abs(parsed.value) < 1e15 else format(parsed.value, '.3g')} "
+                        f"vượt quá mức tối đa hợp lý cho một đơn vị ({shown_ceiling}): hãy kiểm tra lại số đã ghi "
+                        "(thừa chữ số, dán nhầm).")
     shown = raw if isinstance(raw, str) else _show(raw)
     if parsed.rule:
         ref = f"{letter}{row}"
@@ -653,7 +731,8 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                              _INDICATOR_ROWS, seen):
             value_type = owed_codes.get(code, "decimal")
             value, blank, raw = _number_cell(item, s, row, "E", value_type == "decimal", cell_errors,
-                                             values[_INDICATOR_LETTERS.index("E")])
+                                             values[_INDICATOR_LETTERS.index("E")],
+                                             exp.ceilings.get(code, DEFAULT_MAX_VALUE))
             note = _text_cell(item, s, row, "F", cell_errors, values[_INDICATOR_LETTERS.index("F")])
             indicator_rows.append({"file_key": item.key, "excel_row": row, "sheet": s.name, "code": code,
                                    "value_type": value_type, "value": value, "is_blank": blank, "note": note})

@@ -194,7 +194,6 @@ UNREADABLE = [
     ("docx renamed", "bao cao.xlsx", lambda kit: _docx_bytes(), "not_a_spreadsheet", "văn bản Word (.docx) đổi đuôi"),
     ("pdf renamed", "bao cao.xlsx", lambda kit: b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n", "not_a_spreadsheet",
      "Tệp là PDF"),
-    ("0-byte file", "trong.xlsx", lambda kit: b"", "empty_file", "Tệp rỗng (0 byte)"),
     ("corrupt zip", "hong.xlsx", lambda kit: xlsx_bytes(kit.filled(COMMUNE)[1])[:3000], "corrupt_file",
      "Tệp bị hỏng"),
     ("password", "mat khau.xlsx", _encrypted, "password_protected", "đặt mật khẩu"),
@@ -337,8 +336,8 @@ BAD_CELLS = [
      layout.SHEET_INFO, "B9", "không đúng dạng ngày/tháng/năm", "rejected"),
     ("metadata says one unit, the sheet another", _other_unit_in_sheet, "unit_conflict", "error", layout.SHEET_INFO,
      "B4", "dữ liệu nhận diện là 03405 (Xã Tả Lèng) nhưng trang Thông tin ghi 03388", "rejected"),
-    ("thousands typed the Vietnamese way", _set(layout.SHEET_INDICATORS, f"E{I1}", "1.200"), "vietnamese_number",
-     "warning", layout.SHEET_INDICATORS, f"E{I1}", "Đã hiểu '1.200' là 1.200", "accepted_with_warnings"),
+    ("thousands typed the Vietnamese way", _set(layout.SHEET_INDICATORS, f"E{I1}", "1.000"), "vietnamese_number",
+     "warning", layout.SHEET_INDICATORS, f"E{I1}", "Đã hiểu '1.000' là 1.000", "accepted_with_warnings"),
     ("decimal comma in a decimal indicator", _set(layout.SHEET_INDICATORS, lambda s: f"E{row_of(s, 'HT07')}", "12,5"),
      "vietnamese_number", "warning", layout.SHEET_INDICATORS, "HT07", "Đã hiểu '12,5' là 12,5 (dấu phẩy thập phân)",
      "accepted_with_warnings"),
@@ -603,7 +602,7 @@ def test_same_inputs_give_the_same_bytes(kit, tmp_path, project):
 def test_cli_ingest_prints_a_summary_per_unit(kit):
     _spec, wb = kit.filled(COMMUNE)
     kit.save(wb, "ta leng.xlsx")
-    _write(kit, "rong.xlsx", b"")
+    _write(kit, "rong.xlsx", b"khong phai bang tinh")
     result = CliRunner().invoke(cli, ["--root", str(kit.root), "ingest", "--period", "2026S1"])
     assert result.exit_code == 0, result.output
     assert "03405  Xã Tả Lèng" in result.output and "Chấp nhận" in result.output

@@ -77,7 +77,7 @@ def _batch(kit: Kit) -> int:
         if n == 1:
             wb["Chỉ tiêu"]["E5"] = "nhiều"   # one rejected file
         kit.save(wb, f"{n:02d}_{unit}.xlsx")
-    (kit.folder / "99_rong.xlsx").write_bytes(b"")  # one unreadable
+    (kit.folder / "99_rong.xlsx").write_bytes(b"not a workbook")  # one unreadable
     return len(UNITS) + 1
 
 

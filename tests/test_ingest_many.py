@@ -26,7 +26,7 @@ NOW = dt.datetime(2026, 6, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
 def _country(base) -> dict[int, Kit]:
     """Per province: its Health department and two communes filled, a third commune's file with an
-    error, and a file nobody can identify (`rong-<code>.xlsx`, empty)."""
+    error, and a file nobody can identify (`rong-<code>.xlsx`, not a workbook)."""
     ledger = base / "ministry" / "ledger.sqlite"
     kits = {}
     for code, name in PROVINCES.items():
@@ -38,7 +38,7 @@ def _country(base) -> dict[int, Kit]:
         _, wb = kit.filled(communes[2])
         wb["Chỉ tiêu"]["E5"] = -3
         kit.save(wb, f"bao-cao-{communes[2]}.xlsx")
-        (kit.folder / f"rong-{code}.xlsx").write_bytes(b"")
+        (kit.folder / f"rong-{code}.xlsx").write_bytes(b"khong phai bang tinh")
     return kits
 
 

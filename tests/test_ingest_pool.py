@@ -66,7 +66,7 @@ def test_pool_and_one_process_record_the_same(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ingest_module, "_reader_pool", spy)
     pooled.ingest(progress=False)
-    monkeypatch.setattr(ingest_module, "_POOL_FROM", 10 ** 9)
+    monkeypatch.setattr(ingest_module, "_IN_PROCESS", True)
     alone.ingest(progress=False)
     assert pools[0] is not None and pools[1] is None
 

@@ -40,7 +40,7 @@ from filling import Kit, fill, row_of, task_row
 
 COMMUNE = "03405"          # Xã Tả Lèng
 SILENT_PARTNER = "12-STP"  # Sở Tư pháp: partner of 1.1 and 1.2, sends nothing
-TYPED = 1234               # typed into Tả Lèng's TT01 cell
+TYPED = 1234               # typed into Tả Lèng's TT02 cell (TT01 would be above its ceiling, 1000)
 AS_OF_S1 = dt.date(2026, 6, 25)
 AS_OF_YEAR = dt.date(2026, 12, 28)
 
@@ -80,7 +80,7 @@ def _submit_province(kit: Kit, tl_value: int) -> None:
         if spec.unit_id == SILENT_PARTNER:
             continue
         wb = build_workbook(spec)
-        fill(wb, spec, {"TT01": tl_value} if spec.unit_id == COMMUNE else None)
+        fill(wb, spec, {"TT02": tl_value} if spec.unit_id == COMMUNE else None)
         tasks = wb[layout.SHEET_TASKS]
         if spec.unit_id == "12-SYT":
             _text(tasks[f"F{task_row(spec, '1.1')}"], NASTY)
@@ -131,28 +131,28 @@ def test_typed_value_reaches_the_total_the_communes_row_and_the_provenance(provi
     first, _, outputs = province
     out = outputs["2026S1"]
     k = out.data.consolidation
-    tt01 = k.values[k.values["code"] == "TT01"]
+    tt01 = k.values[k.values["code"] == "TT02"]
     assert tt01.set_index("unit_id").loc[COMMUNE, "value"] == TYPED
     others = tt01[tt01["unit_id"] != COMMUNE]["value"].sum()
-    total = k.indicators.set_index("code").loc["TT01", "total"]
+    total = k.indicators.set_index("code").loc["TT02", "total"]
     assert total == TYPED + others and total > TYPED
 
     wb = openpyxl.load_workbook(out.excel)
     grid = wb[SHEET_GRID]
     header = [c.value for c in grid[1]]
-    column = header.index("TT01") + 1
+    column = header.index("TT02") + 1
     rows = {grid.cell(row=r, column=2).value: grid.cell(row=r, column=column).value for r in range(2, grid.max_row + 1)}
     assert rows["Xã Tả Lèng"] == TYPED and rows["Toàn tỉnh"] == total
     indicators = wb[SHEET_INDICATORS]
-    assert [r for r in indicators.iter_rows(values_only=True) if r[0] == "TT01"][0][5] == total
+    assert [r for r in indicators.iter_rows(values_only=True) if r[0] == "TT02"][0][5] == total
 
     spec = first.spec(COMMUNE)
     provenance = [r for r in wb[SHEET_PROVENANCE].iter_rows(values_only=True)
-                  if r[1] == "TT01" and r[2] == COMMUNE]
+                  if r[1] == "TT02" and r[2] == COMMUNE]
     assert len(provenance) == 1
     what, code, unit_id, unit_name, value, file, sheet, cell, version, received = provenance[0]
     assert (unit_name, value, file, sheet, cell, version) == (
-        "Xã Tả Lèng", TYPED, spec.file_name, layout.SHEET_INDICATORS, f"E{row_of(spec, 'TT01')}", 1)
+        "Xã Tả Lèng", TYPED, spec.file_name, layout.SHEET_INDICATORS, f"E{row_of(spec, 'TT02')}", 1)
     assert received == dt.datetime(2026, 6, 16)
     # every figure of the by-unit sheet has its provenance row
     figures = sum(1 for r in grid.iter_rows(min_row=2, max_row=grid.max_row - 1, min_col=3, values_only=True)
@@ -231,12 +231,12 @@ def test_annual_compares_with_the_first_half_and_flags_a_shrinking_cumulative_fi
     comparison = k.comparison.set_index("code")
     s1 = outputs["2026S1"].data.consolidation.indicators.set_index("code")
     year = k.indicators.set_index("code")
-    tt01 = comparison.loc["TT01"]
-    assert tt01["first_half"] == s1.loc["TT01", "total"] and tt01["annual"] == year.loc["TT01", "total"]
+    tt01 = comparison.loc["TT02"]
+    assert tt01["first_half"] == s1.loc["TT02", "total"] and tt01["annual"] == year.loc["TT02", "total"]
     assert tt01["second_half"] == tt01["annual"] - tt01["first_half"]
     assert math.isnan(comparison.loc["HT01", "second_half"])   # a stock: no second half by subtraction
     assert math.isnan(tt01["previous_year"])                   # no 2025 in the ledger
-    finding = k.findings[(k.findings["code"] == "TT01") & (k.findings["unit_id"] == COMMUNE)]
+    finding = k.findings[(k.findings["code"] == "TT02") & (k.findings["unit_id"] == COMMUNE)]
     assert len(finding) == 1 and "1.000" in finding.iloc[0]["message"] and "1.234" in finding.iloc[0]["message"]
     text = _docx_text(out.word)
     assert "So sánh với 6 tháng đầu năm" in text and "6 tháng cuối năm" in text
@@ -479,7 +479,7 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     names = [f"{report_name(kit.period)}.docx", "tong-hop-2026S1.xlsx", f"{report_name(kit.period)}.html"]
     before = {n: (folder / n).read_bytes() for n in names}
     # new data for the next run: one more commune value
-    spec, wb = kit.filled(COMMUNE, values={"TT01": 4321})
+    spec, wb = kit.filled(COMMUNE, values={"TT01": 987})
     kit.save(wb, "ta-leng-ban-2.xlsx")
     kit.ingest()
 
@@ -509,10 +509,10 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
         if where == "render" or name != names[0]:
             assert data == before[name], name   # untouched
     if where == "write":
-        assert b"4.321" in zipfile.ZipFile(folder / names[0]).read("word/document.xml")   # the first, complete
+        assert b">987<" in zipfile.ZipFile(folder / names[0]).read("word/document.xml")   # the first, complete
     # and a clean rerun finishes the job
     out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
-    assert "4.321" in _docx_text(out.word)
+    assert "987" in _docx_text(out.word)
 
 
 # ---------------------------------------------------------------- edges and the command line
