@@ -32,6 +32,7 @@ FEEDBACK_SHEET = "Kết quả kiểm tra"
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 FILLS = {"error": "F4CCCC", "warning": "FFC000"}  # amber: apart from the inputs' pale yellow
 FONT = "Times New Roman"
+SIGNED_COPY = ("pdf", "image")   # formats of a unit's signed scan, kept beside its workbook
 
 
 def _timestamp(period: Period) -> dt.datetime:
@@ -100,7 +101,8 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
     rows = []
     for s in ledger.submissions(period.code, settings.province_code):
         unit = s["unit_id"] or ""
-        rows.append([unit, names.get(unit, "") if unit else "(không xác định)", s["original_name"], s["version"],
+        version = s["version"] if s["version"] is not None else ("bản ký" if s["format"] in SIGNED_COPY else None)
+        rows.append([unit, names.get(unit, "") if unit else "(không xác định)", s["original_name"], version,
                      dt.date.fromisoformat(s["receipt_date"]), "sổ công văn đến" if s["receipt_source"] == "so-den" else "ngày nhận tệp",
                      outcome_label(s["outcome"]), s["errors"], s["warnings"],
                      "có" if s["is_current"] else ("đã thay thế" if s["superseded"] else ""),
@@ -292,7 +294,9 @@ def summary_rows(judged: list[dict]) -> list[dict]:
     rows = []
     for j in sorted(judged, key=lambda j: (order.get(j["outcome"], 3), j["unit_id"] or "~", j["original_name"])):
         rows.append({"Mã ĐV": j["unit_id"] or "?", "Đơn vị": j["unit_name"] or "(không xác định)",
-                     "Tệp": j["original_name"], "Bản": j["version"] or "-", "Kết quả": outcome_label(j["outcome"]),
+                     "Tệp": j["original_name"],
+                     "Bản": j["version"] or ("bản ký" if j.get("fmt") in SIGNED_COPY else "-"),
+                     "Kết quả": outcome_label(j["outcome"]),
                      "Lỗi": sum(1 for f in j["findings"] if f["severity"] == "error"),
                      "Cảnh báo": sum(1 for f in j["findings"] if f["severity"] == "warning")})
     return rows

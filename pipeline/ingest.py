@@ -802,6 +802,9 @@ def _limit_memory() -> None:
     fails its reader (or kills this process), not the machine. What a dying reader prints (Rust's
     "memory allocation of … bytes failed") is not for the officer's terminal: the file's finding
     says it."""
+    import faulthandler
+
+    faulthandler.disable()   # (when a test runner enabled it: its dump goes to the terminal too)
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)

@@ -249,7 +249,8 @@ def test_a_signed_pdf_beside_the_workbook_is_its_attachment(kit, province):
     folder.mkdir()
     (folder / "bao-cao.xlsx").write_bytes(province[VICTIM])
     (folder / "scan-ban-ky.pdf").write_bytes(hostile.pdf_bytes())
-    _ingest(kit)
+    output = _ingest(kit)
+    assert "03405-ta-leng/scan-ban-ky.pdf  bản ký" in output
     pdf, findings = _verdict(kit, "03405-ta-leng/scan-ban-ky.pdf")
     assert (pdf["unit_id"], pdf["format"], pdf["version"], pdf["is_current"], findings) == (VICTIM, "pdf", None, 0, [])
     assert pdf["archive_path"].endswith(".pdf")
