@@ -46,6 +46,9 @@ def rule_codes_in_code() -> dict[str, str]:
                 for keyword in node.keywords:
                     if keyword.arg == "rule" and _literal(keyword.value):
                         found.setdefault(_literal(keyword.value), where)
+            elif isinstance(node, ast.Assign) and _literal(node.value) and any(
+                    getattr(target, "id", "") == "rule" for target in node.targets):
+                found.setdefault(_literal(node.value), where)   # rule = "read_timeout"
             elif isinstance(node, (ast.Tuple, ast.List)):
                 sequences.append(node.elts)
             elif isinstance(node, ast.Dict):
