@@ -173,9 +173,12 @@ def units(project: Project) -> None:
     click.echo(f"\n{len(project.registry.departments())} sở, ngành; {len(project.registry.communes())} xã/phường.")
 
 
+_PERIOD = click.option("--period", "period_code", required=True, type=PERIOD,
+                       help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+
+
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--unit", "unit_id", default=None, type=UNIT,
               help="Chỉ một đơn vị: mã (03405, 3405, 12-SYT) hoặc tên (Tả Lèng, ta leng); xem lệnh units.")
 @pass_project
@@ -200,8 +203,7 @@ def obligations(project: Project, period_code: str, unit_id: str | None) -> None
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--unit", "unit_id", default=None, type=UNIT,
               help="Chỉ biểu mẫu của đơn vị này: mã hoặc tên (xem lệnh units).")
 @pass_project
@@ -256,8 +258,7 @@ def _mail_unset(settings) -> str:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--unit", "unit_id", default=None, type=UNIT,
               help="Chỉ đơn vị này: mã hoặc tên (xem lệnh units).")
 @_SEND
@@ -279,8 +280,7 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
 
 
 @cli.command("send-feedback")
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--unit", "unit_id", default=None, type=UNIT,
               help="Chỉ đơn vị này: mã hoặc tên (xem lệnh units).")
 @click.option("--folder", type=FOLDER, default=None,
@@ -306,8 +306,7 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
 
 @cli.command("send-reminders")
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--unit", "unit_ids", multiple=True, type=UNIT,
               help="Gửi cho đơn vị này thay cho danh sách của lần rà soát; ghi lại tùy chọn cho mỗi đơn vị.")
 @click.option("--letter", type=FILE, default=None,
@@ -376,8 +375,7 @@ def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--since", type=DATE, default=None,
               help="Đọc thư từ ngày này, dạng 20/05/2026 (mặc định: một ngày trước khi gửi biểu mẫu).")
 @pass_project
@@ -399,8 +397,7 @@ def collect(project: Project, period_code: str, since) -> None:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--progress/--no-progress", default=None,
               help="Hiện thanh tiến độ (mặc định: chỉ khi có nhiều tệp).")
 @click.argument("others", nargs=-1, type=EXISTING_FOLDER, metavar="[THƯ_MỤC_DỰ_ÁN_KHÁC]...")
@@ -487,8 +484,7 @@ def _ingest_first(project: Project, period, no_ingest: bool) -> None:
 @cli.command()
 @click.option("--unit", "unit_id", required=True, type=UNIT,
               help="Đơn vị: mã (03405, 3405) hoặc tên (Tả Lèng); xem lệnh units.")
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @_NO_INGEST
 @pass_project
 def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -> None:
@@ -722,8 +718,7 @@ def annual(project: Project, year: int, as_of, no_ingest: bool, force: bool) -> 
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--cho-phep", "exceptions", multiple=True, type=UNIT,
               help="Đơn vị được chấp thuận: tệp nhận sau khi khoá vẫn được tính; ghi lại tùy chọn cho mỗi đơn vị.")
 @pass_project
@@ -755,8 +750,7 @@ def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> Non
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--ly-do", "reason", required=True, help="Lý do mở lại kỳ (ghi vào sổ cái).")
 @pass_project
 def unlock(project: Project, period_code: str, reason: str) -> None:
@@ -802,8 +796,7 @@ def demo(project: Project, workspace: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--period", "period_code", required=True, type=PERIOD,
-              help="Mã kỳ báo cáo: 2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm).")
+@_PERIOD
 @click.option("--as-of", type=DATE, default=None,
               help="Tình hình nộp tính đến ngày này, dạng 20/06/2026 (mặc định: hôm nay).")
 @click.option("--out", type=FOLDER, default=None,

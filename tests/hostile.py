@@ -119,21 +119,26 @@ def panics(data: bytes) -> bool:
     return out.stdout.decode().strip() == "PanicException"
 
 
-def damaged_xls(kit: Kit, tmp: Path) -> bytes | None:
-    """The victim's workbook saved as .xls by LibreOffice, with a few bytes changed so that the
-    reader panics; None if no known damage makes this LibreOffice's file panic."""
+def _victim_xls_damaged(kit: Kit, tmp: Path, damages, does) -> bytes | None:
+    """The victim's workbook saved as .xls by LibreOffice, with the first of `damages` (offset, new
+    bytes) for which `does(data)` holds; None if none does to this LibreOffice's file."""
     from conftest import soffice_convert
 
     _spec, wb = kit.filled(VICTIM)
     source = tmp / "victim.xlsx"
     wb.save(source)
     data = soffice_convert(source, "xls", tmp / "xls").read_bytes()
-    for offset, new in XLS_DAMAGES:
+    for offset, new in damages:
         damaged = bytearray(data)
         damaged[offset:offset + 4] = bytes.fromhex(new)
-        if panics(bytes(damaged)):
+        if does(bytes(damaged)):
             return bytes(damaged)
     return None
+
+
+def damaged_xls(kit: Kit, tmp: Path) -> bytes | None:
+    """The victim's .xls with a few bytes changed so that the reader panics."""
+    return _victim_xls_damaged(kit, tmp, XLS_DAMAGES, panics)
 
 
 # A damage that makes python-calamine ask for 20 GB on the same .xls (found the same way: without a
@@ -151,20 +156,8 @@ def aborts(data: bytes) -> bool:
 
 
 def exhausting_xls(kit: Kit, tmp: Path) -> bytes | None:
-    """The victim's workbook saved as .xls by LibreOffice, damaged so that the reader asks for more
-    memory than any machine has; None if no known damage does that to this LibreOffice's file."""
-    from conftest import soffice_convert
-
-    _spec, wb = kit.filled(VICTIM)
-    source = tmp / "victim.xlsx"
-    wb.save(source)
-    data = soffice_convert(source, "xls", tmp / "xls").read_bytes()
-    for offset, new in XLS_EXHAUSTING:
-        damaged = bytearray(data)
-        damaged[offset:offset + 4] = bytes.fromhex(new)
-        if aborts(bytes(damaged)):
-            return bytes(damaged)
-    return None
+    """The victim's .xls damaged so that the reader asks for more memory than any machine has."""
+    return _victim_xls_damaged(kit, tmp, XLS_EXHAUSTING, aborts)
 
 
 def with_controls(kit: Kit, char: str) -> bytes:
