@@ -366,8 +366,12 @@ def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
     after the audit is not sent a reminder."""
     from pipeline.audit import submission_status
 
+    from pipeline.lock import lock_state
+
     status = submission_status(project.settings, project.registry, project.matrix, period).set_index("unit_id")
-    sent = [u for u in ids if u in status.index and not status.at[u, "needs_reminder"]]
+    lock = lock_state(project.settings, period)
+    after_lock = {r["unit_id"] for r in lock.after} if lock is not None else set()   # sent, though too late to count
+    sent = [u for u in ids if u in after_lock or (u in status.index and not status.at[u, "needs_reminder"])]
     if sent:
         click.echo(f"Không gửi thư đôn đốc cho {len(sent)} đơn vị đã có báo cáo sau lần kiểm tra gần nhất: "
                    f"{', '.join(sent)}.")
@@ -508,7 +512,13 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
 
     with Ledger(path, readonly=True) as ledger:
         versions = ledger.versions(unit_id, period.code)
-        late = {r["id"] for r in after_lock(ledger, period.code, project.settings.province_code) if not r["counted"]}
+        try:
+            late = {r["id"] for r in after_lock(ledger, period.code, project.settings.province_code)
+                    if not r["counted"]}
+        except sqlite3.OperationalError as exc:   # a ledger written before period locks existed
+            if "no such table" not in str(exc):
+                raise
+            late = set()
         click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")
         if not versions:
             return
@@ -643,6 +653,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
     from pipeline.ingest import submissions_dir
+    from pipeline.ledger import LedgerError
     from pipeline.lock import compare_issued, lock_state, remember_build
     from pipeline.report import build_reports, officer_text_line, read_officer_text
 
@@ -661,7 +672,10 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
                       if lock.exceptions else "") + ".")
     out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
     if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
-        remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
+        try:
+            remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
+        except LedgerError as exc:   # a read-only ledger: the reports are written, the build is not recorded
+            click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({exc}); chưa khoá kỳ theo bản này được.")
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
@@ -675,7 +689,8 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     if lock is not None:
         changed = compare_issued(lock, [out.word, out.excel, out.html])
         click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
-                   f"Khác bản đã phát hành (do tệp được chấp thuận nộp muộn): {', '.join(changed)}.")
+                   "Khác bản đã phát hành" + (" (do tệp được chấp thuận nộp muộn)" if lock.exceptions else "")
+                   + f": {', '.join(changed)}.")
     _echo_kept_edits(out.word)
 
 @cli.command()

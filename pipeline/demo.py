@@ -7,8 +7,10 @@ written into the real generated templates. Used by `make demo` and by the benchm
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import shutil
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -184,7 +186,7 @@ def prepare_workspace(source_root: Path, workspace: Path) -> Path:
     """A fresh copy of the project's data (inputs, schemas, templates): the officer's real
     inputs/ and ledger are never touched. Its .gitignore keeps the units' data out of git."""
     if workspace.exists():
-        shutil.rmtree(workspace)
+        shutil.rmtree(workspace, onerror=_writable_then_retry)   # archive copies are read-only (0444)
     for folder in ("inputs", "schemas", "templates"):
         shutil.copytree(source_root / folder, workspace / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
@@ -373,3 +375,9 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     outputs = {p.code: sorted(q for q in (settings.path("outputs") / p.code).rglob("*") if q.is_file())
                for p in (s1, year)}
     return DemoResult(workspace, outputs)
+
+
+def _writable_then_retry(remove, path, _exc) -> None:
+    """Windows refuses to delete a read-only file (the archive's copies): make it writable, retry."""
+    os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
+    remove(path)

@@ -123,8 +123,11 @@ def lock_period(settings, registry, period: Period, exceptions: list[str] = ()) 
         missing = [name for name in built if not (folder / name).is_file()]
         if missing:
             raise LockError(f"Không thấy báo cáo đã tạo {', '.join(missing)} trong {folder}: chạy {command} rồi khoá kỳ.")
-        files = [(name, _sha256(folder / name), (folder / name).stat().st_size) for name in sorted(built)]
-        edited = [name for name, sha, _size in files if sha != built[name]]
+        on_disk = {name: _sha256(folder / name) for name in sorted(built)}
+        edited = [name for name, sha in on_disk.items() if sha != built[name]]
+        # the hash recorded is of the bytes the program wrote (what a rebuild reproduces); a report
+        # the officer edited in Word before signing is named in `edited`
+        files = [(name, built[name], (folder / name).stat().st_size) for name in sorted(built)]
         add_lock(ledger, period.code, province, now, build["as_of"], build["last_submission"], files,
                  list(exceptions))
         return LockResult([name for name, *_ in files], dt.date.fromisoformat(build["as_of"]), sorted(exceptions),
@@ -147,7 +150,16 @@ def unlock_period(settings, period: Period, reason: str) -> LockState:
 
 def compare_issued(state: LockState, files: list[Path]) -> list[str]:
     """The rebuilt files whose bytes differ from the issued ones (empty: byte-identical)."""
-    return [p.name for p in files if state.files.get(p.name) != _sha256(p)]
+    return [p.name for p in files if state.files.get(_issued_name(p)) != _sha256(p)]
+
+
+def _issued_name(path: Path) -> str:
+    """The name a rebuilt file was issued under: a Word draft written beside an edited report
+    (`…-ban-2.docx`, pipeline/docx_finish.py) is the rebuild of `….docx`."""
+    from pipeline.docx_finish import _DRAFT
+
+    match = _DRAFT.match(path.stem)
+    return f"{match['stem']}{path.suffix}" if match else path.name
 
 
 def locked_note(settings, period: Period) -> str:

@@ -13,7 +13,6 @@ proposal attributed to the units that gave it.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.audit import LATE, ON_TIME, rates
-from pipeline.errors import BaocaoError
 from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED, PROVINCIAL,
-                                  TASK_STATUSES, Consolidation, clean_text, consolidate, comparison_periods,
+                                  Consolidation, clean_text, consolidate, comparison_periods,
                                   is_missing, read_ledger, vn_number, vn_percent)
+from pipeline.errors import BaocaoError
 from pipeline.matrix import LEAD
 from pipeline.periods import Period, TimeframeKind
 from pipeline.text import fold

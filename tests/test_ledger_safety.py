@@ -188,3 +188,34 @@ def test_a_ledger_failing_mid_command_is_one_vietnamese_line(error, start):
 
     line = ledger_failure(sqlite3.OperationalError(error))
     assert (line is None) if start is None else (line.startswith(start) and error in line)
+
+
+def test_a_report_from_a_read_only_ledger_is_written_and_says_it_cannot_be_locked(ingested):
+    """Reading is enough for a report: with nothing new to ingest, a read-only ledger gives the
+    reports, and the one build record it cannot write is a line, not a failure."""
+    ledger = ingested / "outputs" / "ledger.sqlite"
+    os.chmod(ledger, 0o444)
+    try:
+        before = _sha(ledger)
+        result = run(ingested, "semiannual", "--period", "2026S1", "--force", "--as-of", "2026-06-30")
+        assert result.exit_code == 0, result.output
+        assert "chưa khoá kỳ theo bản này được" in result.output
+        assert (ingested / "outputs" / "2026S1" / "bao-cao-6-thang-dau-nam-2026.docx").is_file()
+        assert _sha(ledger) == before
+    finally:
+        os.chmod(ledger, 0o644)
+
+
+def test_history_reads_a_ledger_written_before_period_locks(ingested):
+    ledger = ingested / "outputs" / "ledger.sqlite"
+    with closing(sqlite3.connect(ledger)) as db:   # what a ledger of the previous release lacks
+        for table in ("lock_exceptions", "lock_files", "lock_events", "period_locks"):
+            db.execute(f"DROP TABLE {table}")
+        db.commit()
+    os.chmod(ledger, 0o444)   # read only: history must not need to upgrade it
+    try:
+        result = run(ingested, "history", "--unit", "03405", "--period", "2026S1")
+        assert result.exit_code == 0, result.output
+        assert "1 bản đã nhận" in result.output
+    finally:
+        os.chmod(ledger, 0o644)

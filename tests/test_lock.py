@@ -162,3 +162,28 @@ def test_relocking_without_a_rebuild_keeps_the_late_file_out(issued, monkeypatch
     assert values_of(kit, LATE_UNIT).empty
     result = run(kit, "semiannual", "--period", "2026S1", "--force")
     assert "Trùng khớp từng byte" in result.output and reports(kit) == before
+
+
+def test_a_report_edited_before_signing_still_rebuilds_as_issued(project, monkeypatch):
+    """The officer edits the Word report before it is signed, then locks: the rebuild (written
+    beside the edited file as -ban-2) is the program's bytes of the issue, not 'different'."""
+    from docx import Document
+
+    kit = Kit.load(project)
+    for unit in EARLY:
+        send(kit, unit)
+    on(monkeypatch, 20)
+    run(kit, "semiannual", "--period", "2026S1", "--force")
+    word = kit.settings.path("outputs") / "2026S1" / REPORTS[0]
+    document = Document(str(word))
+    document.add_paragraph("Ý kiến chỉ đạo của Giám đốc Sở.")
+    document.save(str(word))
+    edited = word.read_bytes()
+    on(monkeypatch, 22)
+    locked = run(kit, "lock", "--period", "2026S1")
+    assert REPORTS[0] in locked.output   # named as edited after it was built
+    on(monkeypatch, 25)
+    rebuilt = run(kit, "semiannual", "--period", "2026S1", "--force")
+    assert "Trùng khớp từng byte với bản đã phát hành." in rebuilt.output, rebuilt.output
+    assert word.read_bytes() == edited
+    assert (word.parent / "bao-cao-6-thang-dau-nam-2026-ban-2.docx").is_file()
