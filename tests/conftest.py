@@ -30,16 +30,21 @@ def matrix(settings, registry):
     return load_matrix(settings, registry)
 
 
-@pytest.fixture
-def project(tmp_path) -> Path:
-    """A copy of the project's data (inputs/, schemas/, templates/) in a fresh folder, to edit freely."""
-    root = tmp_path / "project"
+def copy_project_data(root: Path) -> Path:
+    """A copy of the project's data (inputs/, schemas/, templates/) in `root`, with empty
+    inputs/submissions/ and outputs/: a project to edit freely."""
     for folder in ("inputs", "schemas", "templates"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
     (root / "inputs" / "submissions").mkdir()
     (root / "outputs").mkdir()
     return root
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the project's data (inputs/, schemas/, templates/) in a fresh folder, to edit freely."""
+    return copy_project_data(tmp_path / "project")
 
 
 def soffice_convert(source: Path, target_format: str, out_dir: Path) -> Path:

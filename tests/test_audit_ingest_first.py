@@ -40,16 +40,9 @@ def at(monkeypatch, instant: dt.datetime) -> None:
 @pytest.fixture(scope="module")
 def folder_of_44(tmp_path_factory):
     """A project whose 2026S1 folder holds the filled files of every unit but two, none ingested."""
-    import shutil
+    from conftest import copy_project_data
 
-    from conftest import PROJECT_ROOT
-
-    root = tmp_path_factory.mktemp("first") / "project"
-    for name in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / name, root / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    (root / "inputs" / "submissions").mkdir()
-    (root / "outputs").mkdir()
+    root = copy_project_data(tmp_path_factory.mktemp("first") / "project")
     kit = Kit.load(root)
     from pipeline.obligations import expected_units
 

@@ -34,7 +34,7 @@ from pipeline.periods import parse_period
 from pipeline.register import Receipt, append_receipts
 from pipeline.units import load_registry
 
-from conftest import PROJECT_ROOT, soffice_convert
+from conftest import PROJECT_ROOT, copy_project_data, soffice_convert
 from filling import Kit
 
 POLICE, JUSTICE = "12-CA", "12-STP"
@@ -65,12 +65,7 @@ def first_code(kit: Kit, unit_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Kit:
-    root = tmp_path_factory.mktemp("audit") / "project"
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    (root / "inputs" / "submissions").mkdir()
-    (root / "outputs").mkdir()
+    root = copy_project_data(tmp_path_factory.mktemp("audit") / "project")
     with (root / "inputs" / "departments.csv").open("a", encoding="utf-8") as handle:
         handle.write(f"{BORDER_GUARD},Bộ Chỉ huy Bộ đội Biên phòng tỉnh,BĐBP tỉnh,BĐBP,2026,,,\n")
     settings = load_settings(root)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pipeline import layout
 from pipeline.cli import cli
 
 import hostile
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, copy_project_data
 from filling import Kit, row_of, task_row, typed_values
 from hostile import OTHER, VICTIM
 
@@ -31,11 +30,7 @@ VIETNAMESE = set("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽế
 
 
 def _copy_project(root):
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    (root / "inputs" / "submissions").mkdir()
-    return Kit.load(root)
+    return Kit.load(copy_project_data(root))
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from pipeline.report import build_reports, gather, render_all, report_name
 from pipeline.report_excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
 from pipeline.units import load_registry
 
-from conftest import PROJECT_ROOT, soffice_convert
+from conftest import copy_project_data, soffice_convert
 from filling import Kit, fill, row_of, task_row
 
 COMMUNE = "03405"          # Xã Tả Lèng
@@ -51,11 +51,7 @@ AT_TEXT = "@Sở Y tế xem xét hỗ trợ kinh phí"
 
 
 def _copy_project(root: Path) -> None:
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    (root / "inputs" / "submissions").mkdir()
-    (root / "outputs").mkdir()
+    copy_project_data(root)
 
 
 def _text(cell, value) -> None:

@@ -23,7 +23,7 @@ from pipeline.cli import cli
 from pipeline.docx_finish import LANGUAGE, draft_path, finish, Properties
 from pipeline.report import build_reports, charts, gather
 
-from conftest import PROJECT_ROOT, soffice_convert
+from conftest import copy_project_data, soffice_convert
 from filling import Kit
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -38,11 +38,7 @@ REPORTING = ("03405", "03388", "12-SYT", "12-CA")   # Tả Lèng, Bình Lư, S�
 def copy_project(root: Path, **config) -> Path:
     """A copy of the project's data; `config` replaces `key = value` lines of inputs/config.toml.
     The reports here run on a nearly empty ledger, so the completeness stop is lowered."""
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    (root / "inputs" / "submissions").mkdir()
-    (root / "outputs").mkdir()
+    copy_project_data(root)
     path = root / "inputs" / "config.toml"
     text = re.sub(r"(?m)^min_completeness = .*$", "min_completeness = 0", path.read_text(encoding="utf-8"))
     for key, value in config.items():
