@@ -508,17 +508,12 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
     if not path.is_file():
         click.echo(f"Chưa có sổ cái {path}: chạy python -m pipeline ingest --period {period.code} trước.")
         return
-    from pipeline.ledger import after_lock
+    from pipeline.lock import lock_state
 
+    state = lock_state(project.settings, period)
+    late = {r["id"] for r in state.after if not r["counted"]} if state is not None else set()
     with Ledger(path, readonly=True) as ledger:
         versions = ledger.versions(unit_id, period.code)
-        try:
-            late = {r["id"] for r in after_lock(ledger, period.code, project.settings.province_code)
-                    if not r["counted"]}
-        except sqlite3.OperationalError as exc:   # a ledger written before period locks existed
-            if "no such table" not in str(exc):
-                raise
-            late = set()
         click.echo(f"{unit['name']} ({unit_id}), kỳ {period.label}: {len(versions)} bản đã nhận.\n")
         if not versions:
             return

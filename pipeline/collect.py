@@ -35,6 +35,7 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from pipeline import clock
 from pipeline.atomic import write_bytes
 from pipeline.config import Settings
 from pipeline.errors import MailError
@@ -269,7 +270,7 @@ def receipt_date(message: Message, internal_date: dt.datetime | None, zone) -> t
             notes.append(f"ngày gửi ghi trong thư không hợp lệ (Date: {_short(raw)})")
     when = internal_date or written
     if when is None:
-        return dt.datetime.now(zone).date(), notes
+        return clock.now().astimezone(zone).date(), notes
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     arrived = when.astimezone(zone)
@@ -578,7 +579,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
                 raise   # the ledger, the disk or the server: the run cannot go on
             except Exception as exc:   # one message's defect is that message's finding, never the run's end
                 received = (envelope.internal_date.astimezone(zone).date() if envelope.internal_date
-                            else dt.datetime.now(zone).date())
+                            else clock.now().astimezone(zone).date())
                 sender, subject = _headers_only(raw)
                 report.unusable.append(Taken(sender or f"thư UID {envelope.uid}", subject or "(không có tiêu đề)",
                                              received, "",

@@ -87,7 +87,7 @@ def load_settings(root: Path | None = None) -> Settings:
                 ) from exc
     mail = dict(raw.get("mail", {}))
     timezone = _timezone(province.get("timezone") or raw.get("timezone") or mail.get("timezone"), config_path)
-    mail.setdefault("timezone", timezone)   # mail reads its zone from [mail]: the same one
+    mail["timezone"] = timezone   # one zone: mail reads [mail] timezone, always the province's (clock.py)
     return Settings(
         root=root,
         province_code=int(province.get("code", 12)),

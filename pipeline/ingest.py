@@ -31,17 +31,18 @@ import hashlib
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import clock, layout
 from pipeline.consistency import locked_texts
 from pipeline.errors import BaocaoError
-from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received, run_lock
+from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received, open_readonly, run_lock
 from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.register import REGISTER_NAME, read_register
@@ -171,13 +172,11 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
 
 def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
     """unit id -> the names of the signed scans (PDF, images) kept beside its workbook this period."""
-    import sqlite3
-
     path = settings.path("ledger")
     if not path.is_file():
         return {}
     out: dict[str, list[str]] = {}
-    with sqlite3.connect(path) as db:
+    with closing(open_readonly(path)) as db:
         try:
             rows = db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
                               "AND version IS NULL AND format IN ('pdf', 'image') "

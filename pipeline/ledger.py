@@ -531,15 +531,16 @@ class Ledger:
         """The current version is the accepted one received last (receipt date, then the latest
         ingested), whatever order the files were ingested in: an older version brought in late
         supersedes nothing; a file received after its period's lock never is (`LOCKED_OUT_SQL`).
-        The others are superseded."""
-        current = self.db.execute(
+        The others are superseded; with no version that counts, none is current nor superseded."""
+        row = self.db.execute(
             "SELECT id FROM submissions s WHERE unit_id = ? AND period = ? AND version IS NOT NULL "
             f"AND outcome IN {ACCEPTED_OUTCOMES!r} AND NOT {LOCKED_OUT_SQL} "
             "ORDER BY receipt_date DESC, first_seen DESC, id DESC LIMIT 1",
-            (unit_id, period)).fetchone()[0]
-        self.db.execute("UPDATE submissions SET is_current = (id = ?), superseded = (id != ?) "
+            (unit_id, period)).fetchone()
+        current = row[0] if row else None
+        self.db.execute("UPDATE submissions SET is_current = (id IS ?), superseded = (? IS NOT NULL AND id IS NOT ?) "
                         "WHERE unit_id = ? AND period = ? AND version IS NOT NULL",
-                        (current, current, unit_id, period))
+                        (current, current, current, unit_id, period))
 
     # ------------------------------------------------------------ reading back
 
@@ -680,7 +681,7 @@ CREATE TABLE IF NOT EXISTS lock_events (
 )"""
 
 # The SQL condition "submission s is after its period's active lock, without an exception" (readers
-# that query the ledger directly use it too: audit.read_receipts, lock.after_lock_files).
+# that query the ledger directly use it too: audit.read_receipts, ledger.after_lock).
 LOCKED_OUT_SQL = """EXISTS (SELECT 1 FROM period_locks l
     WHERE l.unlocked_at IS NULL AND l.period = s.period AND s.id > l.last_submission
       AND (l.province IS NULL OR s.province IS NULL OR l.province = s.province)
@@ -764,28 +765,13 @@ def unlock(ledger: Ledger, lock_id: int, period: str, province: int | None, now:
 
 
 def refresh_current(ledger: Ledger, period: str, province: int | None) -> None:
-    """Re-derives is_current and superseded of the period's versions (inside a transaction): per unit
-    the accepted version received last (receipt date, then ingestion) and not after an active lock
-    is current, and every other version is superseded; what judge does one file at a time, for the
-    whole period when a lock changes."""
-    where, params = ledger._of_province(province, "s.")
-    rows = ledger.db.execute(
-        f"SELECT s.id, s.unit_id, s.version, s.outcome, s.receipt_date, s.first_seen, {LOCKED_OUT_SQL} AS blocked "
-        f"FROM submissions s WHERE s.period = ? AND s.unit_id IS NOT NULL AND s.version IS NOT NULL{where}",
-        (period, *params)).fetchall()
-    by_unit: dict[str, list] = {}
-    for row in rows:
-        by_unit.setdefault(row["unit_id"], []).append(row)
-    updates = []
-    for versions in by_unit.values():
-        counted = [r for r in versions if r["outcome"] in ACCEPTED_OUTCOMES and not r["blocked"]]
-        # the same order as Ledger._move_current: the latest receipt, then the latest ingested
-        chosen = max(counted, key=lambda r: (r["receipt_date"] or "", r["first_seen"] or "", r["id"])) \
-            if counted else None
-        for r in versions:
-            updates.append((int(chosen is not None and r["id"] == chosen["id"]),
-                            int(chosen is not None and r["id"] != chosen["id"]), r["id"]))
-    ledger.db.executemany("UPDATE submissions SET is_current = ?, superseded = ? WHERE id = ?", updates)
+    """Re-derives is_current and superseded of the period's versions (inside a transaction), unit
+    by unit by the rule judge applies (`Ledger._move_current`), when a lock changes."""
+    where, params = ledger._of_province(province)
+    units = ledger.db.execute(f"SELECT DISTINCT unit_id FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
+                              f"AND version IS NOT NULL{where}", (period, *params)).fetchall()
+    for (unit_id,) in units:
+        ledger._move_current(unit_id, period)
 
 
 def after_lock(ledger: Ledger, period: str, province: int | None) -> list[sqlite3.Row]:
@@ -799,12 +785,6 @@ def after_lock(ledger: Ledger, period: str, province: int | None) -> list[sqlite
         f"SELECT s.*, NOT {LOCKED_OUT_SQL} AS counted FROM submissions s "
         f"WHERE s.period = ? AND s.id > ?{where} ORDER BY s.receipt_date, s.id",
         (period, lock["last_submission"], *params)).fetchall()
-
-
-def lock_events(ledger: Ledger, period: str, province: int | None) -> list[sqlite3.Row]:
-    where, params = ledger._of_province(province)
-    return ledger.db.execute(f"SELECT * FROM lock_events WHERE period = ?{where} ORDER BY id",
-                           (period, *params)).fetchall()
 
 
 def lock_files(ledger: Ledger, lock_id: int) -> list[sqlite3.Row]:

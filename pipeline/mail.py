@@ -772,13 +772,10 @@ def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
     """errors, warnings and the first findings of the unit's latest judged submission, from the
     ledger's `latest_submissions` and `findings` (empty when ingestion has not recorded any)."""
     empty = {"errors": 0, "warnings": 0, "findings": [], "more": 0}
-    path = settings.path("ledger")
-    if not path.is_file():
+    db = connect_ledger(settings, write=False)
+    if db is None:
         return empty
-    from pipeline.ledger import open_readonly
-
-    with closing(open_readonly(path)) as db:
-        db.row_factory = sqlite3.Row
+    with closing(db):
         try:
             latest = db.execute("SELECT id FROM latest_submissions WHERE period = ? AND unit_id = ? "
                                 "ORDER BY id DESC LIMIT 1", (period.code, unit_id)).fetchone()
