@@ -84,15 +84,15 @@ def check_consistency(items: list, exp) -> None:
     """Adds a finding to each item for every rule its figures or task rows violate."""
     from pipeline.validate import finding
 
-    rules = [r for r in (exp.plausibility or []) if isinstance(r, Rule)]
-    tasks_of_code = exp.locked.get("indicator_tasks", {}) if getattr(exp, "locked", None) else {}
+    rules = exp.plausibility
+    tasks_of_code = exp.locked.get("indicator_tasks", {}) if exp.locked else {}
+    # a figure is unexplained when every task of the file it is tied to has a status without figures
+    no_figures = {r.subject for r in rules if r.kind == "status_excludes_results" and "figures" in r.other}
     for item in items:
         if item.blank:
             continue
         by_code = {i["code"]: i for i in item.indicators}
         status_of = {t["task_id"]: t.get("status") or "" for t in item.tasks}
-        # a figure is unexplained when every task of the file it is tied to has a status without figures
-        no_figures = {r.subject for r in rules if r.kind == "status_excludes_results" and "figures" in r.other}
         figures: dict[str, list[dict]] = {}
         for code, ind in by_code.items():
             tied = [t for t in tasks_of_code.get(code, ()) if t in status_of]
@@ -193,29 +193,21 @@ def check_locked_cells(item, exp) -> None:
     Runs while the item still has its cells (in `validate.extract`)."""
     from pipeline.validate import INDICATORS, TASKS, WARNING, finding
 
-    locked = getattr(exp, "locked", None)
+    locked = exp.locked
     if not locked or item.blank or item.unit_id not in exp.tasks:
         return   # (a file of no unit, or of one not expected, is an error of its own)
     roles = dict(exp.tasks.get(item.unit_id, []))
-    checks = []
+    rows = []   # (sheet, row, its columns, what the template wrote there, what the row is)
     if TASKS in item.sheets:
-        sheet = item.sheets[TASKS].sheet
-        for task in item.tasks:
-            wrote = locked["tasks"].get(task["task_id"])
-            if wrote is None:
-                continue
-            expected = {"task": wrote["task"], "role": roles.get(task["task_id"], ""), "product": wrote["product"]}
-            checks += [(sheet, task["row"], column, expected[column.key], f"nhiệm vụ {task['task_id']}")
-                       for column in layout.TASK_COLUMNS if column.key in expected]
+        rows += [(item.sheets[TASKS].sheet, task["row"], layout.TASK_COLUMNS,
+                  {**wrote, "role": roles.get(task["task_id"], "")}, f"nhiệm vụ {task['task_id']}")
+                 for task in item.tasks if (wrote := locked["tasks"].get(task["task_id"])) is not None]
     if INDICATORS in item.sheets:
-        sheet = item.sheets[INDICATORS].sheet
-        for ind in item.indicators:
-            wrote = locked["indicators"].get(ind["code"])
-            if wrote is None:
-                continue
-            row = int(ind["cell"][1:])
-            checks += [(sheet, row, column, wrote[column.key], f"chỉ tiêu {ind['code']}")
-                       for column in layout.INDICATOR_COLUMNS if column.key in wrote]
+        rows += [(item.sheets[INDICATORS].sheet, int(ind["cell"][1:]), layout.INDICATOR_COLUMNS, wrote,
+                  f"chỉ tiêu {ind['code']}")
+                 for ind in item.indicators if (wrote := locked["indicators"].get(ind["code"])) is not None]
+    checks = [(sheet, row, column, wrote[column.key], what)
+              for sheet, row, columns, wrote, what in rows for column in columns if column.key in wrote]
     for sheet, row, column, expected, what in checks:
         found = sheet.cell(row, column.letter)
         if _same(found, expected):

@@ -40,15 +40,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import clock, layout
-from pipeline.consistency import locked_texts
+from pipeline.consistency import load_rules, locked_texts
 from pipeline.errors import BaocaoError
 from pipeline.ledger import ACCEPTED, PENDING, REJECTED, WARNED, Ledger, Received, open_readonly, run_lock
 from pipeline.periods import Period, plan_periods
 from pipeline.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.register import REGISTER_NAME, read_register
 from pipeline.text import ascii_slug, fold, nfc, strip_controls
-from pipeline.validate import (DEFAULT_MAX_VALUE, ERROR, WARNING, Expectations, Item, check_across, check_schemas, extract, finding,
-                               load_plausibility, locate_sheets, read_findings)
+from pipeline.validate import (ERROR, WARNING, Expectations, Item, check_across, check_schemas, extract, finding,
+                               locate_sheets, read_findings)
 
 ARCHIVE_DIR = "archive"
 ATTACHMENT_SUFFIXES = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
@@ -207,12 +207,11 @@ def build_expectations(settings, registry, matrix, catalogue, period: Period, le
     ind = indicator_obligations(catalogue, registry, period)
     for unit_id, code in sorted(zip(ind["unit_id"].tolist(), ind["code"].tolist()), key=lambda uc: order[uc[1]]):
         indicators.setdefault(unit_id, []).append((code, value_types[code]))
-    plausibility = load_plausibility(settings.root / "schemas" / "consistency.csv")
-    exp = Expectations(period.code, tasks, indicators, plausibility)
+    exp = Expectations(period.code, tasks, indicators, load_rules(settings.root / "schemas"))
     exp.locked = locked_texts(owed, catalogue.indicators)
-    if "max_value" in catalogue.indicators:
-        exp.ceilings = {code: float(ceiling) if str(ceiling or "").strip() else DEFAULT_MAX_VALUE
-                        for code, ceiling in zip(codes, catalogue.indicators["max_value"].tolist())}
+    # (a blank max_value: validate's DEFAULT_MAX_VALUE)
+    exp.ceilings = {code: float(ceiling) for code, ceiling in zip(codes, catalogue.indicators["max_value"].tolist())
+                    if str(ceiling or "").strip()}
     if ledger is not None:
         earlier_periods = [p.code for p in plan_periods(settings) if p < period and p.kind is period.kind]
         for row in ledger.earlier_values(sorted(tasks), earlier_periods):
@@ -716,7 +715,6 @@ _CONTEXTS: list | None = None   # what a forked reader needs, per project, inher
 
 
 def _examine_all(work: list, contexts: list, bar) -> dict[int, "_Read"]:
-    global _CONTEXTS
     out: dict[int, _Read] = {}
     with _reader_pool(len(work), contexts) as pool:
         if pool is None:
@@ -741,16 +739,12 @@ def _examine_all(work: list, contexts: list, bar) -> dict[int, "_Read"]:
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.kill()
             pool.shutdown(wait=False, cancel_futures=True)
-        _CONTEXTS = contexts
-        try:
-            for job, received in work:
-                if job[0] not in out:
-                    result, path, data = received or _receive(job, contexts)
-                    out[job[0]] = (_examine_alone(result, path, data) if path is not None or data is not None
-                                   else result)
-                    bar.update()
-        finally:
-            _CONTEXTS = None
+        for job, received in work:   # (_CONTEXTS is set by _reader_pool for the child _examine_alone forks)
+            if job[0] not in out:
+                result, path, data = received or _receive(job, contexts)
+                out[job[0]] = (_examine_alone(result, path, data) if path is not None or data is not None
+                               else result)
+                bar.update()
     return out
 
 

@@ -361,13 +361,6 @@ class Item:
                     self.blank, self.info)
 
 
-def load_plausibility(path: Path) -> list:
-    """The consistency rules of the schemas folder `path` is in (schemas/consistency.csv)."""
-    from pipeline.consistency import load_rules
-
-    return load_rules(path.parent)
-
-
 @dataclass
 class Extracted:
     """One file's rows for the batch's schemas, and the cells that could not be read."""
