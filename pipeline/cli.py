@@ -650,7 +650,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     from pipeline.ingest import submissions_dir
     from pipeline.ledger import LedgerError
     from pipeline.lock import compare_issued, lock_state, remember_build
-    from pipeline.report import build_reports, officer_text_line, read_officer_text
+    from pipeline.report import build_reports, officer_text_line
 
     periods = [period]
     if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
@@ -676,7 +676,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
                + (" Bản DỰ THẢO (chưa đủ số đơn vị báo cáo)." if out.data.draft else ""))
     click.echo(officer_text_line(out.data))
-    for warning in read_officer_text(project.settings, period)[2]:
+    for warning in out.data.officer[2]:
         click.echo(f"  {warning}")
     for finding in k.findings.itertuples(index=False):
         click.echo(f"  Cần kiểm tra (không đưa vào báo cáo): {finding.message}")

@@ -44,7 +44,7 @@ from pipeline.catalogue import Catalogue, indicator_obligations
 from pipeline.ledger import open_readonly
 from pipeline.matrix import LEAD, PARTNER, Matrix
 from pipeline.obligations import obligations
-from pipeline.periods import Period
+from pipeline.periods import Period, TimeframeKind
 from pipeline.text import fold
 from pipeline.units import COMMUNE, Registry
 
@@ -243,23 +243,19 @@ def _tasks(matrix: Matrix, contributions: pd.DataFrame, registry: Registry) -> p
     return pd.DataFrame(rows, columns=TASK_COLUMNS)
 
 
-GROUP_COLUMNS = ["group_id", "group_title", "tasks", *TASK_STATUSES, "done_share", "on_track", "due_once",
-                 "due_once_done"]
-ONCE_A_YEAR = "annual"   # TimeframeKind.ANNUAL: the only kind of task that can be "done"
+GROUP_COLUMNS = ["group_id", "group_title", "tasks", *TASK_STATUSES, "on_track", "due_once", "due_once_done"]
 
 
 def _groups(tasks: pd.DataFrame) -> pd.DataFrame:
     """Tasks counted by status; `on_track`: under way or done; `due_once`: tasks done once a year
-    (the only ones a completion count means something for), `due_once_done` of them done.
-    `done_share` (done / tasks) is kept for the chart's scale only: it is no completion rate."""
+    (the only ones a completion count means something for), `due_once_done` of them done."""
     rows = []
     for (group_id, title), frame in tasks.groupby(["group_id", "group_title"], sort=False):
         counts = frame["status"].value_counts()
         row = {"group_id": group_id, "group_title": title, "tasks": len(frame)}
         row.update({s: int(counts.get(s, 0)) for s in TASK_STATUSES})
-        row["done_share"] = row[DONE] / len(frame) if len(frame) else 0.0
         row["on_track"] = row[DONE] + row[IN_PROGRESS]
-        once = frame[frame["timeframe_kind"] == ONCE_A_YEAR]
+        once = frame[frame["timeframe_kind"] == TimeframeKind.ANNUAL]   # the only tasks that can be "done"
         row["due_once"], row["due_once_done"] = len(once), int((once["status"] == DONE).sum())
         rows.append(row)
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
@@ -360,7 +356,7 @@ def _indicators(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> p
 
 
 COMPARISON_COLUMNS = ["code", "name", "unit_of_measure", "aggregation", "value_type", "province_total", "annual",
-                      "first_half", "second_half", "previous_year", "change_vs_previous", "second_half_units",
+                      "first_half", "second_half", "previous_year", "change_vs_previous",
                       "second_half_left_out"]
 FINDING_COLUMNS = ["kind", "code", "unit_id", "unit_name", "message"]
 
@@ -420,7 +416,6 @@ def _comparison(catalogue: Catalogue, period: Period, values: pd.DataFrame, unit
             "aggregation": ind.aggregation, "value_type": ind.value_type, "province_total": rule,
             "annual": annual, "first_half": half, "second_half": second, "previous_year": before,
             "change_vs_previous": _ratio(annual, before),
-            "second_half_units": len(both) if flow else 0,
             "second_half_left_out": ", ".join(units.loc[u, "name"] if u in units.index else u for u in left_out)
             if flow and not is_missing(half) else "",
         })

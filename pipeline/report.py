@@ -116,6 +116,8 @@ class ReportData:
     rates: object                 # pipeline.audit.Rates
     options: ReportOptions
     draft: bool = False           # forced below [report] min_completeness: "DỰ THẢO" on the first page
+    # the officer's own words (read_officer_text: the file, its sections, warnings), read once
+    officer: tuple = (None, {}, [])
 
 
 class TooFewReports(BaocaoError):
@@ -150,7 +152,7 @@ def gather(settings, registry, matrix, catalogue, period: Period, as_of: dt.date
     data = read_ledger(settings.path("ledger"), comparison_periods(period))
     consolidation = consolidate(matrix, registry, catalogue, period, data)
     return ReportData(settings, registry, matrix, catalogue, period, as_of, consolidation, status, rated, options,
-                      draft=stop is not None)
+                      draft=stop is not None, officer=read_officer_text(settings, period))
 
 
 # ---------------------------------------------------------------- the narrative
@@ -174,10 +176,6 @@ MAX_NAMED = 3       # at most this many names in one sentence of the body; beyon
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
 
 
 def _sentence(text: str) -> str:
@@ -627,7 +625,7 @@ def read_officer_text(settings, period: Period) -> tuple[Path, dict[str, list[di
 
 def officer_text_line(data: "ReportData") -> str:
     """The one line `make semiannual` prints about the officer's own text."""
-    path, sections, _ = read_officer_text(data.settings, data.period)
+    path, sections, _ = data.officer
     shown = path.relative_to(data.settings.root) if path.is_relative_to(data.settings.root) else path
     if not path.is_file():
         return (f"Lời văn tự viết: chưa có {shown.as_posix()} (tạo tệp UTF-8 với các tiêu đề "
@@ -647,7 +645,7 @@ def report_context(data: ReportData) -> dict:
     r = data.rates
     locked = locked_note(s, period)   # the first half's figures come from a locked period
     themes = load_themes(s)
-    _, officer, _ = read_officer_text(s, period)
+    _, officer, _ = data.officer
     overview, groups = _groups_section(data)
     generated = {"situation": _situation(data), "assessment": _assessment(data, themes),
                  "next_steps": _next_steps(data), "proposals": _proposals(data, themes)}
@@ -658,7 +656,7 @@ def report_context(data: ReportData) -> dict:
     rule_note = ("Toàn tỉnh: cộng số liệu của các cơ quan, đơn vị"
                  + (f"; riêng chỉ tiêu {', '.join(provincial)} lấy số của cơ quan cấp tỉnh (đã bao gồm địa bàn các xã, "
                     f"phường), số của các xã, phường ghi «trong đó»" if provincial else "") + ".")
-    draft = bool(getattr(data, "draft", False))
+    draft = data.draft
     return {
         "parent_body": options.parent_body,
         "issuing_body": options.issuing_body,
@@ -680,7 +678,6 @@ def report_context(data: ReportData) -> dict:
         "next_period_label": next_period_label(period),
         "next_steps": sections["next_steps"],
         "proposals": sections["proposals"],
-        "officer_sections": sorted(officer),
         "closing": (f"Trên đây là báo cáo kết quả thực hiện công tác phòng, chống mại dâm {period.label} "
                     f"của {s.standing_unit} tỉnh {s.province_name}./."),
         "recipients": options.recipient_lines(),
@@ -693,7 +690,6 @@ def report_context(data: ReportData) -> dict:
         "appendix2_rule": rule_note,
         "appendix2_compare": appendix2_compare_rows(k),
         "compare_note": compare_note(k) + (" " + locked if locked else ""),
-        "locked_note": locked,
         "by_unit_title": f"{3 if period.is_annual else 2}. Số liệu theo cơ quan, đơn vị",
         "by_unit_note": ("Ô trống: đơn vị chưa báo cáo chỉ tiêu; dấu «-»: đơn vị không phải báo cáo chỉ tiêu. "
                          "Tên chỉ tiêu theo mã xem tại mục 1. " + rule_note),

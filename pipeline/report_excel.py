@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.atomic import workbook_bytes
 from pipeline.cells import put
+from pipeline.consolidate import NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED
 
 SHEET_TASKS = "PL I - Nhiệm vụ"
 SHEET_CONTRIBUTIONS = "Báo cáo theo đơn vị"
@@ -139,8 +140,8 @@ def excel_bytes(data) -> bytes:
                               ("Đang triển khai hoặc đã hoàn thành", 14), ("Chưa triển khai", 12),
                               ("Cơ quan chủ trì chưa báo cáo", 14), ("Không phát sinh", 12),
                               ("Nhiệm vụ hằng năm", 12), ("Nhiệm vụ hằng năm đã hoàn thành", 14)],
-           [(g["group_id"], g["group_title"], g["tasks"], g["on_track"], g["Chưa triển khai"], g["Chưa có báo cáo"],
-             g["Không phát sinh"], g["due_once"], g["due_once_done"]) for g in k.groups.to_dict("records")],
+           [(g["group_id"], g["group_title"], g["tasks"], g["on_track"], g[NOT_STARTED], g[NO_LEAD_REPORT],
+             g[NOT_APPLICABLE], g["due_once"], g["due_once_done"]) for g in k.groups.to_dict("records")],
            number_format={n: _INT_STYLE for n in range(3, 10)})
     tasks = k.tasks.set_index("task_id")
     _sheet(wb, SHEET_TASKS, [("Mã NV", 8), ("Nhóm", 7), ("Nhiệm vụ", 50), ("Chủ trì", 24), ("Phối hợp", 28),

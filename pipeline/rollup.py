@@ -81,6 +81,7 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     from pipeline.audit import classify, rates
     from pipeline.catalogue import indicator_obligations
     from pipeline.clock import today
+    from pipeline.consolidate import PROVINCIAL
     from pipeline.obligations import expected_units
     from pipeline.units import COMMUNE
 
@@ -106,7 +107,7 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
         # the catalogue's province rule, as in the province's own report: "provincial" counts the
         # provincial units only (their figure covers the communes')
         rules = dict(zip(province.catalogue.indicators["code"], province.catalogue.indicators["province_total"]))
-        counted = sums["value"].where(~(sums["code"].map(rules).eq("provincial")
+        counted = sums["value"].where(~(sums["code"].map(rules).eq(PROVINCIAL)
                                         & sums["unit_id"].map(province.registry.kind_of).eq(COMMUNE)))
         totals = sums.assign(counted=counted).groupby("code", sort=False).agg(
             total=("counted", lambda v: float(v.sum(min_count=1))), units_owed=("unit_id", "size"),
