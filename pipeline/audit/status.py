@@ -40,6 +40,7 @@ from pipeline.common.clock import today
 from pipeline.store.ledger import open_readonly
 from pipeline.reference.periods import Period
 from pipeline.reference.units import COMMUNE
+from pipeline.reference.project import Project
 
 ON_TIME, LATE, REJECTED, NOT_YET, MISSING = "on_time", "late", "rejected", "not_yet_received", "missing"
 STATUSES = (ON_TIME, LATE, REJECTED, NOT_YET, MISSING)
@@ -191,7 +192,7 @@ def status_label(status: str, days_late: int | None = None, with_warnings: bool 
     return label + (", có cảnh báo" if with_warnings else "")
 
 
-def submission_status(settings, registry, matrix, period: Period, as_of: dt.date | None = None) -> pd.DataFrame:
+def submission_status(project: Project, period: Period, as_of: dt.date | None = None) -> pd.DataFrame:
     """One row per unit expected to report in `period`, in registry order (departments, then
     communes by code), with columns STATUS_COLUMNS:
 
@@ -203,6 +204,7 @@ def submission_status(settings, registry, matrix, period: Period, as_of: dt.date
     latest_receipt_date, latest_outcome, file (of the latest version); corrected_after_deadline;
     needs_reminder (no accepted version: the units the reminder letter addresses).
     """
+    settings, registry, matrix = project.settings, project.registry, project.matrix
     from pipeline.reference.obligations import expected_units
 
     as_of = as_of or today(settings)
@@ -296,9 +298,10 @@ class History:
         return counts
 
 
-def submission_history(settings, registry, matrix, as_of: dt.date | None = None,
+def submission_history(project: Project, as_of: dt.date | None = None,
                        period_codes: list[str] | None = None) -> History:
     """Every period in the ledger (or `period_codes`), each classified as of `as_of` (default today)."""
+    settings, registry, matrix = project.settings, project.registry, project.matrix
     from pipeline.reference.obligations import expected_units
     from pipeline.reference.periods import parse_period
 

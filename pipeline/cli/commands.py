@@ -159,7 +159,7 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
     from pipeline.forms.templates import MANIFEST_NAME, templates_dir, write_templates
 
     period = project.period(period_code)
-    rows = write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    rows = write_templates(project, period, unit_id)
     import pandas as pd
 
     _echo_table(pd.DataFrame(rows)[["Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu"]])
@@ -217,7 +217,7 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
     from pipeline.mail.send import DISTRIBUTE, distribution, send_messages
 
     period = project.period(period_code)
-    items = distribution(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    items = distribution(project, period, unit_id)
     _echo_mail_report(send_messages(project.settings, DISTRIBUTE, period, items, send=send, resend=resend))
 
 
@@ -243,7 +243,7 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
     period = project.period(period_code)
     _ingest_first(project, period, no_ingest)
-    items = feedback(project.settings, project.registry, period, folder, unit_id)
+    items = feedback(project, period, folder, unit_id)
     _echo_mail_report(send_messages(project.settings, FEEDBACK, period, items, send=send, resend=resend))
 
 
@@ -310,7 +310,7 @@ def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
 
     from pipeline.store.lock import lock_state
 
-    status = submission_status(project.settings, project.registry, project.matrix, period).set_index("unit_id")
+    status = submission_status(project, period).set_index("unit_id")
     lock = lock_state(project.settings, period)
     after_lock = {r["unit_id"] for r in lock.after} if lock is not None else set()   # sent, though too late to count
     sent = [u for u in ids if u in after_lock or (u in status.index and not status.at[u, "needs_reminder"])]
@@ -364,7 +364,7 @@ def ingest(project: Project, period_code: str, progress: bool | None, others: tu
     projects = {project.settings.root: project}   # a folder named twice (or this one) is ingested once
     for root in others:
         projects.setdefault(root.resolve(), Project(root, project.verbose))
-    sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code))
+    sources = [Source(p, p.period(period_code))
                for p in projects.values()]
     for source in sources:  # a mistyped period writes nothing, not an empty check workbook
         folder = submissions_dir(source.settings, source.period)
@@ -421,7 +421,7 @@ def _ingest_first(project: Project, period, no_ingest: bool) -> None:
                            f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
     if not waiting:   # nothing new: the ledger is only read (it may be read-only)
         return
-    source = Source(project.settings, project.registry, project.matrix, project.catalogue, period)
+    source = Source(project, period)
     [report] = ingest_many([source], progress=None)
     _echo_ingest_report(source, report)
     click.echo("")
@@ -516,7 +516,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     if period_code:
         period = project.period(period_code)
         _ingest_first(project, period, no_ingest)
-        status = submission_status(project.settings, project.registry, project.matrix, period, day)
+        status = submission_status(project, period, day)
         for line in status_lines(period, status, day, colour):
             click.echo(line, color=colour)
         unknown = unidentified_files(project.settings.path("ledger"), period.code, day,
@@ -542,7 +542,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     if show_history:
         if period_code:
             click.echo("")
-        history = submission_history(project.settings, project.registry, project.matrix, day)
+        history = submission_history(project, day)
         for line in history_lines(history, colour):
             click.echo(line, color=colour)
         if history.periods:
@@ -608,7 +608,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
                    f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
-    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
+    out = build_reports(project, period, day, force)
     if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
         try:
             remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
@@ -687,7 +687,7 @@ def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> Non
     from pipeline.store.lock import lock_period
 
     period = project.period(period_code)
-    result = lock_period(project.settings, project.registry, period, list(exceptions))
+    result = lock_period(project, period, list(exceptions))
     if result.added_to:
         click.echo(f"Kỳ {period.code} đã khoá; đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
         return

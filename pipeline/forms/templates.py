@@ -21,6 +21,7 @@ from pipeline.common.atomic import workbook_bytes, write_bytes
 from pipeline.reference.settings import Settings
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug
+from pipeline.reference.project import Project
 
 MANIFEST_NAME = "danh-sach-bieu-mau.csv"
 MANIFEST_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu", "Phiên bản mẫu",
@@ -89,9 +90,9 @@ def render_guide(settings: Settings, context: dict) -> tuple[str, ...]:
     return tuple(_guide_template(settings.root / "templates").render(**context).splitlines())
 
 
-def template_specs(settings: Settings, registry, matrix, catalogue, period: Period,
-                   unit_id: str | None = None) -> list[TemplateSpec]:
+def template_specs(project: Project, period: Period, unit_id: str | None = None) -> list[TemplateSpec]:
     """One spec per expected unit (or the one asked for), in registry order."""
+    settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
     from pipeline.reference.obligations import expected_units, obligations
 
     if unit_id is not None:
@@ -460,10 +461,11 @@ def write_template_files(jobs: list[tuple[TemplateSpec, Path]], workers: int | N
             _write_one(job)
 
 
-def write_templates(settings: Settings, registry, matrix, catalogue, period: Period,
-                    unit_id: str | None = None, workers: int | None = None) -> list[dict]:
+def write_templates(project: Project, period: Period, unit_id: str | None = None,
+                    workers: int | None = None) -> list[dict]:
     """Writes the period's templates and the manifest; returns the manifest rows written this run."""
-    specs = template_specs(settings, registry, matrix, catalogue, period, unit_id)
+    settings, registry = project.settings, project.registry
+    specs = template_specs(project, period, unit_id)
     folder = templates_dir(settings, period)
     folder.mkdir(parents=True, exist_ok=True)
     write_template_files([(spec, folder) for spec in specs], workers)

@@ -52,6 +52,9 @@ from pipeline.common.text import ascii_slug, fold, nfc, strip_controls
 from pipeline.intake.findings import ERROR, WARNING, finding
 from pipeline.intake.validate import (Expectations, Item, check_across, check_schemas, extract, locate_sheets,
                                       read_findings)
+from pipeline.reference.project import Project
+from pipeline.reference.settings import Settings
+from pipeline.reference.units import Registry
 
 ARCHIVE_DIR = "archive"
 ATTACHMENT_SUFFIXES = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
@@ -188,7 +191,8 @@ def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------- what is owed
 
-def build_expectations(settings, registry, matrix, catalogue, period: Period, ledger: Ledger | None) -> Expectations:
+def build_expectations(project: Project, period: Period, ledger: Ledger | None) -> Expectations:
+    settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
     from pipeline.reference.catalogue import indicator_obligations
     from pipeline.reference.obligations import obligations
 
@@ -401,23 +405,28 @@ def _outcome(findings: list[dict]) -> str:
     return WARNED if findings else ACCEPTED
 
 
-def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.datetime | None = None,
+def ingest(project: Project, period: Period, *, now: dt.datetime | None = None,
            progress: bool | None = None, write_outputs: bool = True) -> IngestReport:
     """Ingests what is new in the period's folder; see the module docstring."""
-    [report] = ingest_many([Source(settings, registry, matrix, catalogue, period)], now=now, progress=progress,
+    [report] = ingest_many([Source(project, period)], now=now, progress=progress,
                            write_outputs=write_outputs)
     return report
 
 
 @dataclass(frozen=True)
 class Source:
-    """One project (a province) to ingest: its settings, units, matrix, catalogue and period."""
+    """One project (a province) to ingest, and the period."""
 
-    settings: object
-    registry: object
-    matrix: object
-    catalogue: object
+    project: Project
     period: Period
+
+    @property
+    def settings(self) -> Settings:
+        return self.project.settings
+
+    @property
+    def registry(self) -> Registry:
+        return self.project.registry
 
 
 @dataclass
@@ -463,7 +472,7 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
             s = batch.source
             outputs = s.settings.path("outputs")
             if batch.files or batch.left:
-                batch.expectations = build_expectations(s.settings, s.registry, s.matrix, s.catalogue, s.period,
+                batch.expectations = build_expectations(s.project, s.period,
                                                         batch.ledger)
             folder = submissions_dir(s.settings, s.period)
             for path in batch.files:

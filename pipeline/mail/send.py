@@ -37,6 +37,7 @@ from pipeline.reference.settings import Settings
 from pipeline.common.errors import MailError
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, nfc
+from pipeline.reference.project import Project
 
 DISTRIBUTE = "distribute"
 FEEDBACK = "feedback"
@@ -729,15 +730,15 @@ def _local_time(iso: str, cfg: MailSettings) -> str:
 # What each kind sends: plain lists of Outgoing, built from the other stages' outputs
 
 
-def distribution(settings: Settings, registry, matrix, catalogue, period: Period,
-                 unit_id: str | None = None) -> list[Outgoing]:
+def distribution(project: Project, period: Period, unit_id: str | None = None) -> list[Outgoing]:
     """Each expected unit with its own blank template, generating the templates that are missing."""
+    settings, registry = project.settings, project.registry
     from pipeline.forms.templates import template_path, template_specs, write_templates
 
-    specs = template_specs(settings, registry, matrix, catalogue, period, unit_id)
+    specs = template_specs(project, period, unit_id)
     paths = {s.unit_id: template_path(settings, period, s.unit_id, s.unit_name) for s in specs}
     if any(not p.is_file() for p in paths.values()):
-        write_templates(settings, registry, matrix, catalogue, period, unit_id)
+        write_templates(project, period, unit_id)
     recipients = {r.unit_id: r for r in recipients_from_registry(registry, list(paths))}
     return [Outgoing(recipients[uid], (path,)) for uid, path in paths.items()]
 
@@ -791,9 +792,10 @@ def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
             "findings": findings[:MAX_FINDINGS_IN_MAIL], "more": max(0, len(findings) - MAX_FINDINGS_IN_MAIL)}
 
 
-def feedback(settings: Settings, registry, period: Period, folder: Path | None = None,
+def feedback(project: Project, period: Period, folder: Path | None = None,
              unit_id: str | None = None) -> list[Outgoing]:
     """Each unit's feedback workbook(s) from `folder`, with a summary of its findings for the body."""
+    settings, registry = project.settings, project.registry
     folder = folder or feedback_folder(settings, period)
     if not folder.is_dir():
         raise MailError(f"Không có thư mục kết quả kiểm tra {folder}: chạy nhập báo cáo (ingest) trước")

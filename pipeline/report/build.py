@@ -18,6 +18,7 @@ from pipeline.report.excel import excel_bytes
 from pipeline.report.html import html_text
 from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
 from pipeline.report.word import word_bytes
+from pipeline.reference.project import Project
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,14 @@ def _in_worker(what: str):
     return excel_bytes(_FORKED_DATA) if what == "excel" else charts(_FORKED_DATA, "communes")
 
 
-def build_reports(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None,
+def build_reports(project: Project, period: Period, as_of: dt.date | None = None,
                   force: bool = False) -> Outputs:
     """Consolidates the period and writes its reports into outputs/<period>/ (see the module docstring).
     Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
+    settings = project.settings
     from pipeline.common.docx_finish import write_issued
 
-    data = gather(settings, registry, matrix, catalogue, period, as_of, force)
+    data = gather(project, period, as_of, force)
     files = render_all(data)
     folder = output_dir(settings, period)
     written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}

@@ -24,6 +24,7 @@ from pipeline.reference.matrix import LEAD
 from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE
+from pipeline.reference.project import Project
 
 DEFAULT_RECIPIENTS = ("Bộ Y tế (b/c)", "UBND tỉnh (b/c)", "Các sở, ngành tỉnh", "UBND các xã, phường", "Lưu: VT, NVY")
 
@@ -130,16 +131,17 @@ def completeness_check(rates_, options: ReportOptions, period: Period) -> str | 
             f"báo cáo {period.label}; để lập bản DỰ THẢO: {command} (hoặc thêm --force).")
 
 
-def gather(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None,
+def gather(project: Project, period: Period, as_of: dt.date | None = None,
            force: bool = False) -> ReportData:
     """The period's data; stops (TooFewReports) below [report] min_completeness unless `force`,
     which marks the report as a draft. The completeness is the audit's own (submission_status)."""
+    settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
     from pipeline.audit.status import submission_status
     from pipeline.common.clock import today
 
     as_of = as_of or today(settings)
     options = ReportOptions.from_settings(settings)
-    status = submission_status(settings, registry, matrix, period, as_of)
+    status = submission_status(project, period, as_of)
     rated = rates(status)
     stop = completeness_check(rated, options, period)
     if stop and not force:

@@ -24,6 +24,7 @@ from pipeline.common.errors import BaocaoError
 from pipeline.store.ledger import (Ledger, active_lock, add_exceptions, add_lock, after_lock, last_build, lock_exceptions,
                              lock_files, record_build, unlock)
 from pipeline.reference.periods import Period
+from pipeline.reference.project import Project
 
 
 class LockError(BaocaoError):
@@ -95,8 +96,9 @@ class LockResult:
     added_to: bool           # exceptions added to an existing lock
 
 
-def lock_period(settings, registry, period: Period, exceptions: list[str] = ()) -> LockResult:
+def lock_period(project: Project, period: Period, exceptions: list[str] = ()) -> LockResult:
     """Locks the period on the reports last built for it (see the module docstring)."""
+    settings, registry = project.settings, project.registry
     for unit_id in exceptions:
         registry.get(unit_id)   # an unknown unit stops here, with its message
     now = clock.now(settings).isoformat()
