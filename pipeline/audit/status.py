@@ -41,6 +41,10 @@ from pipeline.store.ledger import open_readonly
 from pipeline.reference.periods import Period
 from pipeline.reference.units import COMMUNE
 from pipeline.reference.project import Project
+from pipeline.intake.ingest import discover, sha256_of, submissions_dir
+from pipeline.reference.obligations import expected_units
+from pipeline.reference.periods import parse_period
+from pipeline.store.ledger import LOCKED_OUT_SQL
 
 ON_TIME, LATE, REJECTED, NOT_YET, MISSING = "on_time", "late", "rejected", "not_yet_received", "missing"
 STATUSES = (ON_TIME, LATE, REJECTED, NOT_YET, MISSING)
@@ -71,7 +75,6 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     """
     if not ledger_path.is_file():
         return pd.DataFrame(columns=RECEIPT_COLUMNS)
-    from pipeline.store.ledger import LOCKED_OUT_SQL
 
     # a file received after its period's lock does not count (pipeline/store/lock.py)
     sql = ("SELECT unit_id, period, version, outcome, receipt_date, errors, warnings, original_name AS file "
@@ -205,7 +208,6 @@ def submission_status(project: Project, period: Period, as_of: dt.date | None = 
     needs_reminder (no accepted version: the units the reminder letter addresses).
     """
     settings, registry, matrix = project.settings, project.registry, project.matrix
-    from pipeline.reference.obligations import expected_units
 
     as_of = as_of or today(settings)
     expected = expected_units(matrix, registry, period)
@@ -302,8 +304,6 @@ def submission_history(project: Project, as_of: dt.date | None = None,
                        period_codes: list[str] | None = None) -> History:
     """Every period in the ledger (or `period_codes`), each classified as of `as_of` (default today)."""
     settings, registry, matrix = project.settings, project.registry, project.matrix
-    from pipeline.reference.obligations import expected_units
-    from pipeline.reference.periods import parse_period
 
     as_of = as_of or today(settings)
     ledger_path = settings.path("ledger")
@@ -329,7 +329,6 @@ def waiting_files(settings, period: Period) -> list[str]:
     """The files in the period's folder that the ledger does not have yet (never ingested), and
     those a killed run left pending: what a judgement of the period would miss. Names under the
     period folder, in order."""
-    from pipeline.intake.ingest import discover, sha256_of, submissions_dir
 
     folder = submissions_dir(settings, period)
     ledger_path = settings.path("ledger")

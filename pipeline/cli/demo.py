@@ -23,6 +23,9 @@ from pipeline.cli.commands import Project, cli, pass_project
 from pipeline.cli.vi import FOLDER
 from pipeline.forms import layout
 from pipeline.common.text import ascii_slug
+from pipeline.forms.templates import template_path, template_specs
+from pipeline.intake.register import Receipt
+from pipeline.intake.register import append_receipts
 
 # What a clerk writes for each task: {n}, {m}, {p} are drawn per unit; {place} is "trên địa bàn xã"
 # for a commune and "trên địa bàn tỉnh" for a department.
@@ -246,8 +249,6 @@ def fill_period(project: Project, period, *, first_half_values: dict | None = No
     """Fills and drops every expected unit's template into the period's submissions folder.
     Returns each unit's receipt (for the register) and the values typed per unit."""
     settings, registry, catalogue = project.settings, project.registry, project.catalogue
-    from pipeline.intake.register import Receipt
-    from pipeline.forms.templates import template_path, template_specs
 
     folder = settings.path("submissions") / period.code
     aggregation = dict(zip(catalogue.indicators["code"], catalogue.indicators["aggregation"]))
@@ -302,8 +303,6 @@ def _break_workbook(wb, spec) -> None:
 
 def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     """Templates, filled submissions with their mess, ingestion, audit and both reports, in `workspace`."""
-    from pipeline.intake.register import Receipt, append_receipts
-    from pipeline.forms.templates import template_specs
 
     prepare_workspace(source_root, workspace)
     project = Project(workspace)

@@ -22,6 +22,8 @@ from pipeline.reference.settings import Settings
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug
 from pipeline.reference.project import Project
+from pipeline.common.errors import UnknownUnitError
+from pipeline.reference.obligations import expected_units, obligations
 
 MANIFEST_NAME = "danh-sach-bieu-mau.csv"
 MANIFEST_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu", "Phiên bản mẫu",
@@ -93,7 +95,6 @@ def render_guide(settings: Settings, context: dict) -> tuple[str, ...]:
 def template_specs(project: Project, period: Period, unit_id: str | None = None) -> list[TemplateSpec]:
     """One spec per expected unit (or the one asked for), in registry order."""
     settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
-    from pipeline.reference.obligations import expected_units, obligations
 
     if unit_id is not None:
         registry.get(unit_id)  # an unknown unit fails before anything is written
@@ -101,7 +102,6 @@ def template_specs(project: Project, period: Period, unit_id: str | None = None)
     if unit_id is not None:
         expected = expected[expected["id"] == unit_id]
         if expected.empty:
-            from pipeline.common.errors import UnknownUnitError
 
             raise UnknownUnitError(f"Đơn vị {unit_id} không phải báo cáo kỳ {period.code}")
     owed = obligations(matrix, registry, period, unit_id)

@@ -26,6 +26,7 @@ from pipeline.common.errors import IngestError
 from pipeline.store.ledger import OUTCOME_LABELS, Ledger
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, printable
+from pipeline.intake.rules import rule_title
 
 CHECK_REPORT_NAME = "kiem-tra.xlsx"
 FEEDBACK_DIR = "phan-hoi"
@@ -91,8 +92,6 @@ def _letter(n: int) -> str:
 
 def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Path:
     from openpyxl import Workbook
-
-    from pipeline.intake.rules import rule_title
 
     names = registry.units.set_index("id")["name"]
     wb = Workbook()

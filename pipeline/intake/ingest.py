@@ -55,6 +55,9 @@ from pipeline.intake.validate import (Expectations, Item, check_across, check_sc
 from pipeline.reference.project import Project
 from pipeline.reference.settings import Settings
 from pipeline.reference.units import Registry
+from pipeline.intake.feedback import write_check_report, write_unit_feedback
+from pipeline.reference.catalogue import indicator_obligations
+from pipeline.reference.obligations import obligations
 
 ARCHIVE_DIR = "archive"
 ATTACHMENT_SUFFIXES = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
@@ -193,8 +196,6 @@ def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
 
 def build_expectations(project: Project, period: Period, ledger: Ledger | None) -> Expectations:
     settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
-    from pipeline.reference.catalogue import indicator_obligations
-    from pipeline.reference.obligations import obligations
 
     owed = obligations(matrix, registry, period)
     tasks: dict[str, list] = {}
@@ -499,7 +500,6 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
             batch.ledger.finish_run(batch.run_id, clock.now(batch.source.settings).isoformat(),
                                     len(batch.files), batch.report.files_new)
             if write_outputs:
-                from pipeline.intake.feedback import write_check_report, write_unit_feedback
 
                 s = batch.source
                 batch.report.check_report = write_check_report(s.settings, batch.ledger, s.period, s.registry)

@@ -26,6 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
 # A filled template is 20-60 KB; a unit pasting long texts might reach a few MB.
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -286,7 +287,6 @@ def _remove_controls(sheet: Sheet) -> None:
     """Control characters out of every text cell, as read; each cell cleaned is noted in `controls`.
     (Whatever the XML held — the raw byte, `&#7;`, OOXML's `_x0007_` — calamine has decoded it:
     one look at the sheet's texts together, at C speed, spares the walk on almost every sheet.)"""
-    from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
     texts = [value for row in sheet.rows for value in row if value.__class__ is str]
     if not texts:

@@ -44,6 +44,8 @@ from pipeline.mail.send import (MailSettings, check_plain_allowed, connect_ledge
 from pipeline.reference.periods import Period
 from pipeline.intake.register import REGISTER_NAME, Receipt, append_receipts, read_register
 from pipeline.common.text import nfc
+from pipeline.mail.send import parse_addresses, recipients_from_registry
+from pipeline.store.ledger import run_lock
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -302,7 +304,6 @@ def sender_address(message: Message) -> tuple[str, str]:
 
 def known_addresses(registry) -> set[str]:
     """Every unit's addresses, as inputs/departments.csv and inputs/commune_contacts.csv give them."""
-    from pipeline.mail.send import parse_addresses, recipients_from_registry
 
     found = set()
     for recipient in recipients_from_registry(registry):
@@ -549,7 +550,6 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             contacts: set[str] | None = None) -> CollectReport:
     """Takes the period's submissions from the mailbox. `contacts`: the units' addresses (a report
     from any other address is taken, with a warning naming the address); None: not checked."""
-    from pipeline.store.ledger import run_lock
 
     cfg = mail_settings(settings)
     since = since or default_since(settings, period, cfg)

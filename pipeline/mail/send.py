@@ -38,6 +38,12 @@ from pipeline.common.errors import MailError
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, nfc
 from pipeline.reference.project import Project
+from pipeline.audit.outputs import MAIL_MERGE_CSV
+from pipeline.audit.outputs import letter_path
+from pipeline.forms.templates import template_path, template_specs, write_templates
+from pipeline.intake.feedback import FEEDBACK_DIR
+from pipeline.intake.register import parse_date
+from pipeline.store.ledger import check_ledger, open_readonly
 
 DISTRIBUTE = "distribute"
 FEEDBACK = "feedback"
@@ -393,7 +399,6 @@ def content_key(paths: tuple[Path, ...]) -> str:
 def connect_ledger(settings: Settings, write: bool = True) -> sqlite3.Connection | None:
     """The ledger, checked first (damaged or read-only: one line, nothing written). Read-only
     unless `write` (None when there is no ledger yet: nothing was sent)."""
-    from pipeline.store.ledger import check_ledger, open_readonly
 
     path = settings.path("ledger")
     if not write:
@@ -733,7 +738,6 @@ def _local_time(iso: str, cfg: MailSettings) -> str:
 def distribution(project: Project, period: Period, unit_id: str | None = None) -> list[Outgoing]:
     """Each expected unit with its own blank template, generating the templates that are missing."""
     settings, registry = project.settings, project.registry
-    from pipeline.forms.templates import template_path, template_specs, write_templates
 
     specs = template_specs(project, period, unit_id)
     paths = {s.unit_id: template_path(settings, period, s.unit_id, s.unit_name) for s in specs}
@@ -749,7 +753,6 @@ MAX_FINDINGS_IN_MAIL = 10
 
 def feedback_folder(settings: Settings, period: Period) -> Path:
     """Where ingestion writes each unit's feedback workbook (`<period>_<unit id>_<slug>_phan-hoi.xlsx`)."""
-    from pipeline.intake.feedback import FEEDBACK_DIR
 
     return settings.path("outputs") / period.code / FEEDBACK_DIR
 
@@ -887,7 +890,6 @@ def reminders(registry, letter: Path | SignedLetter, unit_ids: list[str], status
 
 
 def reminder_letter_path(settings: Settings, period: Period) -> Path:
-    from pipeline.audit.outputs import letter_path
 
     return letter_path(settings, period)
 
@@ -904,9 +906,6 @@ def audit_addressees(settings: Settings, period: Period) -> AuditAddressees:
     (`outputs/<period>/tinh-hinh-nop-bao-cao.csv`), written in the same run as the letter, so the
     list and the letter always agree."""
     import csv
-
-    from pipeline.audit.outputs import MAIL_MERGE_CSV
-    from pipeline.intake.register import parse_date
 
     path = settings.path("outputs") / period.code / MAIL_MERGE_CSV
     if not path.is_file():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.common.errors import ConfigError
+from pipeline.common.clock import DEFAULT_TIMEZONE
 
 CONFIG_RELATIVE = Path("inputs") / "config.toml"
 
@@ -119,8 +120,6 @@ def load_settings(root: Path | None = None) -> Settings:
 def _timezone(value, config_path: Path) -> str:
     """The configured zone's name, checked; the default when none is given."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from pipeline.common.clock import DEFAULT_TIMEZONE
 
     name = str(value).strip() if value else DEFAULT_TIMEZONE
     try:

@@ -19,6 +19,7 @@ from pipeline.report.html import html_text
 from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
 from pipeline.report.word import word_bytes
 from pipeline.reference.project import Project
+from pipeline.common.docx_finish import write_issued
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ def build_reports(project: Project, period: Period, as_of: dt.date | None = None
     """Consolidates the period and writes its reports into outputs/<period>/ (see the module docstring).
     Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
     settings = project.settings
-    from pipeline.common.docx_finish import write_issued
 
     data = gather(project, period, as_of, force)
     files = render_all(data)

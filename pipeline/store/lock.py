@@ -25,6 +25,7 @@ from pipeline.store.ledger import (Ledger, active_lock, add_exceptions, add_lock
                              lock_files, record_build, unlock)
 from pipeline.reference.periods import Period
 from pipeline.reference.project import Project
+from pipeline.common.docx_finish import _DRAFT
 
 
 class LockError(BaocaoError):
@@ -158,7 +159,6 @@ def compare_issued(state: LockState, files: list[Path]) -> list[str]:
 def _issued_name(path: Path) -> str:
     """The name a rebuilt file was issued under: a Word draft written beside an edited report
     (`…-ban-2.docx`, pipeline/common/docx_finish.py) is the rebuild of `….docx`."""
-    from pipeline.common.docx_finish import _DRAFT
 
     match = _DRAFT.match(path.stem)
     return f"{match['stem']}{path.suffix}" if match else path.name
