@@ -41,7 +41,8 @@ from pipeline.store.ledger import open_readonly
 from pipeline.reference.periods import Period
 from pipeline.reference.units import COMMUNE
 from pipeline.reference.project import Project
-from pipeline.intake.ingest import discover, sha256_of, submissions_dir
+from pipeline.common.errors import BaocaoError
+from pipeline.intake.ingest import Source, discover, ingest_many, sha256_of, submissions_dir
 from pipeline.reference.obligations import expected_units
 from pipeline.reference.periods import parse_period
 from pipeline.store.ledger import LOCKED_OUT_SQL
@@ -346,3 +347,22 @@ def waiting_files(settings, period: Period) -> list[str]:
         except OSError:
             new.append(path.relative_to(folder).as_posix())   # locked by another program: still waiting
     return sorted(set(new) | set(pending))
+
+
+class FilesWaiting(BaocaoError):
+    """New files wait in the period's folder and the command was asked not to ingest them."""
+
+
+def ingest_waiting(project: Project, period: Period, refuse: bool = False, progress: bool | None = None):
+    """What every command that judges a period does first: ingest what is new in the period's
+    folder (the same code as `ingest`); with `refuse`, stop (FilesWaiting) while files wait.
+    Returns the ingestion's report, or None when nothing waited (the ledger is then only read,
+    and may be read-only)."""
+    waiting = waiting_files(project.settings, period)
+    if refuse and waiting:
+        raise FilesWaiting(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
+                           f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
+    if not waiting:
+        return None
+    [report] = ingest_many([Source(project, period)], progress=progress)
+    return report

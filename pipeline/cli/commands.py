@@ -409,22 +409,15 @@ def _echo_ingest_report(source, report) -> None:
 
 
 def _ingest_first(project: Project, period, no_ingest: bool) -> None:
-    """What every command that judges a period does first: ingest what is new in the period's
-    folder (the same code and summary as `ingest`), or, with --no-ingest, refuse while files wait."""
-    from pipeline.intake.ingest import Source, ingest_many, submissions_dir
+    """Ingests what is new in the period's folder, with the same summary as `ingest`, or, with
+    --no-ingest, stops while files wait (pipeline/audit/status.py: ingest_waiting)."""
+    from pipeline.audit.status import ingest_waiting
+    from pipeline.intake.ingest import Source
 
-    from pipeline.audit.status import waiting_files
-
-    waiting = waiting_files(project.settings, period)
-    if no_ingest and waiting:
-        raise OfficerError(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
-                           f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
-    if not waiting:   # nothing new: the ledger is only read (it may be read-only)
-        return
-    source = Source(project, period)
-    [report] = ingest_many([source], progress=None)
-    _echo_ingest_report(source, report)
-    click.echo("")
+    report = ingest_waiting(project, period, refuse=no_ingest)
+    if report is not None:
+        _echo_ingest_report(Source(project, period), report)
+        click.echo("")
 
 
 @cli.command()
@@ -590,9 +583,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
     from pipeline.intake.ingest import submissions_dir
-    from pipeline.store.ledger import LedgerError
-    from pipeline.store.lock import compare_issued, lock_state, remember_build
-    from pipeline.report.build import build_reports
+    from pipeline.report.build import report_period
     from pipeline.report.model import officer_text_line
 
     periods = [period]
@@ -600,20 +591,17 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
     for each in periods:
         _ingest_first(project, each, no_ingest)
-    lock = lock_state(project.settings, period)
-    day = as_of.date() if as_of else None
+    run = report_period(project, period, as_of.date() if as_of else None, force)
+    lock, out = run.lock, run.outputs
     if lock is not None:
-        day = lock.report_as_of()
+        day = out.data.as_of
         click.echo(f"Kỳ {period.code} đã khoá ngày {lock.locked_on:%d/%m/%Y}: báo cáo được tạo lại từ số liệu lúc khoá "
                    f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
-    out = build_reports(project, period, day, force)
-    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
-        try:
-            remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
-        except LedgerError as exc:   # a read-only ledger: the reports are written, the build is not recorded
-            click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({exc}); chưa khoá kỳ theo bản này được.")
+    if run.not_recorded:
+        click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({run.not_recorded}); "
+                   "chưa khoá kỳ theo bản này được.")
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
@@ -625,7 +613,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         click.echo(f"  Cần kiểm tra (không đưa vào báo cáo): {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
     if lock is not None:
-        changed = compare_issued(lock, [out.word, out.excel, out.html])
+        changed = run.changed
         click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
                    "Khác bản đã phát hành" + (" (do tệp được chấp thuận nộp muộn)" if lock.exceptions else "")
                    + f": {', '.join(changed)}.")
