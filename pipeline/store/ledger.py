@@ -66,10 +66,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline.common.errors import BaocaoError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 2
 GROUP_COMMIT = 64   # verdicts per transaction while `judging`
@@ -853,6 +855,8 @@ def judged_versions(path: Path, period_codes: list[str] | None = None) -> pd.Dat
     """Every judged version of every identified unit (of these periods), RECEIPT_FIELDS, ordered by
     period, unit and version; a file received after its period's active lock is left out (it does
     not count: pipeline/store/lock.py). An empty frame when nothing was received."""
+    import pandas as pd   # loaded late: most commands open the ledger without reading frames
+
     empty = pd.DataFrame(columns=list(RECEIPT_FIELDS))
     if not path.is_file():
         return empty
@@ -920,6 +924,8 @@ def current_rows(path: Path, periods: list[str], task_columns: list[str],
     """The current accepted task rows (`current_task_reports`) and indicator values
     (`current_indicator_values`) of these periods, these columns, in a stable order, read in one
     connection. The ledger must exist."""
+    import pandas as pd   # loaded late: most commands open the ledger without reading frames
+
     marks = ",".join("?" * len(periods))
     db = open_readonly(path)  # read only, checked; any path
     try:
@@ -1003,9 +1009,6 @@ CREATE INDEX IF NOT EXISTS mail_collected_message ON mail_collected (period, mes
 CREATE INDEX IF NOT EXISTS mail_collected_hash ON mail_collected (period, attachment_sha256);
 """
 
-# a row of `MailLog.record_collected`, in this order
-COLLECTED_FIELDS = ("period", "message_id", "sender", "subject", "message_date", "attachment_name",
-                    "attachment_sha256", "saved_as", "outcome", "reason", "time")
 
 
 class MailLog:
@@ -1094,7 +1097,8 @@ class MailLog:
         return row[0] if row else None
 
     def record_collected(self, rows: list[tuple]) -> None:
-        """Records what was taken from one message (COLLECTED_FIELDS per row), all or none."""
+        """Records what was taken from one message, all or none; each row: period, message_id, sender,
+        subject, message_date, attachment_name, attachment_sha256, saved_as, outcome, reason, time."""
         with self._db:
             self._db.executemany("INSERT INTO mail_collected (period, message_id, sender, subject, message_date, "
                                  "attachment_name, attachment_sha256, saved_as, outcome, reason, time) "
