@@ -31,11 +31,10 @@ import hashlib
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from pipeline.common import clock
 from pipeline.forms import layout
 from pipeline.intake.consistency import load_rules, locked_texts
 from pipeline.common.errors import BaocaoError, IngestError
-from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, open_readonly, run_lock
+from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, run_lock, signed_scans
 from pipeline.reference.periods import Period, plan_periods
 from pipeline.intake.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.intake.register import REGISTER_NAME, read_register
@@ -175,19 +174,8 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
 
 def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
     """unit id -> the names of the signed scans (PDF, images) kept beside its workbook this period."""
-    path = settings.path("ledger")
-    if not path.is_file():
-        return {}
     out: dict[str, list[str]] = {}
-    with closing(open_readonly(path)) as db:
-        try:
-            rows = db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
-                              "AND version IS NULL AND format IN ('pdf', 'image') "
-                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
-                              (period_code, settings.province_code)).fetchall()
-        except sqlite3.OperationalError:   # a ledger without submissions yet
-            return {}
-    for unit_id, name in rows:
+    for unit_id, name in signed_scans(settings.path("ledger"), period_code, settings.province_code):
         out.setdefault(unit_id, []).append(name)
     return out
 

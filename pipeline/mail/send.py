@@ -20,7 +20,6 @@ import mimetypes
 import os
 import re
 import smtplib
-import sqlite3
 import ssl
 import unicodedata
 import zipfile
@@ -43,7 +42,7 @@ from pipeline.audit.outputs import letter_path
 from pipeline.forms.templates import template_path, template_specs, write_templates
 from pipeline.intake.feedback import FEEDBACK_DIR
 from pipeline.intake.register import parse_date
-from pipeline.store.ledger import check_ledger, open_readonly
+from pipeline.store.ledger import MailLog, latest_findings, open_mail_log
 
 DISTRIBUTE = "distribute"
 FEEDBACK = "feedback"
@@ -58,25 +57,6 @@ KIND_LABELS = {DISTRIBUTE: "biểu mẫu", FEEDBACK: "kết quả kiểm tra", R
 SECURITIES = ("starttls", "tls", "none")
 SENT, FAILED, SENDING = "sent", "failed", "sending"
 SMTP_TIMEOUT = 60
-
-DELIVERIES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS mail_deliveries (
-    id INTEGER PRIMARY KEY,
-    period TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    unit_id TEXT NOT NULL,
-    recipients TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    attachments TEXT NOT NULL,          -- file names, ' | ' separated
-    attachment_sha256 TEXT NOT NULL,    -- the files' SHA-256, ',' separated
-    content_key TEXT NOT NULL,          -- what "the same content" means for a rerun (see content_key)
-    time TEXT NOT NULL,                 -- ISO 8601, UTC
-    outcome TEXT NOT NULL,              -- sending | sent | failed
-    error TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS mail_deliveries_unit ON mail_deliveries (period, kind, unit_id);
-"""
-
 
 # ---------------------------------------------------------------------------------------------
 # Settings
@@ -396,68 +376,34 @@ def content_key(paths: tuple[Path, ...]) -> str:
     return digest.hexdigest()
 
 
-def connect_ledger(settings: Settings, write: bool = True) -> sqlite3.Connection | None:
-    """The ledger, checked first (damaged or read-only: one line, nothing written). Read-only
-    unless `write` (None when there is no ledger yet: nothing was sent)."""
-
-    path = settings.path("ledger")
-    if not write:
-        if not path.is_file():
-            return None
-        connection = open_readonly(path)
-        connection.row_factory = sqlite3.Row
-        return connection
-    check_ledger(path, writing=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30)
-    connection.row_factory = sqlite3.Row
-    connection.executescript(DELIVERIES_SCHEMA)
-    return connection
+def connect_ledger(settings: Settings, write: bool = True) -> MailLog | None:
+    """The ledger's mail tables, the ledger checked first (damaged or read-only: one line, nothing
+    written). Read-only unless `write` (None when there is no ledger yet: nothing was sent)."""
+    return open_mail_log(settings.path("ledger"), write)
 
 
-def previous_delivery(connection: sqlite3.Connection, period: Period, kind: str, unit_id: str,
-                      key: str) -> sqlite3.Row | None:
+def previous_delivery(log: MailLog | None, period: Period, kind: str, unit_id: str, key: str) -> dict | None:
     """The delivery that makes sending this again a duplicate: sent, or begun and never confirmed."""
-    if connection is None:
+    if log is None:
         return None
-    query = ("SELECT * FROM mail_deliveries WHERE period = ? AND kind = ? AND unit_id = ? "
-             "AND outcome IN (?, ?)")
-    args = [period.code, kind, unit_id, SENT, SENDING]
-    if DEDUPLICATE_BY_CONTENT[kind]:
-        query += " AND content_key = ?"
-        args.append(key)
-    try:
-        return connection.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
-    except sqlite3.OperationalError:   # read-only, and nothing was ever sent: no table yet
-        return None
+    return log.last_delivery(period.code, kind, unit_id, (SENT, SENDING),
+                             key if DEDUPLICATE_BY_CONTENT[kind] else None)
 
 
 def first_sent(settings: Settings, period: Period, kind: str = DISTRIBUTE) -> dt.datetime | None:
     """When the first message of this kind went out for the period (collect reads mail since then)."""
     if not settings.path("ledger").is_file():
         return None
-    with closing(connect_ledger(settings, write=False)) as connection:
-        try:
-            row = connection.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
-                                     "AND outcome = ?", (period.code, kind, SENT)).fetchone()
-        except sqlite3.OperationalError:   # no table: nothing was ever sent
-            return None
-    return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
+    with closing(connect_ledger(settings, write=False)) as log:
+        first = log.first_delivery_time(period.code, kind, SENT)
+    return dt.datetime.fromisoformat(first) if first else None
 
 
 def deliveries(settings: Settings, period: Period | None = None) -> list[dict]:
     if not settings.path("ledger").is_file():
         return []
-    with closing(connect_ledger(settings, write=False)) as connection:
-        try:
-            if period is None:
-                rows = connection.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
-            else:
-                rows = connection.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
-                                          (period.code,)).fetchall()
-        except sqlite3.OperationalError:   # no table: nothing was ever sent
-            return []
-    return [dict(r) for r in rows]
+    with closing(connect_ledger(settings, write=False)) as log:
+        return log.deliveries(None if period is None else period.code)
 
 
 def _utc_now() -> str:
@@ -695,30 +641,21 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
 def _deliver(connection, session, report, period, kind, item, message, to, key, note) -> None:
     unit = item.recipient
     shas = ",".join(hashlib.sha256(p.read_bytes()).hexdigest() for p in item.attachments)
-    with connection:
-        row_id = connection.execute(
-            "INSERT INTO mail_deliveries (period, kind, unit_id, recipients, message_id, attachments, "
-            "attachment_sha256, content_key, time, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (period.code, kind, unit.unit_id, ", ".join(to), message["Message-ID"],
-             " | ".join(nfc(p.name) for p in item.attachments), shas, key, _utc_now(), SENDING),
-        ).lastrowid
+    row_id = connection.start_delivery(period.code, kind, unit.unit_id, ", ".join(to), message["Message-ID"],
+                                       " | ".join(nfc(p.name) for p in item.attachments), shas, key, _utc_now(),
+                                       SENDING)
     try:
         refused = session.send(message, to)
     except MailError:
-        with connection:
-            connection.execute("DELETE FROM mail_deliveries WHERE id = ?", (row_id,))
+        connection.forget_delivery(row_id)
         raise
     except (smtplib.SMTPException, OSError) as exc:
         reason = _reason(exc)
-        with connection:
-            connection.execute("UPDATE mail_deliveries SET outcome = ?, error = ?, time = ? WHERE id = ?",
-                               (FAILED, reason, _utc_now(), row_id))
+        connection.end_delivery(row_id, FAILED, reason, _utc_now())
         report.failed.append(Result(unit.unit_id, unit.name, tuple(to), reason, message["Message-ID"]))
         return
     error = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in refused.items())
-    with connection:
-        connection.execute("UPDATE mail_deliveries SET outcome = ?, error = ?, time = ? WHERE id = ?",
-                           (SENT, error, _utc_now(), row_id))
+    connection.end_delivery(row_id, SENT, error, _utc_now())
     accepted = tuple(a for a in to if a not in refused)
     report.sent.append(Result(unit.unit_id, unit.name, accepted,
                               (f"một số địa chỉ bị từ chối: {error}" if error else "") + note, message["Message-ID"]))
@@ -775,21 +712,7 @@ def files_by_unit(folder: Path, unit_ids: list[str], suffixes=FEEDBACK_SUFFIXES)
 def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
     """errors, warnings and the first findings of the unit's latest judged submission, from the
     ledger's `latest_submissions` and `findings` (empty when ingestion has not recorded any)."""
-    empty = {"errors": 0, "warnings": 0, "findings": [], "more": 0}
-    db = connect_ledger(settings, write=False)
-    if db is None:
-        return empty
-    with closing(db):
-        try:
-            latest = db.execute("SELECT id FROM latest_submissions WHERE period = ? AND unit_id = ? "
-                                "ORDER BY id DESC LIMIT 1", (period.code, unit_id)).fetchone()
-            if latest is None:
-                return empty
-            rows = db.execute("SELECT sheet, cell, message, severity FROM findings WHERE submission_id = ? "
-                              "ORDER BY severity = 'warning', id", (latest["id"],)).fetchall()
-        except sqlite3.OperationalError:  # an older ledger without ingestion's tables
-            return empty
-    findings = [dict(r) for r in rows]
+    findings = latest_findings(settings.path("ledger"), period.code, unit_id)
     return {"errors": sum(f["severity"] == "error" for f in findings),
             "warnings": sum(f["severity"] == "warning" for f in findings),
             "findings": findings[:MAX_FINDINGS_IN_MAIL], "more": max(0, len(findings) - MAX_FINDINGS_IN_MAIL)}
