@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline import layout
 from pipeline.errors import ConfigError
+from pipeline.formatting import decimal_comma, thousands
 from pipeline.text import nfc
 
 RULES_FILE = "consistency.csv"
@@ -161,7 +162,7 @@ def _nan(value) -> bool:
 def _show(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value).replace(".", ",")
+    return thousands(value) if isinstance(value, int) else decimal_comma(value)
 
 
 def _short(value, width: int = 40) -> str:

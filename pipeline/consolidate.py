@@ -43,6 +43,7 @@ from pipeline import layout
 from pipeline.catalogue import Catalogue, indicator_obligations
 from pipeline.ledger import open_readonly
 from pipeline.matrix import LEAD, PARTNER, Matrix
+from pipeline.formatting import vn_number
 from pipeline.obligations import obligations
 from pipeline.periods import Period, TimeframeKind
 from pipeline.text import fold
@@ -494,32 +495,3 @@ def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFra
               "cell": f"{quantity}{t.row}", "version": t.version, "receipt_date": t.receipt_date}
              for t in counted.itertuples(index=False)]
     return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
-
-
-# ---------------------------------------------------------------- numbers the Vietnamese way
-
-def vn_number(value, decimal: bool | None = None) -> str:
-    """1234567 -> "1.234.567"; 12.5 -> "12,5"; NaN -> "" (thousands "." and decimals "," as written in
-    Vietnam). Exact for Python ints and Decimals of any size (no conversion to float)."""
-    if is_missing(value):
-        return ""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        number = Decimal(repr(float(value)))
-    else:
-        number = Decimal(int(value)) if not isinstance(value, Decimal) else value
-    if decimal is None:
-        decimal = number != number.to_integral_value()
-    if not decimal:
-        return f"{int(number.to_integral_value(ROUND_HALF_EVEN)):,}".replace(",", ".")
-    with localcontext() as context:
-        context.prec = max(28, number.adjusted() + 8)
-        text = f"{number.quantize(Decimal('0.01'), ROUND_HALF_EVEN):,.2f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-def vn_percent(share: float) -> str:
-    if share is None or math.isnan(share):
-        return ""
-    return vn_number(round(share * 100, 1)) + "%"

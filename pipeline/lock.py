@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline import clock
 from pipeline.errors import BaocaoError
+from pipeline.formatting import dmy
 from pipeline.ledger import (Ledger, active_lock, add_exceptions, add_lock, after_lock, last_build, lock_exceptions,
                              lock_files, record_build, unlock)
 from pipeline.periods import Period
@@ -171,5 +172,5 @@ def locked_note(settings, period: Period) -> str:
     if state is None:
         return ""
     return (f"Số liệu 6 tháng đầu năm {period.year} lấy từ kỳ {first.code} đã khoá ngày "
-            f"{state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày {state.as_of:%d/%m/%Y}); "
+            f"{dmy(state.locked_on)} (báo cáo đã phát hành, số liệu tính đến ngày {dmy(state.as_of)}); "
             f"tệp nhận sau khi khoá không được tính.")

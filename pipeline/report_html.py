@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 
 from pipeline.errors import BaocaoError
+from pipeline.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.html.j2"
 
@@ -16,7 +17,6 @@ def html_text(data, context: dict, pictures: dict) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, UndefinedError
 
     from pipeline.report import unit_grid
-    from pipeline.consolidate import vn_number
 
     folder = data.settings.root / "templates"
     if not (folder / TEMPLATE_NAME).is_file():
@@ -55,7 +55,6 @@ def html_text(data, context: dict, pictures: dict) -> str:
 
 
 def _contributions(k) -> list[dict]:
-    from pipeline.consolidate import vn_number
 
     rows = []
     for c in k.contributions.itertuples(index=False):

@@ -19,8 +19,8 @@ from xml.sax.saxutils import escape
 from markupsafe import Markup
 
 from pipeline.docx_finish import Properties, finished_bytes
-from pipeline.consolidate import vn_number
 from pipeline.errors import BaocaoError
+from pipeline.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.docx"
 

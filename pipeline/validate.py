@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pipeline import layout
 from pipeline.consistency import check_consistency, check_locked_cells
+from pipeline.formatting import dmy, dmy_hm, significant, thousands
 from pipeline.reader import Sheet, Workbook, column_index
 from pipeline.text import fold, nfc, printable
 
@@ -57,7 +58,7 @@ def _show(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value)
-    return text if len(text) <= 200 else text[:200] + f"… ({len(text):,} ký tự)".replace(",", ".")
+    return text if len(text) <= 200 else text[:200] + f"… ({thousands(len(text))} ký tự)"
 
 
 # ---------------------------------------------------------------- where the sheets are
@@ -277,7 +278,7 @@ def parse_number(raw, decimal: bool) -> Parsed:
         value = -value
     if not how and not suffix:
         return Parsed(value)
-    shown = f"{value:,.10g}".replace(",", "X").replace(".", ",").replace("X", ".")
+    shown = significant(value)
     parts = [p for p in (how, f"bỏ chữ '{suffix}'" if suffix else "") if p]
     return Parsed(value, "vietnamese_number", WARNING,
                   f"Đã hiểu '{text}' là {shown} ({', '.join(parts)}); lần sau hãy chỉ ghi số.")
@@ -290,9 +291,9 @@ def clean_text(raw) -> tuple[str | None, bool]:
     if isinstance(raw, float):
         text = str(int(raw)) if raw.is_integer() else repr(raw)
     elif isinstance(raw, dt.datetime):
-        text = f"{raw:%d/%m/%Y %H:%M}" if (raw.hour or raw.minute) else f"{raw:%d/%m/%Y}"
+        text = dmy_hm(raw) if (raw.hour or raw.minute) else dmy(raw)
     elif isinstance(raw, dt.date):
-        text = f"{raw:%d/%m/%Y}"
+        text = dmy(raw)
     else:
         text = str(raw)
     text = text.strip()
@@ -560,7 +561,7 @@ def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool,
         return raw, False, _show(raw)
     parsed = parse_number(raw, decimal)
     if parsed.value is not None and abs(parsed.value) > ceiling:
-        shown_ceiling = f"{ceiling:,.0f}".replace(",", ".")
+        shown_ceiling = thousands(round(ceiling))
         parsed = Parsed(None, "above_ceiling", ERROR,
                         f"Giá trị {_show(parsed.value) if abs(parsed.value) < 1e15 else format(parsed.value, '.3g')} "
                         f"vượt quá mức tối đa hợp lý cho một đơn vị ({shown_ceiling}): hãy kiểm tra lại số đã ghi "

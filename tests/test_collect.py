@@ -21,12 +21,12 @@ from click.testing import CliRunner
 from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, certificate, configure_mail, imap_config,  # noqa: F401
                           imap_server, imap_tls_server, set_emails, smtp_config, smtp_server)
 from pipeline.cli import cli
+from pipeline.filetypes import OLE_MAGIC
 from pipeline.collect import imap_utf7, safe_file_name, unpack_zip
 from pipeline.register import read_register
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def run(project, *args):

@@ -26,9 +26,9 @@ from pipeline.catalogue import load_catalogue
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
-                                  LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status,
-                                  vn_number)
+                                  LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status)
 from pipeline.errors import BaocaoError
+from pipeline.formatting import vn_number
 from pipeline.matrix import load_matrix
 from pipeline.periods import parse_period
 from pipeline.report import build_reports, gather, render_all, report_name

@@ -22,7 +22,8 @@ from docx import Document
 from pipeline import demo
 from pipeline.catalogue import load_catalogue
 from pipeline.cli import cli
-from pipeline.consolidate import LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, exact_sum, vn_number
+from pipeline.consolidate import LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, exact_sum
+from pipeline.formatting import vn_number
 from pipeline.matrix import load_matrix
 from pipeline.periods import parse_period
 from pipeline.report import appendix2_rows, compare_note, read_officer_text
