@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import filetypes
-from pipeline.formatting import (decimal_comma, dmy, dmy_hm, dmy_iso, fixed_percent, hm_dmy, megabytes, significant,
+from pipeline.common import filetypes
+from pipeline.common.formatting import (decimal_comma, dmy, dmy_hm, dmy_iso, fixed_percent, hm_dmy, megabytes, significant,
                                  thousands, vn_number, vn_percent)
 
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import SECTIONS, Settings, load_settings
-from pipeline.errors import ConfigError
+from pipeline.reference.settings import SECTIONS, Settings, load_settings
+from pipeline.common.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = (PROJECT_ROOT / "inputs" / "config.toml").read_text(encoding="utf-8")
