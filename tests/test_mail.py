@@ -17,7 +17,7 @@ from mail_servers import (SMTP_PASSWORD, certificate, configure_mail, set_emails
 from pipeline.forms import layout
 from pipeline.cli.main import cli
 from pipeline.reference.settings import load_settings
-from pipeline.mail.send import (FEEDBACK, Outgoing, Recipient, compose, deliveries, mail_settings, parse_addresses,
+from pipeline.mail.send import (FEEDBACK, Outgoing, Recipient, compose, deliveries, parse_addresses,
                            send_messages)
 from pipeline.reference.periods import parse_period
 
@@ -79,7 +79,7 @@ def test_compose_keeps_vietnamese_and_encodes_the_file_name_per_rfc2231(project,
     workbook = tmp_path / "Phản hồi - Xã Tả Lèng.xlsx"
     workbook.write_bytes(b"PK\x03\x04 test")
     unit = Recipient("03405", "Xã Tả Lèng", "commune", "a@x.vn", "Lò Thị Hương")
-    message = compose(settings, mail_settings(settings), FEEDBACK, period,
+    message = compose(settings, settings.mail, FEEDBACK, period,
                       Outgoing(unit, (workbook,), {"errors": 2, "warnings": 1, "findings": [
                           {"sheet": "Chỉ tiêu", "cell": "D14", "message": "Giá trị phải là số nguyên ≥ 0",
                            "severity": "error"}], "more": 2}), ["a@x.vn"])

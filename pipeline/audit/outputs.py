@@ -34,6 +34,7 @@ from pipeline.common.errors import BaocaoError, ConfigError
 from pipeline.reference.periods import Period
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE
+from pipeline.common.formatting import dmy, fixed_percent
 
 STATUS_WORKBOOK = "tinh-hinh-nop-bao-cao.xlsx"
 MAIL_MERGE_CSV = "tinh-hinh-nop-bao-cao.csv"
@@ -74,63 +75,37 @@ def _month(day: dt.date) -> str:
     return f"{day.month:02d}" if day.month < 3 else str(day.month)
 
 
-def dmy(day: dt.date) -> str:
-    """`18/06/2026`: how the other commands and the workbooks write a date."""
-    return f"{day:%d/%m/%Y}"
-
-
-def _percent(value: float) -> str:
-    return f"{value * 100:.1f}".replace(".", ",") + "%"
-
-
 # ---------------------------------------------------------------- the letter's settings
 
 @dataclass(frozen=True)
 class LetterSettings:
-    """[document] and [audit] in inputs/config.toml, with defaults from [province]."""
+    """What the reminder letter needs of the settings: [document] and [audit] in
+    inputs/config.toml, as pipeline/config.py loaded them, and the standing unit of [province]."""
 
     parent_body: str
     issuing_body: str
     place: str
     standing_unit: str
-    symbol: str = "SYT-NVY"
-    recipients: tuple[str, ...] = ("Như trên", "Lưu: VT")
-    contact_text: str = ""
-    new_deadline_days: int = 5
-    include_standing_unit: bool = False
-    group_communes_from: int = 6
+    symbol: str
+    recipients: tuple[str, ...]
+    contact_text: str
+    new_deadline_days: int
+    include_standing_unit: bool
+    group_communes_from: int
 
     @classmethod
     def from_settings(cls, settings) -> "LetterSettings":
         doc, audit = settings.document, settings.audit
-        try:
-            days = int(audit.get("new_deadline_days", 5))
-        except (TypeError, ValueError):
-            raise ConfigError(f"[audit] new_deadline_days phải là số ngày, không phải {audit['new_deadline_days']!r}") from None
-        if days < 1:
-            raise ConfigError("[audit] new_deadline_days phải từ 1 ngày trở lên")
-        recipients = audit.get("letter_recipients", list(cls.recipients))
-        if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
-            raise ConfigError('[audit] letter_recipients phải là danh sách, ví dụ ["Như trên", "Lưu: VT"]')
         return cls(
-            parent_body=str(doc.get("parent_body", settings.parent_body)),
-            issuing_body=str(doc.get("issuing_body", settings.standing_unit.upper())),
-            place=str(doc.get("place", settings.province_name)),
+            parent_body=doc.parent_body, issuing_body=doc.issuing_body, place=doc.place,
             standing_unit=settings.standing_unit,
-            symbol=str(audit.get("letter_symbol", cls.symbol)),
-            recipients=tuple(r.strip() for r in recipients if r.strip()),
-            contact_text=str(audit.get("contact_text", "")).strip(),
-            new_deadline_days=days,
-            include_standing_unit=bool(audit.get("include_standing_unit", False)),
-            group_communes_from=_whole(audit, "group_communes_from", 6),
+            symbol=audit.letter_symbol,
+            recipients=audit.letter_recipients,
+            contact_text=audit.contact_text,
+            new_deadline_days=audit.new_deadline_days,
+            include_standing_unit=audit.include_standing_unit,
+            group_communes_from=audit.group_communes_from,
         )
-
-
-def _whole(section: dict, key: str, default: int) -> int:
-    value = section.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"[audit] {key} phải là số nguyên không âm, không phải {value!r}")
-    return value
 
 
 def default_new_deadline(as_of: dt.date, days: int) -> dt.date:
@@ -266,8 +241,8 @@ def status_workbook(period: Period, status: pd.DataFrame, as_of: dt.date, addres
     lines = [
         f"Kỳ {period.code}: số liệu từ {dmy(period.window_start)} đến {dmy(period.cutoff)}; "
         f"hạn nộp {dmy(period.deadline)}; tình hình tính đến ngày {dmy(as_of)}.",
-        f"Tỷ lệ đầy đủ: {r.accepted}/{r.expected} đơn vị ({_percent(r.completeness)}); tỷ lệ đúng hạn: "
-        f"{r.on_time}/{r.expected} ({_percent(r.timeliness)}). Muộn {r.late}, không đạt {r.rejected}, "
+        f"Tỷ lệ đầy đủ: {r.accepted}/{r.expected} đơn vị ({fixed_percent(r.completeness)}); tỷ lệ đúng hạn: "
+        f"{r.on_time}/{r.expected} ({fixed_percent(r.timeliness)}). Muộn {r.late}, không đạt {r.rejected}, "
         f"chưa nộp {r.missing + r.not_yet_received}.",
     ]
     for n, text in enumerate(lines, start=2):
@@ -425,8 +400,8 @@ def status_lines(period: Period, status: pd.DataFrame, as_of: dt.date, colour: b
                   f"{r.expected} đơn vị phải báo cáo.",
               f"Đúng hạn {r.on_time}, muộn {r.late}, không đạt {r.rejected}, chưa nộp {r.missing}"
               + (f", chưa nhận (chưa đến hạn) {r.not_yet_received}" if r.not_yet_received else "") + ".",
-              f"Tỷ lệ đầy đủ {_percent(r.completeness)} ({r.accepted}/{r.expected}); "
-              f"tỷ lệ đúng hạn {_percent(r.timeliness)} ({r.on_time}/{r.expected})."]
+              f"Tỷ lệ đầy đủ {fixed_percent(r.completeness)} ({r.accepted}/{r.expected}); "
+              f"tỷ lệ đúng hạn {fixed_percent(r.timeliness)} ({r.on_time}/{r.expected})."]
     return lines
 
 
@@ -453,7 +428,7 @@ def history_lines(history: History, colour: bool) -> list[str]:
         marks.append([None, None, *[s if isinstance(s, str) else None for s in statuses], None, None])
     pad = [""] * 2
     for label, key in (("Tỷ lệ đầy đủ", "completeness"), ("Tỷ lệ đúng hạn", "timeliness")):
-        rows.append(["", label, *[_percent(v) for v in history.rates[key]], *pad])
+        rows.append(["", label, *[fixed_percent(v) for v in history.rates[key]], *pad])
         marks.append([None] * len(headers))
     lines = table_lines(headers, rows, marks, colour)
     lines += ["", "Ký hiệu: " + "; ".join(f"{sym} {text}" for _, sym, text in LEGEND) + ".",
@@ -486,7 +461,7 @@ def history_page(settings, history: History, as_of: dt.date, templates: Path) ->
                      "missing": int(c[MISSING] + c[REJECTED]), "expected": int(c["expected"])})
     rates_rows = [{"period": r["period"], "label": r["label"], "deadline": dmy(r["deadline"]),
                    "expected": r["expected"], "accepted": r["accepted"], "on_time": r["on_time"],
-                   "completeness": _percent(r["completeness"]), "timeliness": _percent(r["timeliness"])}
+                   "completeness": fixed_percent(r["completeness"]), "timeliness": fixed_percent(r["timeliness"])}
                   for r in history.rates.to_dict("records")]
     return env.get_template(HISTORY_TEMPLATE).render(
         province_name=settings.province_name, standing_unit=settings.standing_unit, as_of=dmy(as_of),

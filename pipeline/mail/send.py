@@ -32,7 +32,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from pipeline.common.atomic import write_bytes
-from pipeline.reference.settings import Settings
+from pipeline.reference.settings import MailSettings, Settings
 from pipeline.common.errors import MailError
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, nfc
@@ -43,6 +43,8 @@ from pipeline.forms.templates import template_path, template_specs, write_templa
 from pipeline.intake.feedback import FEEDBACK_DIR
 from pipeline.intake.register import parse_date
 from pipeline.store.ledger import MailLog, latest_findings, open_mail_log
+from pipeline.common.filetypes import LETTER_SUFFIXES, MEDIA_TYPES, SPREADSHEET_SUFFIXES
+from pipeline.common.formatting import dmy, hm_dmy
 
 DISTRIBUTE = "distribute"
 FEEDBACK = "feedback"
@@ -54,102 +56,12 @@ KIND_DEFAULTS = {DISTRIBUTE: {}, FEEDBACK: {"errors": 0, "warnings": 0, "finding
                  REMINDER: {"status": "", "new_deadline": "", "letter_number": "", "letter_date": ""}}
 KIND_LABELS = {DISTRIBUTE: "biểu mẫu", FEEDBACK: "kết quả kiểm tra", REMINDER: "công văn đôn đốc"}
 
-SECURITIES = ("starttls", "tls", "none")
 SENT, FAILED, SENDING = "sent", "failed", "sending"
 SMTP_TIMEOUT = 60
 
-# ---------------------------------------------------------------------------------------------
-# Settings
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """The `[mail]` section of inputs/config.toml. No password: only the names of the variables."""
-
-    from_address: str = ""
-    from_name: str = ""
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_security: str = "starttls"
-    smtp_user: str = ""
-    smtp_auth: bool = True
-    smtp_password_env: str = "BAOCAO_SMTP_PASSWORD"
-    imap_host: str = ""
-    imap_port: int = 993
-    imap_security: str = "tls"
-    imap_user: str = ""
-    imap_password_env: str = "BAOCAO_IMAP_PASSWORD"
-    imap_folder: str = "INBOX"
-    max_attachment_mb: float = 20.0
-    max_attachments: int = 20     # spreadsheets saved from one message; the rest are reported
-    timezone: str = "Asia/Ho_Chi_Minh"
-    ca_file: str = ""
-
-    @property
-    def max_attachment_bytes(self) -> int:
-        return int(self.max_attachment_mb * 1024 * 1024)
-
-    @property
-    def login_user(self) -> str:
-        return self.smtp_user or self.from_address
-
-    @property
-    def imap_login_user(self) -> str:
-        return self.imap_user or self.smtp_user or self.from_address
-
-    def zone(self):
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise MailError(f"[mail] timezone = {self.timezone!r} không phải múi giờ hợp lệ "
-                            f"(ví dụ: \"Asia/Ho_Chi_Minh\")") from None
-
-    def tls_context(self) -> ssl.SSLContext:
-        cafile = self.ca_file or None
-        if cafile and not Path(cafile).is_file():
-            raise MailError(f"[mail] ca_file: không tìm thấy tệp {cafile}")
-        return ssl.create_default_context(cafile=cafile)
 
 
 PLACEHOLDER_SENDER = "chua-khai-bao-dia-chi-gui@example.invalid"
-
-
-def mail_settings(settings: Settings) -> MailSettings:
-    raw = dict(settings.mail)
-    known = set(MailSettings.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise MailError(f"Mục [mail] trong inputs/config.toml có khóa không biết: {', '.join(unknown)} "
-                        f"(các khóa hợp lệ: {', '.join(sorted(known))})")
-    values = {}
-    for name, spec in MailSettings.__dataclass_fields__.items():
-        if name not in raw:
-            continue
-        value, default = raw[name], spec.default
-        try:
-            if isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise ValueError
-            elif isinstance(default, int):
-                value = int(value)
-            elif isinstance(default, float):
-                value = float(value)
-            else:
-                value = nfc(str(value))
-        except (TypeError, ValueError):
-            raise MailError(f"[mail] {name} = {value!r}: giá trị không hợp lệ") from None
-        values[name] = value
-    cfg = MailSettings(**values)
-    for key in ("smtp_security", "imap_security"):
-        if getattr(cfg, key) not in SECURITIES:
-            raise MailError(f"[mail] {key} = {getattr(cfg, key)!r}: chỉ dùng starttls, tls hoặc none")
-    if cfg.max_attachment_mb <= 0:
-        raise MailError("[mail] max_attachment_mb phải lớn hơn 0")
-    if cfg.max_attachments < 1:
-        raise MailError("[mail] max_attachments phải từ 1 trở lên")
-    return cfg
 
 
 def is_loopback(host: str) -> bool:
@@ -292,8 +204,8 @@ def base_context(settings: Settings, cfg: MailSettings, period: Period, recipien
         "unit_id": recipient.unit_id, "unit_name": recipient.name, "addressee": recipient.addressee,
         "contact_person": recipient.contact_person,
         "period_code": period.code, "period_label": period.label,
-        "window_start": f"{period.window_start:%d/%m/%Y}", "cutoff": f"{period.cutoff:%d/%m/%Y}",
-        "deadline": f"{period.deadline:%d/%m/%Y}",
+        "window_start": dmy(period.window_start), "cutoff": dmy(period.cutoff),
+        "deadline": dmy(period.deadline),
         "plan_years": f"{settings.plan_first_year}-{settings.plan_last_year}",
         "province_name": settings.province_name, "standing_unit": settings.standing_unit,
         "sender_name": sender, "sender_address": cfg.from_address,
@@ -302,15 +214,7 @@ def base_context(settings: Settings, cfg: MailSettings, period: Period, recipien
 
 
 def _maintype(path: Path) -> tuple[str, str]:
-    known = {
-        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
-        ".xls": "application/vnd.ms-excel",
-        ".ods": "application/vnd.oasis.opendocument.spreadsheet",
-        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        ".pdf": "application/pdf",
-    }
-    ctype = known.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    ctype = MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     maintype, _, subtype = ctype.partition("/")
     return maintype, subtype
 
@@ -578,7 +482,7 @@ def send_messages(settings: Settings, kind: str, period: Period, items: list[Out
     """
     if kind not in KINDS:
         raise ValueError(kind)
-    cfg = mail_settings(settings)
+    cfg = settings.mail
     if not cfg.from_address and send:
         raise MailError("Chưa khai báo địa chỉ gửi: điền [mail] from_address trong inputs/config.toml")
     if not cfg.from_address:  # a dry run before the mailbox is set up: drafts from a placeholder sender
@@ -663,7 +567,7 @@ def _deliver(connection, session, report, period, kind, item, message, to, key, 
 
 def _local_time(iso: str, cfg: MailSettings) -> str:
     try:
-        return dt.datetime.fromisoformat(iso).astimezone(cfg.zone()).strftime("%H:%M %d/%m/%Y")
+        return hm_dmy(dt.datetime.fromisoformat(iso).astimezone(cfg.zone()))
     except ValueError:
         return iso
 
@@ -684,7 +588,6 @@ def distribution(project: Project, period: Period, unit_id: str | None = None) -
     return [Outgoing(recipients[uid], (path,)) for uid, path in paths.items()]
 
 
-FEEDBACK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 MAX_FINDINGS_IN_MAIL = 10
 
 
@@ -694,7 +597,7 @@ def feedback_folder(settings: Settings, period: Period) -> Path:
     return settings.path("outputs") / period.code / FEEDBACK_DIR
 
 
-def files_by_unit(folder: Path, unit_ids: list[str], suffixes=FEEDBACK_SUFFIXES) -> dict[str, list[Path]]:
+def files_by_unit(folder: Path, unit_ids: list[str], suffixes=SPREADSHEET_SUFFIXES) -> dict[str, list[Path]]:
     """The files in `folder` whose name carries a unit's id as a separate token (`..._03405_...`)."""
     found: dict[str, list[Path]] = {}
     if not folder.is_dir():
@@ -743,7 +646,6 @@ class SignedLetter:
     date: dt.date
 
 
-LETTER_SUFFIXES = (".pdf", ".docx")
 _LETTER_DATES = (   # day first, the Vietnamese way; then ISO; then 20062026
     (re.compile(r"(?<!\d)(\d{1,2})[.\-_ ](\d{1,2})[.\-_ ](\d{4})(?!\d)"), "dmy"),
     (re.compile(r"(?<!\d)(\d{4})[.\-_](\d{1,2})[.\-_](\d{1,2})(?!\d)"), "ymd"),
@@ -805,9 +707,9 @@ def reminders(registry, letter: Path | SignedLetter, unit_ids: list[str], status
     if not letter.is_file():
         raise MailError(f"Không tìm thấy công văn đôn đốc {letter}: chạy kiểm tra tình hình nộp (audit) trước")
     statuses = statuses or {}
-    extra = {"new_deadline": f"{new_deadline:%d/%m/%Y}" if new_deadline else "",
+    extra = {"new_deadline": dmy(new_deadline) if new_deadline else "",
              "letter_number": signed.number if signed else "",
-             "letter_date": f"{signed.date:%d/%m/%Y}" if signed else ""}
+             "letter_date": dmy(signed.date) if signed else ""}
     return [Outgoing(r, (letter,), {**extra, "status": statuses.get(r.unit_id, "")})
             for r in recipients_from_registry(registry, unit_ids)]
 

@@ -48,6 +48,7 @@ from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE, Registry
 from pipeline.common.text import nfc
+from pipeline.common.formatting import vn_number
 
 DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE = layout.STATUSES[2], layout.STATUSES[1], layout.STATUSES[0], layout.STATUSES[3]
 NOT_REPORTED = "Chưa báo cáo"
@@ -483,32 +484,3 @@ def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFra
               "cell": f"{quantity}{t.row}", "version": t.version, "receipt_date": t.receipt_date}
              for t in counted.itertuples(index=False)]
     return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
-
-
-# ---------------------------------------------------------------- numbers the Vietnamese way
-
-def vn_number(value, decimal: bool | None = None) -> str:
-    """1234567 -> "1.234.567"; 12.5 -> "12,5"; NaN -> "" (thousands "." and decimals "," as written in
-    Vietnam). Exact for Python ints and Decimals of any size (no conversion to float)."""
-    if is_missing(value):
-        return ""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        number = Decimal(repr(float(value)))
-    else:
-        number = Decimal(int(value)) if not isinstance(value, Decimal) else value
-    if decimal is None:
-        decimal = number != number.to_integral_value()
-    if not decimal:
-        return f"{int(number.to_integral_value(ROUND_HALF_EVEN)):,}".replace(",", ".")
-    with localcontext() as context:
-        context.prec = max(28, number.adjusted() + 8)
-        text = f"{number.quantize(Decimal('0.01'), ROUND_HALF_EVEN):,.2f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-def vn_percent(share: float) -> str:
-    if share is None or math.isnan(share):
-        return ""
-    return vn_number(round(share * 100, 1)) + "%"
