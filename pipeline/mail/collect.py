@@ -42,7 +42,7 @@ from pipeline.mail.send import check_plain_allowed, connect_ledger, first_sent, 
 from pipeline.reference.periods import Period
 from pipeline.intake.register import REGISTER_NAME, Receipt, append_receipts, read_register
 from pipeline.common.text import nfc
-from pipeline.mail.send import parse_addresses, recipients_from_registry
+from pipeline.mail.compose import parse_addresses, recipients_from_registry
 from pipeline.store.ledger import run_lock
 from pipeline.store.ledger import MailLog, SqliteError
 from pipeline.common.filetypes import OLE_MAGIC, ZIP_MAGIC, is_spreadsheet_name
