@@ -502,8 +502,10 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     Ví dụ: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
     from pipeline.audit.status import submission_history, submission_status, unidentified_files
-    from pipeline.audit.outputs import (AuditError, history_lines, status_lines, use_colour, write_audit,
-                                        write_history_page)
+    from pipeline.audit.legend import AuditError
+    from pipeline.audit.outputs import write_audit
+    from pipeline.audit.page import write_history_page
+    from pipeline.audit.terminal import history_lines, status_lines, use_colour
     from pipeline.common.clock import today
 
     if not period_code and not show_history:

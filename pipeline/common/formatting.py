@@ -100,3 +100,22 @@ def dmy_hm(moment: dt.datetime) -> str:
     """`18/06/2026 08:30`: a moment, day first, as a cell that holds a date and a time is shown."""
     return f"{dmy(moment)} {moment:%H:%M}"
 
+
+# Decree 30/2020's way of writing a date in a document
+
+def vn_date(day: dt.date) -> str:
+    """`18/6/2026`, `05/01/2027`: Decree 30 writes a day below 10 and the months 1 and 2 with a leading zero."""
+    return f"{_day(day)}/{_month(day)}/{day.year}"
+
+
+def date_text(day: dt.date) -> str:
+    """`ngày 20 tháng 6 năm 2026` (the date line under the motto)."""
+    return f"ngày {_day(day)} tháng {_month(day)} năm {day.year}"
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day:02d}" if day.day < 10 else str(day.day)
+
+
+def _month(day: dt.date) -> str:
+    return f"{day.month:02d}" if day.month < 3 else str(day.month)

@@ -14,8 +14,8 @@ from pipeline.common.errors import MailError
 from pipeline.reference.periods import Period
 from pipeline.common.text import nfc
 from pipeline.reference.project import Project
-from pipeline.audit.outputs import MAIL_MERGE_CSV
-from pipeline.audit.outputs import letter_path
+from pipeline.audit.legend import MAIL_MERGE_CSV
+from pipeline.audit.letter import letter_path
 from pipeline.forms.templates import template_path, template_specs, write_templates
 from pipeline.intake.feedback import FEEDBACK_DIR
 from pipeline.intake.register import parse_date
