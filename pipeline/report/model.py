@@ -47,7 +47,7 @@ def report_timestamp(period: Period) -> dt.datetime:
 @dataclass(frozen=True)
 class ReportOptions:
     """What the report's first and last lines say: [document] (the letterhead, shared with the
-    reminder letter) and [report] in inputs/config.toml, as pipeline/config.py loaded them."""
+    reminder letter) and [report] in inputs/config.toml, as pipeline/reference/settings.py loaded them."""
 
     parent_body: str
     issuing_body: str
