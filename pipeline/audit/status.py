@@ -40,6 +40,12 @@ from pipeline.common.clock import today
 from pipeline.store.ledger import open_readonly
 from pipeline.reference.periods import Period
 from pipeline.reference.units import COMMUNE
+from pipeline.reference.project import Project
+from pipeline.common.errors import BaocaoError
+from pipeline.intake.ingest import Source, discover, ingest_many, sha256_of, submissions_dir
+from pipeline.reference.obligations import expected_units
+from pipeline.reference.periods import parse_period
+from pipeline.store.ledger import LOCKED_OUT_SQL
 
 ON_TIME, LATE, REJECTED, NOT_YET, MISSING = "on_time", "late", "rejected", "not_yet_received", "missing"
 STATUSES = (ON_TIME, LATE, REJECTED, NOT_YET, MISSING)
@@ -70,7 +76,6 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     """
     if not ledger_path.is_file():
         return pd.DataFrame(columns=RECEIPT_COLUMNS)
-    from pipeline.store.ledger import LOCKED_OUT_SQL
 
     # a file received after its period's lock does not count (pipeline/store/lock.py)
     sql = ("SELECT unit_id, period, version, outcome, receipt_date, errors, warnings, original_name AS file "
@@ -191,7 +196,7 @@ def status_label(status: str, days_late: int | None = None, with_warnings: bool 
     return label + (", có cảnh báo" if with_warnings else "")
 
 
-def submission_status(settings, registry, matrix, period: Period, as_of: dt.date | None = None) -> pd.DataFrame:
+def submission_status(project: Project, period: Period, as_of: dt.date | None = None) -> pd.DataFrame:
     """One row per unit expected to report in `period`, in registry order (departments, then
     communes by code), with columns STATUS_COLUMNS:
 
@@ -203,7 +208,7 @@ def submission_status(settings, registry, matrix, period: Period, as_of: dt.date
     latest_receipt_date, latest_outcome, file (of the latest version); corrected_after_deadline;
     needs_reminder (no accepted version: the units the reminder letter addresses).
     """
-    from pipeline.reference.obligations import expected_units
+    settings, registry, matrix = project.settings, project.registry, project.matrix
 
     as_of = as_of or today(settings)
     expected = expected_units(matrix, registry, period)
@@ -296,11 +301,10 @@ class History:
         return counts
 
 
-def submission_history(settings, registry, matrix, as_of: dt.date | None = None,
+def submission_history(project: Project, as_of: dt.date | None = None,
                        period_codes: list[str] | None = None) -> History:
     """Every period in the ledger (or `period_codes`), each classified as of `as_of` (default today)."""
-    from pipeline.reference.obligations import expected_units
-    from pipeline.reference.periods import parse_period
+    settings, registry, matrix = project.settings, project.registry, project.matrix
 
     as_of = as_of or today(settings)
     ledger_path = settings.path("ledger")
@@ -326,7 +330,6 @@ def waiting_files(settings, period: Period) -> list[str]:
     """The files in the period's folder that the ledger does not have yet (never ingested), and
     those a killed run left pending: what a judgement of the period would miss. Names under the
     period folder, in order."""
-    from pipeline.intake.ingest import discover, sha256_of, submissions_dir
 
     folder = submissions_dir(settings, period)
     ledger_path = settings.path("ledger")
@@ -344,3 +347,22 @@ def waiting_files(settings, period: Period) -> list[str]:
         except OSError:
             new.append(path.relative_to(folder).as_posix())   # locked by another program: still waiting
     return sorted(set(new) | set(pending))
+
+
+class FilesWaiting(BaocaoError):
+    """New files wait in the period's folder and the command was asked not to ingest them."""
+
+
+def ingest_waiting(project: Project, period: Period, refuse: bool = False, progress: bool | None = None):
+    """What every command that judges a period does first: ingest what is new in the period's
+    folder (the same code as `ingest`); with `refuse`, stop (FilesWaiting) while files wait.
+    Returns the ingestion's report, or None when nothing waited (the ledger is then only read,
+    and may be read-only)."""
+    waiting = waiting_files(project.settings, period)
+    if refuse and waiting:
+        raise FilesWaiting(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
+                           f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
+    if not waiting:
+        return None
+    [report] = ingest_many([Source(project, period)], progress=progress)
+    return report

@@ -160,7 +160,7 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
     from pipeline.forms.templates import MANIFEST_NAME, templates_dir, write_templates
 
     period = project.period(period_code)
-    rows = write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    rows = write_templates(project, period, unit_id)
     import pandas as pd
 
     _echo_table(pd.DataFrame(rows)[["Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu"]])
@@ -216,7 +216,7 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
     from pipeline.mail.send import DISTRIBUTE, distribution, send_messages
 
     period = project.period(period_code)
-    items = distribution(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    items = distribution(project, period, unit_id)
     _echo_mail_report(send_messages(project.settings, DISTRIBUTE, period, items, send=send, resend=resend))
 
 
@@ -242,7 +242,7 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
     period = project.period(period_code)
     _ingest_first(project, period, no_ingest)
-    items = feedback(project.settings, project.registry, period, folder, unit_id)
+    items = feedback(project, period, folder, unit_id)
     _echo_mail_report(send_messages(project.settings, FEEDBACK, period, items, send=send, resend=resend))
 
 
@@ -309,7 +309,7 @@ def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
 
     from pipeline.store.lock import lock_state
 
-    status = submission_status(project.settings, project.registry, project.matrix, period).set_index("unit_id")
+    status = submission_status(project, period).set_index("unit_id")
     lock = lock_state(project.settings, period)
     after_lock = {r["unit_id"] for r in lock.after} if lock is not None else set()   # sent, though too late to count
     sent = [u for u in ids if u in after_lock or (u in status.index and not status.at[u, "needs_reminder"])]
@@ -363,7 +363,7 @@ def ingest(project: Project, period_code: str, progress: bool | None, others: tu
     projects = {project.settings.root: project}   # a folder named twice (or this one) is ingested once
     for root in others:
         projects.setdefault(root.resolve(), Project(root, project.verbose))
-    sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code))
+    sources = [Source(p, p.period(period_code))
                for p in projects.values()]
     for source in sources:  # a mistyped period writes nothing, not an empty check workbook
         folder = submissions_dir(source.settings, source.period)
@@ -408,22 +408,15 @@ def _echo_ingest_report(source, report) -> None:
 
 
 def _ingest_first(project: Project, period, no_ingest: bool) -> None:
-    """What every command that judges a period does first: ingest what is new in the period's
-    folder (the same code and summary as `ingest`), or, with --no-ingest, refuse while files wait."""
-    from pipeline.intake.ingest import Source, ingest_many, submissions_dir
+    """Ingests what is new in the period's folder, with the same summary as `ingest`, or, with
+    --no-ingest, stops while files wait (pipeline/audit/status.py: ingest_waiting)."""
+    from pipeline.audit.status import ingest_waiting
+    from pipeline.intake.ingest import Source
 
-    from pipeline.audit.status import waiting_files
-
-    waiting = waiting_files(project.settings, period)
-    if no_ingest and waiting:
-        raise OfficerError(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
-                           f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
-    if not waiting:   # nothing new: the ledger is only read (it may be read-only)
-        return
-    source = Source(project.settings, project.registry, project.matrix, project.catalogue, period)
-    [report] = ingest_many([source], progress=None)
-    _echo_ingest_report(source, report)
-    click.echo("")
+    report = ingest_waiting(project, period, refuse=no_ingest)
+    if report is not None:
+        _echo_ingest_report(Source(project, period), report)
+        click.echo("")
 
 
 @cli.command()
@@ -515,7 +508,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     if period_code:
         period = project.period(period_code)
         _ingest_first(project, period, no_ingest)
-        status = submission_status(project.settings, project.registry, project.matrix, period, day)
+        status = submission_status(project, period, day)
         for line in status_lines(period, status, day, colour):
             click.echo(line, color=colour)
         unknown = unidentified_files(project.settings.path("ledger"), period.code, day,
@@ -541,7 +534,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     if show_history:
         if period_code:
             click.echo("")
-        history = submission_history(project.settings, project.registry, project.matrix, day)
+        history = submission_history(project, day)
         for line in history_lines(history, colour):
             click.echo(line, color=colour)
         if history.periods:
@@ -589,9 +582,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
     from pipeline.intake.ingest import submissions_dir
-    from pipeline.store.ledger import LedgerError
-    from pipeline.store.lock import compare_issued, lock_state, remember_build
-    from pipeline.report.build import build_reports
+    from pipeline.report.build import report_period
     from pipeline.report.model import officer_text_line
 
     periods = [period]
@@ -599,20 +590,17 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
     for each in periods:
         _ingest_first(project, each, no_ingest)
-    lock = lock_state(project.settings, period)
-    day = as_of.date() if as_of else None
+    run = report_period(project, period, as_of.date() if as_of else None, force)
+    lock, out = run.lock, run.outputs
     if lock is not None:
-        day = lock.report_as_of()
+        day = out.data.as_of
         click.echo(f"Kỳ {period.code} đã khoá ngày {dmy(lock.locked_on)}: báo cáo được tạo lại từ số liệu lúc khoá "
                    f"(tính đến ngày {dmy(day)})" + (f", không theo --as-of {dmy(as_of)}" if as_of else "")
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
-    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
-    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
-        try:
-            remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
-        except LedgerError as exc:   # a read-only ledger: the reports are written, the build is not recorded
-            click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({exc}); chưa khoá kỳ theo bản này được.")
+    if run.not_recorded:
+        click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({run.not_recorded}); "
+                   "chưa khoá kỳ theo bản này được.")
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
@@ -624,7 +612,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         click.echo(f"  Cần kiểm tra (không đưa vào báo cáo): {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
     if lock is not None:
-        changed = compare_issued(lock, [out.word, out.excel, out.html])
+        changed = run.changed
         click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
                    "Khác bản đã phát hành" + (" (do tệp được chấp thuận nộp muộn)" if lock.exceptions else "")
                    + f": {', '.join(changed)}.")
@@ -686,7 +674,7 @@ def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> Non
     from pipeline.store.lock import lock_period
 
     period = project.period(period_code)
-    result = lock_period(project.settings, project.registry, period, list(exceptions))
+    result = lock_period(project, period, list(exceptions))
     if result.added_to:
         click.echo(f"Kỳ {period.code} đã khoá; đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
         return

@@ -22,6 +22,9 @@ from pipeline.reference.settings import Settings
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug
 from pipeline.common.formatting import dmy, thousands
+from pipeline.reference.project import Project
+from pipeline.common.errors import UnknownUnitError
+from pipeline.reference.obligations import expected_units, obligations
 
 MANIFEST_NAME = "danh-sach-bieu-mau.csv"
 MANIFEST_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu", "Phiên bản mẫu",
@@ -90,10 +93,9 @@ def render_guide(settings: Settings, context: dict) -> tuple[str, ...]:
     return tuple(_guide_template(settings.root / "templates").render(**context).splitlines())
 
 
-def template_specs(settings: Settings, registry, matrix, catalogue, period: Period,
-                   unit_id: str | None = None) -> list[TemplateSpec]:
+def template_specs(project: Project, period: Period, unit_id: str | None = None) -> list[TemplateSpec]:
     """One spec per expected unit (or the one asked for), in registry order."""
-    from pipeline.reference.obligations import expected_units, obligations
+    settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
 
     if unit_id is not None:
         registry.get(unit_id)  # an unknown unit fails before anything is written
@@ -101,7 +103,6 @@ def template_specs(settings: Settings, registry, matrix, catalogue, period: Peri
     if unit_id is not None:
         expected = expected[expected["id"] == unit_id]
         if expected.empty:
-            from pipeline.common.errors import UnknownUnitError
 
             raise UnknownUnitError(f"Đơn vị {unit_id} không phải báo cáo kỳ {period.code}")
     owed = obligations(matrix, registry, period, unit_id)
@@ -461,10 +462,11 @@ def write_template_files(jobs: list[tuple[TemplateSpec, Path]], workers: int | N
             _write_one(job)
 
 
-def write_templates(settings: Settings, registry, matrix, catalogue, period: Period,
-                    unit_id: str | None = None, workers: int | None = None) -> list[dict]:
+def write_templates(project: Project, period: Period, unit_id: str | None = None,
+                    workers: int | None = None) -> list[dict]:
     """Writes the period's templates and the manifest; returns the manifest rows written this run."""
-    specs = template_specs(settings, registry, matrix, catalogue, period, unit_id)
+    settings, registry = project.settings, project.registry
+    specs = template_specs(project, period, unit_id)
     folder = templates_dir(settings, period)
     folder.mkdir(parents=True, exist_ok=True)
     write_template_files([(spec, folder) for spec in specs], workers)

@@ -26,6 +26,7 @@ from pipeline.intake.findings import WARNING, finding
 from pipeline.intake.rules import (IMPLAUSIBLE, LOCKED_CELL_CHANGED, POSITIVE_REQUIRES, REQUIRED_WHEN_DONE,
                                    STATUS_EXCLUDES_RESULTS)
 from pipeline.common.formatting import decimal_comma, thousands
+from pipeline.common.io_csv import read_text_table, validate_table
 
 RULES_FILE = "consistency.csv"
 # The finding's rule code for each kind of relation (titles in schemas/rules.csv).
@@ -54,7 +55,7 @@ class Rule:
 def load_rules(folder: Path) -> list[Rule]:
     """The rules of `folder`/consistency.csv (none when the file is absent); a malformed file is
     one ConfigError naming every bad line."""
-    from pipeline.common.io_csv import read_text_table, validate_table
+    # late: the schemas bring pandera, which only validation needs
     from schemas.consistency import INDICATOR_CODE, INDICATOR_KINDS, MESSAGES, TASK_FIELDS, ConsistencyRuleSchema
 
     path = folder / RULES_FILE

@@ -28,6 +28,7 @@ from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, printable
 from pipeline.common.filetypes import FORMATS, OOXML_FORMATS
 from pipeline.common.formatting import dmy_iso
+from pipeline.intake.rules import rule_title
 
 CHECK_REPORT_NAME = "kiem-tra.xlsx"
 FEEDBACK_DIR = "phan-hoi"
@@ -93,8 +94,6 @@ def _letter(n: int) -> str:
 
 def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Path:
     from openpyxl import Workbook
-
-    from pipeline.intake.rules import rule_title
 
     names = registry.units.set_index("id")["name"]
     wb = Workbook()

@@ -53,6 +53,12 @@ from pipeline.intake.validate import (Expectations, Item, check_across, check_sc
                                       read_findings)
 from pipeline.reference.periods import Period, plan_periods
 from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, open_readonly, run_lock
+from pipeline.reference.project import Project
+from pipeline.reference.settings import Settings
+from pipeline.reference.units import Registry
+from pipeline.intake.feedback import write_check_report, write_unit_feedback
+from pipeline.reference.catalogue import indicator_obligations
+from pipeline.reference.obligations import obligations
 
 ARCHIVE_DIR = "archive"
 IDENTIFIED_BY_LABELS = {"metadata": "dữ liệu nhận diện của biểu mẫu", "sheet": "trang Thông tin",
@@ -188,9 +194,8 @@ def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------- what is owed
 
-def build_expectations(settings, registry, matrix, catalogue, period: Period, ledger: Ledger | None) -> Expectations:
-    from pipeline.reference.catalogue import indicator_obligations
-    from pipeline.reference.obligations import obligations
+def build_expectations(project: Project, period: Period, ledger: Ledger | None) -> Expectations:
+    settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
 
     owed = obligations(matrix, registry, period)
     tasks: dict[str, list] = {}
@@ -401,23 +406,28 @@ def _outcome(findings: list[Finding]) -> str:
     return WARNED if findings else ACCEPTED
 
 
-def ingest(settings, registry, matrix, catalogue, period: Period, *, now: dt.datetime | None = None,
+def ingest(project: Project, period: Period, *, now: dt.datetime | None = None,
            progress: bool | None = None, write_outputs: bool = True) -> IngestReport:
     """Ingests what is new in the period's folder; see the module docstring."""
-    [report] = ingest_many([Source(settings, registry, matrix, catalogue, period)], now=now, progress=progress,
+    [report] = ingest_many([Source(project, period)], now=now, progress=progress,
                            write_outputs=write_outputs)
     return report
 
 
 @dataclass(frozen=True)
 class Source:
-    """One project (a province) to ingest: its settings, units, matrix, catalogue and period."""
+    """One project (a province) to ingest, and the period."""
 
-    settings: object
-    registry: object
-    matrix: object
-    catalogue: object
+    project: Project
     period: Period
+
+    @property
+    def settings(self) -> Settings:
+        return self.project.settings
+
+    @property
+    def registry(self) -> Registry:
+        return self.project.registry
 
 
 @dataclass
@@ -463,7 +473,7 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
             s = batch.source
             outputs = s.settings.path("outputs")
             if batch.files or batch.left:
-                batch.expectations = build_expectations(s.settings, s.registry, s.matrix, s.catalogue, s.period,
+                batch.expectations = build_expectations(s.project, s.period,
                                                         batch.ledger)
             folder = submissions_dir(s.settings, s.period)
             for path in batch.files:
@@ -490,7 +500,6 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
             batch.ledger.finish_run(batch.run_id, clock.now(batch.source.settings).isoformat(),
                                     len(batch.files), batch.report.files_new)
             if write_outputs:
-                from pipeline.intake.feedback import write_check_report, write_unit_feedback
 
                 s = batch.source
                 batch.report.check_report = write_check_report(s.settings, batch.ledger, s.period, s.registry)

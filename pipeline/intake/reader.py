@@ -26,6 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
 from pipeline.common.filetypes import EMPTY_ZIP_MAGIC, OLE_MAGIC, OOXML_FORMATS, ZIP_MAGIC
 from pipeline.common.formatting import thousands
@@ -288,7 +289,6 @@ def _remove_controls(sheet: Sheet) -> None:
     """Control characters out of every text cell, as read; each cell cleaned is noted in `controls`.
     (Whatever the XML held — the raw byte, `&#7;`, OOXML's `_x0007_` — calamine has decoded it:
     one look at the sheet's texts together, at C speed, spares the walk on almost every sheet.)"""
-    from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
     texts = [value for row in sheet.rows for value in row if value.__class__ is str]
     if not texts:

@@ -29,6 +29,7 @@ from pipeline.intake.findings import ERROR, WARNING, Finding, finding
 from pipeline.intake.reader import Sheet, Workbook, column_index
 from pipeline.common.text import fold, nfc
 from pipeline.common.formatting import cell_text, dmy, dmy_hm, significant, thousands
+from pipeline.intake.register import parse_date
 
 INFO, TASKS, INDICATORS = layout.SHEET_INFO, layout.SHEET_TASKS, layout.SHEET_INDICATORS
 DATA_SHEETS = (INFO, TASKS, INDICATORS)
@@ -289,7 +290,6 @@ def clean_text(raw) -> tuple[str | None, bool]:
 
 
 def parse_report_date(raw) -> dt.date | None:
-    from pipeline.intake.register import parse_date
 
     if isinstance(raw, dt.datetime):
         return raw.date()
@@ -382,6 +382,7 @@ def check_schemas(items: list[Item], extracted: dict[int, Extracted]) -> None:
     import pandas as pd
     import pandera.pandas as pa
 
+    # late: the schemas bring pandera, which only validation needs
     from schemas.submission import (IndicatorValueSchema, SubmissionInfoSchema, TaskReportSchema)
 
     info_rows, task_rows, indicator_rows = [], [], []
@@ -445,6 +446,7 @@ def _column_cell(columns):
 
 
 def _schema_findings(failures, frame, kind, by_key, cell_of, cell_errors) -> None:
+    # late: the schemas bring pandera, which only validation needs
     from schemas.submission import MESSAGES, ROW_CHECK_COLUMNS
 
     seen = set()

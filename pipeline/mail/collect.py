@@ -45,6 +45,8 @@ from pipeline.intake.register import REGISTER_NAME, Receipt, append_receipts, re
 from pipeline.common.text import nfc
 from pipeline.common.filetypes import OLE_MAGIC, ZIP_MAGIC, is_spreadsheet_name
 from pipeline.common.formatting import dmy, hm_dmy, megabytes
+from pipeline.mail.send import parse_addresses, recipients_from_registry
+from pipeline.store.ledger import run_lock
 
 MAX_ZIP_MEMBERS = 200
 IMAP_TIMEOUT = 60
@@ -300,7 +302,6 @@ def sender_address(message: Message) -> tuple[str, str]:
 
 def known_addresses(registry) -> set[str]:
     """Every unit's addresses, as inputs/departments.csv and inputs/commune_contacts.csv give them."""
-    from pipeline.mail.send import parse_addresses, recipients_from_registry
 
     found = set()
     for recipient in recipients_from_registry(registry):
@@ -547,7 +548,6 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             contacts: set[str] | None = None) -> CollectReport:
     """Takes the period's submissions from the mailbox. `contacts`: the units' addresses (a report
     from any other address is taken, with a warning naming the address); None: not checked."""
-    from pipeline.store.ledger import run_lock
 
     cfg = settings.mail
     since = since or default_since(settings, period, cfg)

@@ -39,6 +39,13 @@ from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, nfc
 from pipeline.common.filetypes import LETTER_SUFFIXES, MEDIA_TYPES, SPREADSHEET_SUFFIXES
 from pipeline.common.formatting import dmy, hm_dmy
+from pipeline.reference.project import Project
+from pipeline.audit.outputs import MAIL_MERGE_CSV
+from pipeline.audit.outputs import letter_path
+from pipeline.forms.templates import template_path, template_specs, write_templates
+from pipeline.intake.feedback import FEEDBACK_DIR
+from pipeline.intake.register import parse_date
+from pipeline.store.ledger import check_ledger, open_readonly
 
 DISTRIBUTE = "distribute"
 FEEDBACK = "feedback"
@@ -294,7 +301,6 @@ def content_key(paths: tuple[Path, ...]) -> str:
 def connect_ledger(settings: Settings, write: bool = True) -> sqlite3.Connection | None:
     """The ledger, checked first (damaged or read-only: one line, nothing written). Read-only
     unless `write` (None when there is no ledger yet: nothing was sent)."""
-    from pipeline.store.ledger import check_ledger, open_readonly
 
     path = settings.path("ledger")
     if not write:
@@ -631,15 +637,14 @@ def _local_time(iso: str, cfg: MailSettings) -> str:
 # What each kind sends: plain lists of Outgoing, built from the other stages' outputs
 
 
-def distribution(settings: Settings, registry, matrix, catalogue, period: Period,
-                 unit_id: str | None = None) -> list[Outgoing]:
+def distribution(project: Project, period: Period, unit_id: str | None = None) -> list[Outgoing]:
     """Each expected unit with its own blank template, generating the templates that are missing."""
-    from pipeline.forms.templates import template_path, template_specs, write_templates
+    settings, registry = project.settings, project.registry
 
-    specs = template_specs(settings, registry, matrix, catalogue, period, unit_id)
+    specs = template_specs(project, period, unit_id)
     paths = {s.unit_id: template_path(settings, period, s.unit_id, s.unit_name) for s in specs}
     if any(not p.is_file() for p in paths.values()):
-        write_templates(settings, registry, matrix, catalogue, period, unit_id)
+        write_templates(project, period, unit_id)
     recipients = {r.unit_id: r for r in recipients_from_registry(registry, list(paths))}
     return [Outgoing(recipients[uid], (path,)) for uid, path in paths.items()]
 
@@ -649,7 +654,6 @@ MAX_FINDINGS_IN_MAIL = 10
 
 def feedback_folder(settings: Settings, period: Period) -> Path:
     """Where ingestion writes each unit's feedback workbook (`<period>_<unit id>_<slug>_phan-hoi.xlsx`)."""
-    from pipeline.intake.feedback import FEEDBACK_DIR
 
     return settings.path("outputs") / period.code / FEEDBACK_DIR
 
@@ -692,9 +696,10 @@ def findings_summary(settings: Settings, period: Period, unit_id: str) -> dict:
             "findings": findings[:MAX_FINDINGS_IN_MAIL], "more": max(0, len(findings) - MAX_FINDINGS_IN_MAIL)}
 
 
-def feedback(settings: Settings, registry, period: Period, folder: Path | None = None,
+def feedback(project: Project, period: Period, folder: Path | None = None,
              unit_id: str | None = None) -> list[Outgoing]:
     """Each unit's feedback workbook(s) from `folder`, with a summary of its findings for the body."""
+    settings, registry = project.settings, project.registry
     folder = folder or feedback_folder(settings, period)
     if not folder.is_dir():
         raise MailError(f"Không có thư mục kết quả kiểm tra {folder}: chạy nhập báo cáo (ingest) trước")
@@ -785,7 +790,6 @@ def reminders(registry, letter: Path | SignedLetter, unit_ids: list[str], status
 
 
 def reminder_letter_path(settings: Settings, period: Period) -> Path:
-    from pipeline.audit.outputs import letter_path
 
     return letter_path(settings, period)
 
@@ -802,9 +806,6 @@ def audit_addressees(settings: Settings, period: Period) -> AuditAddressees:
     (`outputs/<period>/tinh-hinh-nop-bao-cao.csv`), written in the same run as the letter, so the
     list and the letter always agree."""
     import csv
-
-    from pipeline.audit.outputs import MAIL_MERGE_CSV
-    from pipeline.intake.register import parse_date
 
     path = settings.path("outputs") / period.code / MAIL_MERGE_CSV
     if not path.is_file():

@@ -13,6 +13,7 @@ from enum import Enum
 
 from pipeline.common.errors import PeriodError
 from pipeline.common.formatting import dmy
+from pipeline.common.text import fold
 
 _CODE = re.compile(r"^(\d{4})(S1)?$")
 ACCEPTED_FORMS = "2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm)"
@@ -108,7 +109,6 @@ _PLAN_SPAN = re.compile(r"^\d{4}\s*[-–]\s*\d{4}$")
 
 def timeframe_kind(text: str) -> TimeframeKind | None:
     """Classifies the matrix's "Thời gian thực hiện"; None where the text is not a known form."""
-    from pipeline.common.text import fold
 
     key = fold(text)
     if key in {fold("Hằng năm"), fold("Hàng năm")}:

@@ -48,6 +48,7 @@ from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE, Registry
 from pipeline.common.formatting import vn_number
+from pipeline.common.text import nfc
 
 DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE = layout.STATUSES[2], layout.STATUSES[1], layout.STATUSES[0], layout.STATUSES[3]
 NOT_REPORTED = "Chưa báo cáo"
@@ -385,7 +386,6 @@ def _comparison(catalogue: Catalogue, period: Period, values: pd.DataFrame, unit
     catalogue's province rule; the units that reported the year only are named in
     `second_half_left_out` (comma-separated). Findings (for the officer's check sheet): a unit's
     flow figure for the year below its first half (a cumulative figure cannot shrink)."""
-    from pipeline.common.text import nfc
 
     first, previous = f"{period.year}S1", str(period.year - 1)
     reported = values[values["value"].notna()]
@@ -437,7 +437,6 @@ def _comparison(catalogue: Catalogue, period: Period, values: pd.DataFrame, unit
 
 def _implausible(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> list[dict]:
     """A unit's figure above the catalogue's plausibility ceiling (`max_value`): a finding to check."""
-    from pipeline.common.text import nfc
 
     ceilings = {c: int(m) for c, m in zip(catalogue.indicators["code"], catalogue.indicators["max_value"])
                 if str(m).strip().isdigit()}

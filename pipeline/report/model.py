@@ -25,6 +25,13 @@ from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE
 from pipeline.common.formatting import dmy, vn_number, vn_percent
+from pipeline.reference.project import Project
+from pipeline.audit.status import KIND_LABELS, STATUS_LABELS
+from pipeline.audit.status import submission_status
+from pipeline.common.clock import today
+from pipeline.common.errors import ConfigError
+from pipeline.common.io_csv import read_text_table
+from pipeline.store.lock import locked_note
 
 SIGNING_LINE = "……………………"      # no [report] signer_name: a dotted line to sign by hand
 
@@ -109,16 +116,15 @@ def completeness_check(rates_, options: ReportOptions, period: Period) -> str | 
             f"báo cáo {period.label}; để lập bản DỰ THẢO: {command} (hoặc thêm --force).")
 
 
-def gather(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None,
+def gather(project: Project, period: Period, as_of: dt.date | None = None,
            force: bool = False) -> ReportData:
     """The period's data; stops (TooFewReports) below [report] min_completeness unless `force`,
     which marks the report as a draft. The completeness is the audit's own (submission_status)."""
-    from pipeline.audit.status import submission_status
-    from pipeline.common.clock import today
+    settings, registry, matrix, catalogue = project.settings, project.registry, project.matrix, project.catalogue
 
     as_of = as_of or today(settings)
     options = ReportOptions.from_settings(settings)
-    status = submission_status(settings, registry, matrix, period, as_of)
+    status = submission_status(project, period, as_of)
     rated = rates(status)
     stop = completeness_check(rated, options, period)
     if stop and not force:
@@ -276,7 +282,6 @@ def load_themes(settings) -> pd.DataFrame:
     """templates/bao-cao-chu-de.csv: theme (a cause, as section III says it), keywords (`;`-separated,
     matched in units' difficulties and proposals; `*` = always), addressee and proposal (the
     Department's own proposal when units raise the theme; blank: none)."""
-    from pipeline.common.io_csv import read_text_table
 
     return read_text_table(settings.root / "templates" / THEMES_NAME, ["theme", "keywords", "addressee", "proposal"])
 
@@ -544,8 +549,6 @@ def read_officer_text(settings, period: Period) -> tuple[Path, dict[str, list[di
     lines separate paragraphs, the lines of one paragraph are joined."""
     import unicodedata
 
-    from pipeline.common.errors import ConfigError
-
     path = settings.root / "inputs" / "bao-cao" / f"{period.code}.md"
     if not path.is_file():
         return path, {}, []
@@ -613,7 +616,6 @@ def report_context(data: ReportData) -> dict:
     """Everything the Word template and the HTML page show, as strings and lists of paragraphs
     ({"kind": "p" | "heading", "text"}): sections I, III, IV and V generated, each replaced by the
     officer's own words where inputs/bao-cao/<period>.md writes it; section II always generated."""
-    from pipeline.store.lock import locked_note
 
     s, period, k, options = data.settings, data.period, data.consolidation, data.options
     r = data.rates
@@ -788,8 +790,7 @@ def charts(data: ReportData, part: str | None = None) -> dict:
     """The charts by key: `task_status`, `commune:<code>` for each indicator charted by commune,
     `completeness` (the audit's statuses), in the order the report shows them. `part`: only the
     commune charts ("communes") or only the others ("others")."""
-    from pipeline.report import charts as ch
-    from pipeline.audit.status import KIND_LABELS, STATUS_LABELS
+    from pipeline.report import charts as ch  # late: matplotlib, only when a report is drawn
 
     k = data.consolidation
     out = {}

@@ -55,6 +55,8 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from pipeline.common.errors import BaocaoError
+from pipeline.common.errors import ConfigError
+from pipeline.forms.layout import TASK_COLUMNS
 
 SCHEMA_VERSION = 2
 GROUP_COMMIT = 64   # verdicts per transaction while `judging`
@@ -347,7 +349,6 @@ class Ledger:
         self.db.execute("PRAGMA foreign_keys=ON")
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, 1, SCHEMA_VERSION):
-            from pipeline.common.errors import ConfigError
 
             raise ConfigError(f"Sổ cái {path} có phiên bản cấu trúc {version}, chương trình cần {SCHEMA_VERSION}")
         if version == 1:
@@ -609,7 +610,6 @@ def version_changes(ledger: Ledger, older_id: int, newer_id: int) -> list[dict]:
             else:
                 changes.append({"what": f"ghi chú chỉ tiêu {code}", "sheet": where["sheet"],
                                 "cell": "F" + where["cell"][1:], "before": a["note"], "after": b["note"]})
-    from pipeline.forms.layout import TASK_COLUMNS
 
     fields = [(c.key, c.letter, c.header) for c in TASK_COLUMNS if c.is_input]
     old = {r["task_id"]: r for r in ledger.task_rows(older_id)}
