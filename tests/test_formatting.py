@@ -1,5 +1,5 @@
-"""Vietnamese numbers and dates (pipeline/formatting.py), and the one list of file types
-(pipeline/filetypes.py): written once, and no module writes them its own way again."""
+"""Vietnamese numbers and dates (pipeline/common/formatting.py), and the one list of file types
+(pipeline/common/filetypes.py): written once, and no module writes them its own way again."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from pipeline.common import filetypes
-from pipeline.common.formatting import (decimal_comma, dmy, dmy_hm, dmy_iso, fixed_percent, hm_dmy, megabytes, significant,
-                                 thousands, vn_number, vn_percent)
+from pipeline.common.formatting import (cell_text, decimal_comma, dmy, dmy_hm, dmy_iso, fixed_percent, hm_dmy,
+                                        megabytes, significant, thousands, vn_number, vn_percent)
 
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
 
@@ -66,6 +66,12 @@ def test_the_other_number_forms():
     assert significant(1234.5) == "1.234,5" and significant(1200.0) == "1.200" and significant(0.1 + 0.2) == "0,3"
     assert decimal_comma(1234.5) == "1234,5" and decimal_comma("0.25") == "0,25"
     assert megabytes(1572864) == "1,5 MB" and megabytes(20 * 1024 * 1024) == "20,0 MB"
+
+
+def test_a_cell_value_as_a_finding_shows_it():
+    assert cell_text(None) == cell_text("") == "" and cell_text(12.0) == "12" and cell_text(12.5) == "12.5"
+    assert cell_text("x" * 200) == "x" * 200
+    assert cell_text("x" * 1500) == "x" * 200 + "… (1.500 ký tự)"
 
 
 def test_dates_are_day_month_year():

@@ -1,4 +1,4 @@
-"""The one settings loader (pipeline/config.py): every section of inputs/config.toml, strictly.
+"""The one settings loader (pipeline/reference/settings.py): every section of inputs/config.toml, strictly.
 
 Each problem is one Vietnamese line naming the key and its line in the file. The cases start from
 the bundled inputs/config.toml and change one thing in it.

@@ -36,6 +36,7 @@ import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.common import clock
@@ -43,12 +44,13 @@ from pipeline.common.errors import BaocaoError, IngestError
 from pipeline.common.filetypes import ATTACHMENT_SUFFIXES, FORMATS, OLE_MAGIC, SIGNATURES, ZIP_MAGIC
 from pipeline.common.text import ascii_slug, fold, nfc, strip_controls
 from pipeline.forms import layout
+from pipeline.intake import rules
 from pipeline.intake.consistency import load_rules, locked_texts
 from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, run_lock, signed_scans
 from pipeline.reference.periods import Period, plan_periods
+from pipeline.intake.findings import ERROR, WARNING, FileRef, Finding, finding
 from pipeline.intake.reader import MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.intake.register import REGISTER_NAME, read_register
-from pipeline.intake.findings import ERROR, WARNING, finding
 from pipeline.intake.validate import (Expectations, Item, check_across, check_schemas, extract, locate_sheets,
                                       read_findings)
 from pipeline.reference.project import Project
@@ -215,7 +217,7 @@ class Identity:
     unit_id: str | None
     identified_by: str | None
     template_version: str | None
-    findings: list[dict]
+    findings: list[Finding]
 
 
 def read_metadata(workbook: Workbook) -> dict[str, str]:
@@ -282,7 +284,7 @@ class Directory:
 def identify(item: Item, workbook: Workbook, directory: Directory, exp: Expectations, period: Period,
              register_unit: str | None) -> Identity:
     ids, names, registry = directory.ids, directory.names, directory.registry
-    findings: list[dict] = []
+    findings: list[Finding] = []
     meta = read_metadata(workbook)
     meta_unit = meta.get("unit_id")
     meta_period = (meta.get("period") or "").upper() or None
@@ -304,14 +306,14 @@ def identify(item: Item, workbook: Workbook, directory: Directory, exp: Expectat
         findings.append(finding(item, sheet, cell, value, rule, severity, message))
 
     if version and version != layout.TEMPLATE_VERSION:
-        add("template_version", ERROR,
+        add(rules.TEMPLATE_VERSION, ERROR,
             f"Tệp dùng biểu mẫu phiên bản {version}, kỳ này dùng phiên bản {layout.TEMPLATE_VERSION}: hãy chép số liệu "
             "sang biểu mẫu mới đã gửi cho đơn vị.", layout.SHEET_META, _META_CELL["template_version"], version)
 
     unit_id = identified_by = None
     meta_known = meta_unit in ids
     if meta_known and sheet_unit and meta_unit != sheet_unit:
-        add("unit_conflict", ERROR,
+        add(rules.UNIT_CONFLICT, ERROR,
             f"Tệp mâu thuẫn về đơn vị: dữ liệu nhận diện là {meta_unit} ({names[meta_unit]}) nhưng trang Thông tin ghi "
             f"{sheet_unit} ({names[sheet_unit]}). Không xác định được đơn vị: hãy dùng đúng biểu mẫu của đơn vị.",
             layout.SHEET_INFO, _INFO_CELL["unit_name"], sheet_label)
@@ -325,44 +327,44 @@ def identify(item: Item, workbook: Workbook, directory: Directory, exp: Expectat
         unit_id, identified_by = sheet_unit, "sheet"
         why = ("không có dữ liệu nhận diện (trang ẩn _meta bị xoá hoặc tệp được chép sang tệp mới)" if not meta
                else "dữ liệu nhận diện không khớp với biểu mẫu đã phát (có thể đã bị sửa)")
-        add("identified_by_sheet", WARNING,
+        add(rules.IDENTIFIED_BY_SHEET, WARNING,
             f"Tệp {why}; đã xác định đơn vị theo trang Thông tin: {sheet_unit} ({names[sheet_unit]}).",
             layout.SHEET_INFO, _INFO_CELL["unit_name"], sheet_label)
     elif file_unit:
         unit_id, identified_by = file_unit, "file_name"
-        add("identified_by_file_name", WARNING,
+        add(rules.IDENTIFIED_BY_FILE_NAME, WARNING,
             f"Tệp không có dữ liệu nhận diện và trang Thông tin không ghi đơn vị; đã xác định đơn vị theo tên tệp: "
             f"{file_unit} ({names[file_unit]}). Hãy kiểm tra lại.", value=item.file)
     elif meta_unit and not meta_known:
-        add("unit_unknown", ERROR, f"Mã đơn vị {meta_unit} trong tệp không có trong danh sách đơn vị báo cáo.",
+        add(rules.UNIT_UNKNOWN, ERROR, f"Mã đơn vị {meta_unit} trong tệp không có trong danh sách đơn vị báo cáo.",
             layout.SHEET_META, _META_CELL["unit_id"], meta_unit)
-    elif not any(f["rule"] == "unit_conflict" for f in findings):
-        add("unit_unknown", ERROR, "Không xác định được đơn vị gửi tệp (không có dữ liệu nhận diện, trang Thông tin "
+    elif not any(f.rule == rules.UNIT_CONFLICT for f in findings):
+        add(rules.UNIT_UNKNOWN, ERROR, "Không xác định được đơn vị gửi tệp (không có dữ liệu nhận diện, trang Thông tin "
                                    "và tên tệp không ghi đơn vị): hãy dùng biểu mẫu đã phát cho đơn vị.")
 
     found_period = meta_period or sheet_period
     if meta_period and sheet_period and meta_period != sheet_period:
-        add("period_conflict", ERROR,
+        add(rules.PERIOD_CONFLICT, ERROR,
             f"Tệp mâu thuẫn về kỳ báo cáo: dữ liệu nhận diện là kỳ {meta_period}, trang Thông tin ghi kỳ {sheet_period}.",
             layout.SHEET_INFO, _INFO_CELL["period_label"], sheet_period)
     elif found_period and found_period != period.code:
-        add("period_conflict", ERROR,
+        add(rules.PERIOD_CONFLICT, ERROR,
             f"Tệp là báo cáo kỳ {found_period} nhưng nằm trong thư mục kỳ {period.code}: hãy chuyển tệp sang thư mục "
             f"inputs/submissions/{found_period}/ (nếu đơn vị gửi nhầm kỳ, đề nghị gửi lại biểu mẫu kỳ {period.code}).",
             layout.SHEET_INFO, _INFO_CELL["period_label"], found_period)
 
     if unit_id and register_unit and register_unit != unit_id:
-        add("unit_conflict", ERROR,
+        add(rules.UNIT_CONFLICT, ERROR,
             f"Sổ công văn đến ghi tệp này của {register_unit} ({names.get(register_unit, '')}) nhưng nội dung tệp là của "
             f"{unit_id} ({names[unit_id]}): hãy kiểm tra lại.", value=item.file)
         unit_id = identified_by = None
     if unit_id and unit_id not in exp.tasks:
-        add("unit_not_expected", ERROR,
+        add(rules.UNIT_NOT_EXPECTED, ERROR,
             f"Đơn vị {unit_id} ({names[unit_id]}) không phải báo cáo kỳ {period.code}.", value=unit_id)
     if unit_id and file_unit and file_unit != unit_id and identified_by != "file_name":
         # the workbook's identity wins, but a file that may be another unit's figures in this unit's
         # template never replaces this unit's accepted figures: the officer asks the sender first
-        add("file_name_other_unit", ERROR,
+        add(rules.FILE_NAME_OTHER_UNIT, ERROR,
             f"Tên tệp ghi đơn vị {file_unit} ({names[file_unit]}) nhưng biểu mẫu là của {unit_id} ({names[unit_id]}): "
             f"tệp được ghi nhận cho {names[unit_id]} nhưng không được dùng. Nếu đây là báo cáo của {names[file_unit]}, "
             f"hãy điền vào biểu mẫu của {names[file_unit]}; nếu là của {names[unit_id]}, hãy đặt lại tên tệp rồi gửi "
@@ -387,8 +389,8 @@ def _receipts(folder: Path, registry):
     return by_file, by_unit
 
 
-def _outcome(findings: list[dict]) -> str:
-    if any(f["severity"] == ERROR for f in findings):
+def _outcome(findings: list[Finding]) -> str:
+    if any(f.severity == ERROR for f in findings):
         return REJECTED
     return WARNED if findings else ACCEPTED
 
@@ -582,14 +584,13 @@ def _attachment_verdict(batch: _Batch, result: "_Read", sent: dict) -> dict:
     if unit:
         message = (f"Đã nhận bản {what} báo cáo của đơn vị (bản ký, đóng dấu) nhưng chưa có tệp Excel: số liệu không đọc "
                    "được từ bản này. Hãy gửi kèm tệp biểu mẫu Excel đã điền (giữ nguyên bản ký để lưu).")
-        rule = "excel_file_missing"
+        rule = rules.EXCEL_FILE_MISSING
     else:
         message = (f"Tệp là {what}, không phải bảng tính, và không rõ của đơn vị nào (tên tệp, thư mục không ghi "
                    "đơn vị): hãy gửi tệp biểu mẫu Excel đã điền; bản ký nên đặt tên có tên đơn vị.")
-        rule = "not_a_spreadsheet"
+        rule = rules.NOT_A_SPREADSHEET
     return {**verdict, "outcome": REJECTED,
-            "findings": [{"unit_id": unit, "file": result.name, "sheet": "", "cell": "", "value": "", "rule": rule,
-                          "severity": ERROR, "message": message}]}
+            "findings": [finding(FileRef(unit, result.name), "", "", "", rule, ERROR, message)]}
 
 
 def _judge_one(batch: _Batch, row, result: "_Read", stamp: str, sent: dict) -> None:
@@ -616,15 +617,16 @@ def _judge_one(batch: _Batch, row, result: "_Read", stamp: str, sent: dict) -> N
         chosen = max((d for d in days if d <= first_seen_day), default=days[0])
         receipt = (chosen.isoformat(), "so-den")
     if result.name_controls:
-        verdict["findings"] = [{"unit_id": verdict["unit_id"], "file": result.name, "sheet": "", "cell": "",
-                                "value": result.name, "rule": "control_character", "severity": WARNING,
-                                "message": f"Tên tệp có ký tự điều khiển ({', '.join(result.name_controls)}, thường do "
-                                           "chép từ USB hoặc thư điện tử), đã bỏ khi ghi nhận: lần sau hãy đặt tên "
-                                           "tệp chỉ gồm chữ và số."}, *verdict["findings"]]
+        verdict["findings"] = [finding(FileRef(verdict["unit_id"], result.name), "", "", result.name,
+                                       rules.CONTROL_CHARACTER, WARNING,
+                                       f"Tên tệp có ký tự điều khiển ({', '.join(result.name_controls)}, thường do "
+                                       "chép từ USB hoặc thư điện tử), đã bỏ khi ghi nhận: lần sau hãy đặt tên "
+                                       "tệp chỉ gồm chữ và số."), *verdict["findings"]]
         verdict["outcome"] = verdict["outcome"] if verdict["outcome"] != ACCEPTED else WARNED
     version = batch.ledger.judge(row["id"], receipt=receipt, now=stamp, **verdict)
     batch.report.judged.append({**dict(row), **{k: v for k, v in verdict.items()
-                                                if k not in ("tasks", "indicators", "info", "attachment")},
+                                                if k not in ("tasks", "indicators", "info", "attachment", "findings")},
+                                "findings": [asdict(f) for f in verdict["findings"]],   # plain data, as the ledger reads
                                 "version": version, "unit_name": names.get(verdict["unit_id"], ""),
                                 "receipt_date": receipt[0] if receipt else row["receipt_date"]})
 
@@ -820,25 +822,24 @@ def _examine_alone(result: "_Read", path, data) -> "_Read":
     process = context.Process(target=_examine_and_send, args=(result, path, data, sender), daemon=True)
     process.start()
     sender.close()
-    rule = "read_timeout"
+    rule = rules.READ_TIMEOUT
     try:
         if receiver.poll(READ_SECONDS):
             try:
                 return receiver.recv()
             except Exception:  # noqa: BLE001 - the process died before sending its result
-                rule = "reader_crashed"
+                rule = rules.READER_CRASHED
     finally:
         if process.is_alive():
             process.kill()
         process.join()
         receiver.close()
     message = (f"Đọc tệp quá {READ_SECONDS} giây chưa xong (tệp bị hỏng hoặc có cấu trúc bất thường) nên tệp không "
-               "được đọc" if rule == "read_timeout" else
+               "được đọc" if rule == rules.READ_TIMEOUT else
                "Tệp làm chương trình đọc bảng tính dừng đột ngột (tệp bị hỏng hoặc đòi quá nhiều bộ nhớ) nên tệp "
                "không được đọc")
-    result.findings = [{"unit_id": None, "file": result.name, "sheet": "", "cell": "", "value": "", "rule": rule,
-                        "severity": ERROR, "message": message + ": hãy mở lại tệp bằng Excel hoặc LibreOffice, lưu "
-                                                                "lại rồi gửi."}]
+    result.findings = [finding(FileRef(None, result.name), "", "", "", rule, ERROR,
+                               message + ": hãy mở lại tệp bằng Excel hoặc LibreOffice, lưu lại rồi gửi.")]
     return result
 
 
@@ -880,8 +881,7 @@ def _examine_file(result: "_Read", path: Path | None, data: bytes | None, contex
         workbook = read_workbook(Path(name) if data is not None else path,
                                  skip=(layout.SHEET_GUIDE, layout.SHEET_LISTS), data=data)  # no data in those two
     except Unreadable as exc:
-        result.findings = [{"unit_id": None, "file": name, "sheet": "", "cell": "", "value": "",
-                            "rule": exc.rule, "severity": ERROR, "message": exc.message}]
+        result.findings = [finding(FileRef(None, name), "", "", "", exc.rule, ERROR, exc.message)]
         return result
     item = Item(key=result.key, file=name, unit_id=None, workbook=workbook, sheets={})
     try:
@@ -892,9 +892,8 @@ def _examine_file(result: "_Read", path: Path | None, data: bytes | None, contex
         result.findings = [unexpected(name, exc)]
         return result
     item.unit_id = ident.unit_id
-    for f in (*ident.findings, *sheet_findings):
-        f["unit_id"] = ident.unit_id
-    item.findings.extend(sheet_findings)
+    ident.findings = [f.of_unit(ident.unit_id) for f in ident.findings]
+    item.findings.extend(f.of_unit(ident.unit_id) for f in sheet_findings)
     item.findings.extend(read_findings(item))
     result.extracted = extract(item, exp) if item.sheets else None
     result.item, result.identity = item.without_cells(), ident
@@ -911,12 +910,11 @@ def _unit_of_name(directory: "Directory", name: str) -> str | None:
     return None
 
 
-def unexpected(file: str, exc: Exception) -> dict:
+def unexpected(file: str, exc: Exception) -> Finding:
     """The finding for a file that broke the reader in a way nobody foresaw (a bug to report)."""
-    return {"unit_id": None, "file": file, "sheet": "", "cell": "", "value": "", "rule": "unexpected_error",
-            "severity": ERROR, "message": f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: "
-                                          f"{exc}); hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này "
-                                          "cho người quản trị phần mềm."}
+    return finding(FileRef(None, file), "", "", "", rules.UNEXPECTED_ERROR, ERROR,
+                   f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: {exc}); hãy mở lại tệp "
+                   "bằng Excel, lưu lại rồi gửi, và báo lỗi này cho người quản trị phần mềm.")
 
 
 def _same_unit_twice(items: list[Item]) -> None:
@@ -929,7 +927,7 @@ def _same_unit_twice(items: list[Item]) -> None:
             continue  # (same content twice is one file: deduplicated by hash before this)
         names = ", ".join(i.file for i in group)
         for item in group:
-            item.findings.append(finding(item, "", "", item.file, "two_files_in_batch", WARNING,
+            item.findings.append(finding(item, "", "", item.file, rules.TWO_FILES_IN_BATCH, WARNING,
                                          f"Cùng lần nhận có {len(group)} tệp khác nhau của đơn vị này ({names}); "
                                          f"tệp nhận sau cùng ({group[-1].file}) được tính là bản mới nhất. "
                                          "Nếu không đúng, hãy xoá tệp thừa khỏi thư mục và gửi lại tệp đúng."))

@@ -24,6 +24,7 @@ from pipeline.reference.matrix import LEAD
 from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE
+from pipeline.common.formatting import dmy, vn_number, vn_percent
 from pipeline.reference.project import Project
 from pipeline.audit.status import KIND_LABELS, STATUS_LABELS
 from pipeline.audit.status import submission_status
@@ -31,7 +32,6 @@ from pipeline.common.clock import today
 from pipeline.common.errors import ConfigError
 from pipeline.common.io_csv import read_text_table
 from pipeline.store.lock import locked_note
-from pipeline.common.formatting import dmy, vn_number, vn_percent
 
 SIGNING_LINE = "……………………"      # no [report] signer_name: a dotted line to sign by hand
 
@@ -54,7 +54,7 @@ def report_timestamp(period: Period) -> dt.datetime:
 @dataclass(frozen=True)
 class ReportOptions:
     """What the report's first and last lines say: [document] (the letterhead, shared with the
-    reminder letter) and [report] in inputs/config.toml, as pipeline/config.py loaded them."""
+    reminder letter) and [report] in inputs/config.toml, as pipeline/reference/settings.py loaded them."""
 
     parent_body: str
     issuing_body: str

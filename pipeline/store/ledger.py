@@ -64,7 +64,7 @@ import stat
 import sys
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -190,8 +190,8 @@ FINDING_FIELDS = ("unit_id", "file", "sheet", "cell", "value", "rule", "severity
 TASK_FIELDS = ("task_id", "role", "status", "results", "quantity", "documents", "difficulties", "proposals",
                "sheet", "row")
 INDICATOR_FIELDS = ("code", "value", "raw", "note", "sheet", "cell")
-_FINDING_VALUES, _TASK_VALUES, _INDICATOR_VALUES = (itemgetter(*f) for f in (FINDING_FIELDS, TASK_FIELDS,
-                                                                             INDICATOR_FIELDS))
+_FINDING_VALUES = attrgetter(*FINDING_FIELDS)     # of a pipeline.intake.findings.Finding
+_TASK_VALUES, _INDICATOR_VALUES = (itemgetter(*f) for f in (TASK_FIELDS, INDICATOR_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -501,7 +501,7 @@ class Ledger:
     # ------------------------------------------------------------ judging one file
 
     def judge(self, submission_id: int, *, unit_id: str | None, identified_by: str | None, fmt: str | None,
-              template_version: str | None, outcome: str, findings: list[dict], tasks: list[dict],
+              template_version: str | None, outcome: str, findings: list, tasks: list[dict],
               indicators: list[dict], receipt: tuple[str, str] | None, now: str,
               info: dict | None = None, attachment: bool = False) -> int | None:
         """Stores one file's verdict, findings and values, and moves the unit's current version,
@@ -520,7 +520,7 @@ class Ledger:
                 version = 1 + self.db.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE unit_id = ? AND period = ?",
                     (unit_id, period)).fetchone()[0]
-            errors = sum(1 for f in findings if f["severity"] == "error")
+            errors = sum(1 for f in findings if f.severity == "error")
             warnings = len(findings) - errors
             current = int(version is not None and outcome in ACCEPTED_OUTCOMES)
             if current and locked_out(self, submission_id, unit_id):
