@@ -523,7 +523,7 @@ def test_an_attachment_flood_saves_max_attachments_and_reports_the_rest(project,
 
 
 def test_collect_never_saves_a_name_ingestion_would_pass_over_nor_a_control_character(mailbox_project, imap_server):  # noqa: F811
-    from pipeline.intake.ingest import discover
+    from pipeline.intake.receive import discover
 
     arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Tên tệp lạ",
                                    [("~$bao-cao.xlsx", TALENG), ("bao\x1b[31mcao\x07 usb.xlsx", CA),

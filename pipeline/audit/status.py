@@ -42,7 +42,8 @@ from pipeline.reference.periods import Period
 from pipeline.reference.units import COMMUNE
 from pipeline.reference.project import Project
 from pipeline.common.errors import BaocaoError
-from pipeline.intake.ingest import Source, discover, ingest_many, sha256_of, submissions_dir
+from pipeline.intake.ingest import Source, ingest_many
+from pipeline.intake.receive import discover, sha256_of, submissions_dir
 from pipeline.reference.obligations import expected_units
 from pipeline.reference.periods import parse_period
 

@@ -363,7 +363,8 @@ def ingest(project: Project, period_code: str, progress: bool | None, others: tu
 
     Ví dụ: python -m pipeline ingest --period 2026S1
     """
-    from pipeline.intake.ingest import Source, ingest_many, submissions_dir
+    from pipeline.intake.ingest import Source, ingest_many
+    from pipeline.intake.receive import submissions_dir
 
     projects = {project.settings.root: project}   # a folder named twice (or this one) is ingested once
     for root in others:
@@ -390,7 +391,7 @@ def _echo_ingest_report(source, report) -> None:
 
     period = source.period
     if report.files_seen == 0:
-        from pipeline.intake.ingest import submissions_dir
+        from pipeline.intake.receive import submissions_dir
 
         click.echo(f"Chưa có tệp nào trong {submissions_dir(source.settings, period)}: hãy chép các tệp đơn vị gửi "
                    "vào thư mục này rồi chạy lại.")
@@ -588,7 +589,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual);
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
-    from pipeline.intake.ingest import submissions_dir
+    from pipeline.intake.receive import submissions_dir
     from pipeline.report.build import report_period
     from pipeline.report.model import officer_text_line
 
