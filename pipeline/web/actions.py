@@ -1,0 +1,193 @@
+"""What the pages do, as calls to the same stage functions the command line calls: receive a file
+(saved under a generated name, then the ingest stage), templates, audit, report. One writer at a
+time: a lock of this server around every stage that writes, and the ledger's own run lock (taken
+by the ingest stage) against the command line running beside the server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import secrets
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import clock
+from pipeline.atomic import write_bytes
+from pipeline.errors import BaocaoError
+from pipeline.ingest import ingest, submissions_dir
+from pipeline.ledger import Ledger, submission_by_sha, submission_findings
+from pipeline.reader import FORMATS, OLE_MAGIC
+from pipeline.register import Receipt, append_receipts
+from pipeline.text import ascii_slug
+
+WRITER = threading.Lock()   # one stage writing at a time in this server
+WEB_FOLDER = "web"          # under inputs/submissions/<period>/: the files received through the pages
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class UploadRefused(BaocaoError):
+    """An upload that is not a spreadsheet ingestion reads: nothing of it is kept."""
+
+
+def check_spreadsheet(name: str, head: bytes) -> str:
+    """The suffix to save the file under (xlsx, xlsm, xls, ods), from its name and checked against its
+    first bytes; raises UploadRefused for anything else (an .exe renamed .xlsx, a PDF, ...)."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix not in FORMATS:
+        raise UploadRefused(f"Chỉ nhận bảng tính ({', '.join('.' + f for f in FORMATS)}); tệp đã chọn không phải "
+                            "bảng tính. Không có gì được lưu.")
+    magic = OLE_MAGIC if suffix == "xls" else ZIP_MAGIC
+    if not head.startswith(magic) and not (suffix == "xls" and head.startswith(ZIP_MAGIC)):
+        raise UploadRefused(f"Tệp có đuôi .{suffix} nhưng nội dung không phải bảng tính (có thể đã bị đổi tên "
+                            "hoặc bị hỏng). Không có gì được lưu.")
+    return suffix
+
+
+def _stamp(settings) -> str:
+    return clock.now(settings).strftime("%Y%m%dT%H%M%S")
+
+
+def save_received(settings, period, data: bytes, suffix: str, label: str) -> str:
+    """Writes a received file into the period's folder under a generated name (never the name the
+    browser sent); returns its name relative to that folder."""
+    name = f"{WEB_FOLDER}/{label}_{_stamp(settings)}_{secrets.token_hex(4)}.{suffix}"
+    write_bytes(submissions_dir(settings, period) / name, data)
+    return name
+
+
+@dataclass(frozen=True)
+class Verdict:
+    submission: dict | None   # the ledger's row for the file (None: not judged, e.g. an empty file)
+    findings: list[dict]
+    new: bool                 # False when the same bytes had been received before
+
+
+def _verdict_of(settings, period, sha: str, new: bool) -> Verdict:
+    with Ledger(settings.path("ledger"), readonly=True) as ledger:
+        row = submission_by_sha(ledger, period.code, settings.province_code, sha)
+        if row is None:
+            return Verdict(None, [], new)
+        return Verdict(dict(row), [dict(f) for f in submission_findings(ledger, row["id"])], new)
+
+
+def receive_unit_file(project, period, unit_id: str, data: bytes, suffix: str) -> Verdict:
+    """A unit's upload: saved, entered in the register as that unit's (so a file of another unit's
+    template is a conflict, never counted for the other unit), then ingested like every file."""
+    settings = project.settings
+    sha = hashlib.sha256(data).hexdigest()
+    with WRITER:
+        known = _known(settings, period, sha)
+        if not known:
+            name = save_received(settings, period, data, suffix, unit_id)
+            append_receipts(submissions_dir(settings, period),
+                            [Receipt(name, unit_id, clock.today(settings), "", "Nộp qua trang web")])
+        ingest(settings, project.registry, project.matrix, project.catalogue, period)
+    return _verdict_of(settings, period, sha, not known)
+
+
+def _known(settings, period, sha: str) -> bool:
+    if not settings.path("ledger").is_file():
+        return False
+    with Ledger(settings.path("ledger"), readonly=True) as ledger:
+        return submission_by_sha(ledger, period.code, settings.province_code, sha) is not None
+
+
+def receive_officer_files(project, period, files: list[tuple[str, bytes]], progress=None) -> list[tuple[str, Verdict]]:
+    """Files the officer dropped on the page (from a USB stick, the document system): each saved under
+    a generated name keeping a plain-letters trace of its own, then one ingest run for them all."""
+    settings = project.settings
+    kept = []
+    with WRITER:
+        for original, data in files:
+            suffix = check_spreadsheet(original, data[:8])
+            sha = hashlib.sha256(data).hexdigest()
+            if not _known(settings, period, sha):
+                label = "can-bo-" + (ascii_slug(original.rsplit(".", 1)[0])[:60] or "tep")
+                save_received(settings, period, data, suffix, label)
+            kept.append((original, sha))
+        if progress:
+            progress(f"Đã lưu {len(kept)} tệp; đang kiểm tra...")
+        ingest(settings, project.registry, project.matrix, project.catalogue, period)
+    return [(original, _verdict_of(settings, period, sha, True)) for original, sha in kept]
+
+
+def ingest_waiting(project, period) -> None:
+    """What every judging command does first (the CLI's `_ingest_first`): ingest what is new."""
+    from pipeline.audit import waiting_files
+
+    if waiting_files(project.settings, period):
+        with WRITER:
+            ingest(project.settings, project.registry, project.matrix, project.catalogue, period)
+
+
+def make_templates(project, period, unit_id: str | None = None) -> list[dict]:
+    from pipeline.templates import write_templates
+
+    with WRITER:
+        return write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+
+
+def templates_zip(project, period) -> bytes:
+    """Every template of the period and the list, in one zip (fixed entry times: same bytes each time)."""
+    from pipeline.atomic import FIXED_ZIP_TIME
+    from pipeline.templates import templates_dir
+
+    buffer = io.BytesIO()
+    folder = templates_dir(project.settings, period)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if path.is_file() and not path.name.startswith("."):
+                archive.writestr(zipfile.ZipInfo(path.name, FIXED_ZIP_TIME), path.read_bytes())
+    return buffer.getvalue()
+
+
+def run_audit(project, period, as_of: dt.date | None = None):
+    """The audit command's work: status per unit, then the workbook, the mail-merge CSV and the letter."""
+    from pipeline.audit import submission_status
+    from pipeline.audit_outputs import write_audit
+    from pipeline.lock import lock_state
+
+    ingest_waiting(project, period)
+    day = as_of or clock.today(project.settings)
+    status = submission_status(project.settings, project.registry, project.matrix, period, day)
+    lock = lock_state(project.settings, period)
+    if lock is not None:   # as the CLI: a unit whose file came after the lock is not reminded
+        late = {r["unit_id"] for r in lock.after if r["unit_id"]}
+        status.loc[status["unit_id"].isin(late), "needs_reminder"] = False
+    with WRITER:
+        return write_audit(project.settings, period, status, day)
+
+
+def build_report(project, period, force: bool = False):
+    """The semiannual/annual command's work: ingest what is new, build the reports, record the build."""
+    from pipeline.ledger import LedgerError
+    from pipeline.lock import lock_state, remember_build
+    from pipeline.report import build_reports
+
+    periods = [period]
+    if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
+        periods.insert(0, period.first_half(project.settings))
+    for each in periods:
+        ingest_waiting(project, each)
+    lock = lock_state(project.settings, period)
+    day = lock.report_as_of() if lock is not None else None
+    with WRITER:
+        out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
+        if lock is None:
+            try:
+                remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
+            except LedgerError:
+                pass   # a read-only ledger: the reports are written, the build is not recorded (as the CLI)
+    return out
+
+
+def overview(project, period):
+    """The audit's own computation for today, read only, and the files waiting."""
+    from pipeline.audit import submission_status, waiting_files
+
+    status = submission_status(project.settings, project.registry, project.matrix, period,
+                               clock.today(project.settings))
+    return status, waiting_files(project.settings, period)
