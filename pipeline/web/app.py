@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from pipeline import clock
 from pipeline.errors import BaocaoError
 from pipeline.web.jobs import Jobs
-from pipeline.web.security import BodyLimit, Csrf, FORM_SLACK, OfficerGate, SecurityHeaders, Throttle
+from pipeline.web.security import BodyLimit, BodyTooLarge, Csrf, FORM_SLACK, OfficerGate, SecurityHeaders, Throttle
 from pipeline.web.settings import WebSettings
 
 WEB_TEMPLATES = Path("templates") / "web"
@@ -40,6 +40,17 @@ class WebState:
 
     def message(self, title: str, text: str, status_code: int) -> HTMLResponse:
         return self.render("message.html", status_code, title=title, text=text)
+
+    async def form(self, request, max_files: int = 1):
+        """The posted form, or the answer refusing it: too large (413, read no further) or malformed (400)."""
+        try:
+            return await request.form(max_files=max_files, max_fields=10), None
+        except BodyTooLarge:
+            return None, self.message("Tệp quá lớn", f"Chỉ nhận tệp đến {self.web.max_file_mb:.0f} MB. Không có gì "
+                                                     "được lưu.", 413)
+        except Exception:  # noqa: BLE001 - python-multipart's and Starlette's parse errors: the sender's fault
+            return None, self.message("Không đọc được dữ liệu gửi lên", "Dữ liệu gửi lên không đúng dạng biểu mẫu: "
+                                                                        "hãy mở lại trang rồi gửi lại.", 400)
 
     def period(self, code: str | None):
         """The period named in the page's address (default: the one whose deadline comes next)."""

@@ -10,9 +10,10 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from pipeline import clock
+from pipeline.audit import LATE, MISSING, NOT_YET, ON_TIME, REJECTED
 from pipeline.errors import BaocaoError
 from pipeline.web import actions
-from pipeline.web.security import SESSION_COOKIE, SESSION_SECONDS, BodyTooLarge
+from pipeline.web.security import SESSION_COOKIE, SESSION_SECONDS
 
 SAFE_NAME = re.compile(r"[^/\\]+\.(xlsx|docx|html|csv)")
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -20,7 +21,7 @@ MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
          "html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 NAV = [("tong-quan", "Tổng quan"), ("tiep-nhan", "Tiếp nhận"), ("bieu-mau", "Biểu mẫu"), ("don-doc", "Đôn đốc"),
        ("bao-cao", "Báo cáo"), ("lich-su", "Lịch sử")]
-STATUS_CLASS = {"on_time": "ok", "late": "late", "rejected": "bad", "not_yet": "wait", "missing": "bad"}
+STATUS_CLASS = {ON_TIME: "ok", LATE: "late", REJECTED: "bad", NOT_YET: "wait", MISSING: "bad"}
 
 
 def routes(state) -> list[Route]:
@@ -51,13 +52,15 @@ def routes(state) -> list[Route]:
         return period
 
     async def form_checked(request, max_files: int = 1):
-        """The posted form, once its CSRF token is checked (None: refused)."""
-        form = await request.form(max_files=max_files, max_fields=10)
+        """The posted form once its CSRF token is checked, else (None, the answer refusing it)."""
+        form, answer = await state.form(request, max_files)
+        if form is None:
+            return None, answer
         scope = scope_of(request)
         if scope is None or not state.csrf.valid("officer:" + scope, form.get("csrf")):
             await form.close()
-            return None
-        return form
+            return None, forbidden()
+        return form, None
 
     def forbidden():
         return state.message("Phiên làm việc đã hết hạn", "Thiếu mã xác nhận của biểu mẫu: hãy mở lại trang rồi "
@@ -73,7 +76,9 @@ def routes(state) -> list[Route]:
             return RedirectResponse("/can-bo", status_code=303)
         if request.method == "GET":
             return state.render("login.html", problem="")
-        form = await request.form(max_files=0, max_fields=3)
+        form, answer = await state.form(request, max_files=0)
+        if form is None:
+            return answer
         if state.throttle.blocked(request.client.host if request.client else ""):
             return state.render("login.html", 429, problem="Quá nhiều lần nhập sai: thử lại sau 15 phút.")
         if not await run_in_threadpool(state.gate.check_password, str(form.get("mat_khau") or "")):
@@ -87,8 +92,9 @@ def routes(state) -> list[Route]:
     async def logout(request):
         if (answer := guard(request)) is not None:
             return answer
-        if await form_checked(request) is None:
-            return forbidden()
+        form, answer = await form_checked(request)
+        if form is None:
+            return answer
         state.gate.close_session(request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/can-bo/dang-nhap", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -135,12 +141,9 @@ def routes(state) -> list[Route]:
         if request.method == "GET":
             return page(request, "intake.html", "tiep-nhan", period, job=state.jobs.latest(period.code, "intake"),
                         problem="")
-        try:
-            form = await form_checked(request, max_files=200)
-        except BodyTooLarge:
-            return state.message("Tệp quá lớn", f"Mỗi lần gửi tối đa {state.web.max_file_mb:.0f} MB.", 413)
+        form, answer = await form_checked(request, max_files=200)
         if form is None:
-            return forbidden()
+            return answer
         files = []
         for upload in form.getlist("tep"):
             if hasattr(upload, "read"):
@@ -189,7 +192,7 @@ def routes(state) -> list[Route]:
         versions, changes = await run_in_threadpool(read)
         from pipeline.feedback import outcome_label
 
-        return page(request, "unit_versions.html", "tiep-nhan", period, unit=project.registry.get(unit_id),
+        return page(request, "unit_versions.html", "tiep-nhan", period, unit=dict(project.registry.get(unit_id)),
                     unit_id=unit_id, versions=versions, changes=changes, outcome_label=outcome_label)
 
     # ------------------------------------------------------------ Biểu mẫu
@@ -201,8 +204,9 @@ def routes(state) -> list[Route]:
         if period is None:
             return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "POST":
-            if await form_checked(request) is None:
-                return forbidden()
+            form, answer = await form_checked(request)
+            if form is None:
+                return answer
 
             def work(job):
                 job.say("Đang tạo biểu mẫu...")
@@ -251,8 +255,9 @@ def routes(state) -> list[Route]:
         if period is None:
             return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "POST":
-            if await form_checked(request) is None:
-                return forbidden()
+            form, answer = await form_checked(request)
+            if form is None:
+                return answer
 
             def work(job):
                 job.say("Đang rà soát tình hình nộp báo cáo...")
@@ -273,9 +278,9 @@ def routes(state) -> list[Route]:
         if period is None:
             return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "POST":
-            form = await form_checked(request)
+            form, answer = await form_checked(request)
             if form is None:
-                return forbidden()
+                return answer
             force = form.get("du_thao") == "1"
 
             def work(job):

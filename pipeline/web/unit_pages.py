@@ -14,7 +14,6 @@ from pipeline.ledger import Ledger, link_owner, submission_findings, unit_submis
 from pipeline.templates import template_path
 from pipeline.web.actions import WEB_FOLDER, UploadRefused, check_spreadsheet, make_templates, receive_unit_file
 from pipeline.web.links import token_hash
-from pipeline.web.security import BodyTooLarge
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,80}")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,7 +50,7 @@ def routes(state) -> list[Route]:
         if row is None:
             return None
         period = project.period(row["period"])
-        return _Link(period, row["unit_id"], project.registry.get(row["unit_id"]), token)
+        return _Link(period, row["unit_id"], dict(project.registry.get(row["unit_id"])), token)
 
     def refused(request):
         if state.throttle.blocked(address(request)):
@@ -110,11 +109,9 @@ def routes(state) -> list[Route]:
         link = await run_in_threadpool(resolve, request)
         if link is None:
             return not_found(request)
-        try:
-            form = await request.form(max_files=1, max_fields=4)
-        except BodyTooLarge:
-            return state.message("Tệp quá lớn", f"Chỉ nhận tệp đến {state.web.max_file_mb:.0f} MB. Không có gì được "
-                                                "lưu.", 413)
+        form, answer = await state.form(request)
+        if form is None:
+            return answer
         if not state.csrf.valid(link.scope, form.get("csrf")):
             return state.message("Phiên làm việc đã hết hạn", "Hãy mở lại trang nộp báo cáo rồi gửi lại tệp.", 403)
         upload = form.get("tep")
