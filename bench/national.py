@@ -74,10 +74,10 @@ def province_projects(base: Path, only: list[int] | None = None, ledger: Path | 
     all writing to that one ledger file, else each to its own outputs/ledger.sqlite."""
     from vietnam_provinces import Province
 
-    from pipeline.catalogue import load_catalogue
-    from pipeline.config import load_settings
-    from pipeline.matrix import load_matrix
-    from pipeline.units import load_registry
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.settings import load_settings
+    from pipeline.reference.matrix import load_matrix
+    from pipeline.reference.units import load_registry
 
     projects = []
     for province in sorted(Province.iter_all(), key=lambda p: int(p.code)):

@@ -23,14 +23,14 @@ STAMP = ".bench-ready"
 
 def prepare(workspace: Path):
     """The workspace with both periods filled and ingested (reused when already there)."""
-    from pipeline.catalogue import load_catalogue
-    from pipeline.config import load_settings
-    from pipeline.demo import fill_period, prepare_workspace
-    from pipeline.ingest import ingest
-    from pipeline.matrix import load_matrix
-    from pipeline.periods import parse_period
-    from pipeline.templates import write_templates
-    from pipeline.units import load_registry
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.settings import load_settings
+    from pipeline.cli.demo import fill_period, prepare_workspace
+    from pipeline.intake.ingest import ingest
+    from pipeline.reference.matrix import load_matrix
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import write_templates
+    from pipeline.reference.units import load_registry
 
     if not (workspace / STAMP).is_file():
         print("(filling and ingesting the province's workbooks once; reused by later runs)", flush=True)
@@ -58,13 +58,13 @@ def prepare(workspace: Path):
 
 
 def measure(settings, registry, matrix, catalogue, period) -> dict[str, float]:
-    from pipeline import report
-    from pipeline.atomic import write_bytes
-    from pipeline.audit import rates, submission_status
-    from pipeline.consolidate import comparison_periods, consolidate, read_ledger
-    from pipeline.report_excel import excel_bytes
-    from pipeline.report_html import html_text
-    from pipeline.report_word import word_bytes
+    from pipeline.report import build as report
+    from pipeline.common.atomic import write_bytes
+    from pipeline.audit.status import rates, submission_status
+    from pipeline.report.consolidate import comparison_periods, consolidate, read_ledger
+    from pipeline.report.excel import excel_bytes
+    from pipeline.report.html import html_text
+    from pipeline.report.word import word_bytes
 
     as_of = dt.date.today()
     times = {}
@@ -110,7 +110,7 @@ def main() -> None:
     import matplotlib  # noqa: F401  the start-up the officer pays once per command
     import pandas  # noqa: F401
 
-    import pipeline.report  # noqa: F401
+    import pipeline.report.build  # noqa: F401
     startup = time.perf_counter() - t
     settings, registry, matrix, catalogue, periods = prepare(WORKSPACE)
     results = {}

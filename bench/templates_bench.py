@@ -20,8 +20,8 @@ def generate(projects, period_code: str) -> int:
     """Every template of the period for these provinces, written afresh: one province as the
     officer's command does it, a whole country through one pool over every core rather than one
     pool per province. Returns the number of workbooks."""
-    from pipeline.periods import parse_period
-    from pipeline.templates import template_specs, templates_dir, write_template_files, write_templates
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import template_specs, templates_dir, write_template_files, write_templates
 
     if len(projects) == 1:
         [p] = projects

@@ -7,8 +7,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import layout
-from pipeline.templates import build_workbook, template_specs
+from pipeline.forms import layout
+from pipeline.forms.templates import build_workbook, template_specs
 
 COMMUNE = "03405"       # Xã Tả Lèng
 DEPARTMENT = "12-SYT"
@@ -28,11 +28,11 @@ class Kit:
     @classmethod
     def load(cls, root: Path, period_code: str = "2026S1") -> "Kit":
         """The project at `root`, loaded."""
-        from pipeline.catalogue import load_catalogue
-        from pipeline.config import load_settings
-        from pipeline.matrix import load_matrix
-        from pipeline.periods import parse_period
-        from pipeline.units import load_registry
+        from pipeline.reference.catalogue import load_catalogue
+        from pipeline.reference.settings import load_settings
+        from pipeline.reference.matrix import load_matrix
+        from pipeline.reference.periods import parse_period
+        from pipeline.reference.units import load_registry
 
         settings = load_settings(root)
         registry = load_registry(settings)
@@ -67,7 +67,7 @@ class Kit:
         return path
 
     def ingest(self, **kwargs):
-        from pipeline.ingest import ingest
+        from pipeline.intake.ingest import ingest
 
         kwargs.setdefault("now", dt.datetime(2026, 6, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7))))
         return ingest(self.settings, self.registry, self.matrix, self.catalogue, self.period, **kwargs)

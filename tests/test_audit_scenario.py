@@ -23,16 +23,16 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from pipeline.audit import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, rates, submission_history,
+from pipeline.audit.status import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, rates, submission_history,
                             submission_status)
-from pipeline.audit_outputs import LetterSettings, letter_addressees, status_lines, history_lines
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.register import Receipt, append_receipts
-from pipeline.units import load_registry
+from pipeline.audit.outputs import LetterSettings, letter_addressees, status_lines, history_lines
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.intake.register import Receipt, append_receipts
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, copy_project_data, soffice_convert
 from filling import Kit

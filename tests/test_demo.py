@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline import demo
+from pipeline.cli import demo
 from scripts.check_demo import check
 
 from conftest import PROJECT_ROOT
@@ -21,9 +21,9 @@ def test_demo_writes_every_output_naming_the_expected_units(tmp_path, capsys):
 
 
 def test_demo_figures_are_deterministic_and_plausible(registry, matrix, settings):
-    from pipeline.catalogue import load_catalogue
-    from pipeline.periods import parse_period
-    from pipeline.templates import template_specs
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import template_specs
 
     catalogue = load_catalogue(settings, matrix, registry)
     period = parse_period("2026S1", settings)

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.national import province_root
-from pipeline.audit import unidentified_files
-from pipeline.cli import cli
-from pipeline.ingest import Source, archive_file, ingest_many, received_content
-from pipeline.ledger import Ledger, Received
+from pipeline.audit.status import unidentified_files
+from pipeline.cli.main import cli
+from pipeline.intake.ingest import Source, archive_file, ingest_many, received_content
+from pipeline.store.ledger import Ledger, Received
 
 from filling import Kit
 
@@ -136,7 +136,7 @@ CREATE TABLE submissions (
 
 
 def test_a_version_1_ledger_is_upgraded_and_its_files_belong_to_every_province(tmp_path):
-    from pipeline.ledger import _SCHEMA
+    from pipeline.store.ledger import _SCHEMA
 
     path = tmp_path / "ledger.sqlite"
     findings_table = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS findings"):]
@@ -169,7 +169,7 @@ def test_a_version_1_ledger_is_upgraded_and_its_files_belong_to_every_province(t
 
 @pytest.mark.parametrize("version", [3, 99])
 def test_a_ledger_from_a_newer_program_is_refused(tmp_path, version):
-    from pipeline.errors import ConfigError
+    from pipeline.common.errors import ConfigError
 
     path = tmp_path / "ledger.sqlite"
     with sqlite3.connect(path) as db:

@@ -10,10 +10,10 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from pipeline import clock
-from pipeline.audit import LATE, MISSING, submission_status
-from pipeline.cli import cli
-from pipeline.consolidate import read_ledger
+from pipeline.common import clock
+from pipeline.audit.status import LATE, MISSING, submission_status
+from pipeline.cli.main import cli
+from pipeline.report.consolidate import read_ledger
 
 from filling import Kit
 

@@ -21,19 +21,20 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from pipeline import layout
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
+from pipeline.forms import layout
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.report.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
                                   LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status,
                                   vn_number)
-from pipeline.errors import BaocaoError
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.report import build_reports, gather, render_all, report_name
-from pipeline.report_excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
-from pipeline.units import load_registry
+from pipeline.common.errors import BaocaoError
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.report.build import build_reports, render_all
+from pipeline.report.model import gather, report_name
+from pipeline.report.excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
+from pipeline.reference.units import load_registry
 
 from conftest import copy_project_data, soffice_convert
 from filling import Kit, fill, row_of, task_row
@@ -70,7 +71,7 @@ def _kit(root: Path, code: str) -> Kit:
 
 def _submit_province(kit: Kit, tl_value: int) -> None:
     """Every expected unit's template filled and saved, except the silent partner's; then ingested."""
-    from pipeline.templates import build_workbook, template_specs
+    from pipeline.forms.templates import build_workbook, template_specs
 
     for spec in template_specs(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period):
         if spec.unit_id == SILENT_PARTNER:
@@ -205,7 +206,7 @@ def test_difficulties_and_proposals_are_gathered_and_attributed(province):
 
 
 def test_appendix_three_is_the_audits_computation(province):
-    from pipeline.audit import rates, submission_status
+    from pipeline.audit.status import rates, submission_status
 
     first, _, outputs = province
     data = outputs["2026S1"].data
@@ -442,7 +443,7 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
     import multiprocessing
     import os
 
-    import pipeline.report as report_module
+    import pipeline.report.build as report_module
 
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("rendering forks a second process only with two cores and fork")
@@ -482,11 +483,11 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     import os
 
     if where == "render":
-        import pipeline.report_excel
+        import pipeline.report.excel
 
         def broken(data):
             raise KeyboardInterrupt  # the officer presses Ctrl+C while the workbook is built
-        monkeypatch.setattr(pipeline.report_excel, "excel_bytes", broken)
+        monkeypatch.setattr(pipeline.report.excel, "excel_bytes", broken)
     else:
         real_fsync, calls = os.fsync, []
 
@@ -514,7 +515,7 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
 # ---------------------------------------------------------------- edges and the command line
 
 def test_report_with_an_empty_ledger_names_every_unit_as_not_reported(project):
-    from pipeline.report import TooFewReports
+    from pipeline.report.model import TooFewReports
 
     settings = load_settings(project)
     registry = load_registry(settings)

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.national import province_root
-from pipeline.cli import cli
-from pipeline.consolidate import consolidate, read_ledger
-from pipeline.obligations import expected_units
-from pipeline.rollup import NATIONAL, ProvinceData, indicator_table, rollup
+from pipeline.cli.main import cli
+from pipeline.report.consolidate import consolidate, read_ledger
+from pipeline.reference.obligations import expected_units
+from pipeline.report.rollup import NATIONAL, ProvinceData, indicator_table, rollup
 
 from filling import Kit
 
@@ -117,7 +117,7 @@ def test_rollup_command(country, tmp_path):
 
 
 def test_statuses_computed_already_give_the_same_rollup(country):
-    from pipeline.audit import submission_status
+    from pipeline.audit.status import submission_status
 
     kits, _, _ = country
     provinces = _provinces(kits)

@@ -10,15 +10,15 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from pipeline import layout
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.obligations import expected_units, obligations
-from pipeline.periods import parse_period
-from pipeline.templates import MANIFEST_NAME, template_bytes, template_specs, templates_dir, write_templates
-from pipeline.units import load_registry
+from pipeline.forms import layout
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.obligations import expected_units, obligations
+from pipeline.reference.periods import parse_period
+from pipeline.forms.templates import MANIFEST_NAME, template_bytes, template_specs, templates_dir, write_templates
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, soffice_convert
 

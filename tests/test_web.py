@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from web_kit import make_site
 
-from pipeline.errors import ConfigError
-from pipeline.ledger import Ledger
+from pipeline.common.errors import ConfigError
+from pipeline.store.ledger import Ledger
 from pipeline.web.app import create_app
 from pipeline.web.links import LINKS_NAME, token_hash, write_links
 from pipeline.web.security import FORM_SLACK, OfficerGate, Throttle
@@ -276,7 +276,7 @@ def test_officer_forms_need_their_csrf_token(site):
 def test_web_settings_are_read_strictly(tmp_path, monkeypatch):
     site_root = make_site(tmp_path, monkeypatch).root
     config = site_root / "inputs" / "config.toml"
-    from pipeline.config import load_settings
+    from pipeline.reference.settings import load_settings
 
     config.write_text(config.read_text(encoding="utf-8") + '\n[web]\nport = 8080\nmax_file_mb = 5\n', encoding="utf-8")
     web = load_web_settings(load_settings(site_root))

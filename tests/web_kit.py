@@ -10,8 +10,8 @@ from pathlib import Path
 from conftest import copy_project_data
 from filling import Kit, row_of, xlsx_bytes
 
-from pipeline import clock
-from pipeline.cli import Project
+from pipeline.common import clock
+from pipeline.reference.project import Project
 from pipeline.web.app import create_app, unwrap
 from pipeline.web.links import write_links
 from pipeline.web.security import OfficerGate, Throttle

@@ -14,14 +14,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import clock
-from pipeline.atomic import write_bytes
-from pipeline.errors import BaocaoError
-from pipeline.ingest import ingest, submissions_dir
-from pipeline.ledger import Ledger, submission_by_sha, submission_findings
-from pipeline.reader import FORMATS, OLE_MAGIC
-from pipeline.register import Receipt, append_receipts
-from pipeline.text import ascii_slug
+from pipeline.common import clock
+from pipeline.common.atomic import write_bytes
+from pipeline.common.errors import BaocaoError
+from pipeline.intake.ingest import ingest, submissions_dir
+from pipeline.store.ledger import Ledger, submission_by_sha, submission_findings
+from pipeline.intake.reader import FORMATS, OLE_MAGIC
+from pipeline.intake.register import Receipt, append_receipts
+from pipeline.common.text import ascii_slug
 
 WRITER = threading.Lock()   # one stage writing at a time in this server
 WEB_FOLDER = "web"          # under inputs/submissions/<period>/: the files received through the pages
@@ -116,7 +116,7 @@ def receive_officer_files(project, period, files: list[tuple[str, bytes]], progr
 
 def ingest_waiting(project, period) -> None:
     """What every judging command does first (the CLI's `_ingest_first`): ingest what is new."""
-    from pipeline.audit import waiting_files
+    from pipeline.audit.status import waiting_files
 
     if waiting_files(project.settings, period):
         with WRITER:
@@ -124,7 +124,7 @@ def ingest_waiting(project, period) -> None:
 
 
 def make_templates(project, period, unit_id: str | None = None) -> list[dict]:
-    from pipeline.templates import write_templates
+    from pipeline.forms.templates import write_templates
 
     with WRITER:
         return write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
@@ -132,8 +132,8 @@ def make_templates(project, period, unit_id: str | None = None) -> list[dict]:
 
 def templates_zip(project, period) -> bytes:
     """Every template of the period and the list, in one zip (fixed entry times: same bytes each time)."""
-    from pipeline.atomic import FIXED_ZIP_TIME
-    from pipeline.templates import templates_dir
+    from pipeline.common.atomic import FIXED_ZIP_TIME
+    from pipeline.forms.templates import templates_dir
 
     buffer = io.BytesIO()
     folder = templates_dir(project.settings, period)
@@ -146,9 +146,9 @@ def templates_zip(project, period) -> bytes:
 
 def run_audit(project, period, as_of: dt.date | None = None):
     """The audit command's work: status per unit, then the workbook, the mail-merge CSV and the letter."""
-    from pipeline.audit import submission_status
-    from pipeline.audit_outputs import write_audit
-    from pipeline.lock import lock_state
+    from pipeline.audit.status import submission_status
+    from pipeline.audit.outputs import write_audit
+    from pipeline.store.lock import lock_state
 
     ingest_waiting(project, period)
     day = as_of or clock.today(project.settings)
@@ -163,9 +163,9 @@ def run_audit(project, period, as_of: dt.date | None = None):
 
 def build_report(project, period, force: bool = False):
     """The semiannual/annual command's work: ingest what is new, build the reports, record the build."""
-    from pipeline.ledger import LedgerError
-    from pipeline.lock import lock_state, remember_build
-    from pipeline.report import build_reports
+    from pipeline.store.ledger import LedgerError
+    from pipeline.store.lock import lock_state, remember_build
+    from pipeline.report.build import build_reports
 
     periods = [period]
     if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
@@ -186,7 +186,7 @@ def build_report(project, period, force: bool = False):
 
 def overview(project, period):
     """The audit's own computation for today, read only, and the files waiting."""
-    from pipeline.audit import submission_status, waiting_files
+    from pipeline.audit.status import submission_status, waiting_files
 
     status = submission_status(project.settings, project.registry, project.matrix, period,
                                clock.today(project.settings))

@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pipeline import clock
-from pipeline.errors import BaocaoError
+from pipeline.common import clock
+from pipeline.common.errors import BaocaoError
 from pipeline.web.jobs import Jobs
 from pipeline.web.security import BodyLimit, BodyTooLarge, Csrf, FORM_SLACK, OfficerGate, SecurityHeaders, Throttle
 from pipeline.web.settings import WebSettings
@@ -54,7 +54,7 @@ class WebState:
 
     def period(self, code: str | None):
         """The period named in the page's address (default: the one whose deadline comes next)."""
-        from pipeline.periods import plan_periods
+        from pipeline.reference.periods import plan_periods
 
         if code:
             try:

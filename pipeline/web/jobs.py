@@ -9,7 +9,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from pipeline.errors import BaocaoError
+from pipeline.common.errors import BaocaoError
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
 LABELS = {RUNNING: "Đang chạy", DONE: "Xong", FAILED: "Không thành công"}

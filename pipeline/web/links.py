@@ -10,10 +10,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import clock
-from pipeline.atomic import write_bytes
-from pipeline.ledger import Ledger, issue_link, live_links, revoke_link
-from pipeline.obligations import obligations
+from pipeline.common import clock
+from pipeline.common.atomic import write_bytes
+from pipeline.store.ledger import Ledger, issue_link, live_links, revoke_link
+from pipeline.reference.obligations import obligations
 
 LINKS_NAME = "duong-dan-nop-bao-cao.csv"
 LINKS_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Email", "Đường dẫn nộp báo cáo")

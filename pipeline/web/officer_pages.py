@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline import clock
-from pipeline.audit import LATE, MISSING, NOT_YET, ON_TIME, REJECTED
-from pipeline.errors import BaocaoError
+from pipeline.common import clock
+from pipeline.audit.status import LATE, MISSING, NOT_YET, ON_TIME, REJECTED
+from pipeline.common.errors import BaocaoError
 from pipeline.web import actions
 from pipeline.web.security import SESSION_COOKIE, SESSION_SECONDS
 
@@ -40,7 +40,7 @@ def routes(state) -> list[Route]:
         return state.message("Không được phép", "Trang của cán bộ chỉ mở trên chính máy chạy chương trình.", 403)
 
     def page(request, name: str, current: str, period, **context):
-        from pipeline.periods import plan_periods
+        from pipeline.reference.periods import plan_periods
 
         scope = scope_of(request)
         return state.render(name, nav=NAV, current=current, period=period, periods=plan_periods(settings),
@@ -107,7 +107,7 @@ def routes(state) -> list[Route]:
         rows = [{"unit_id": r.unit_id, "name": r.unit_name, "kind": "Xã, phường" if r.kind == "commune" else "Sở, ngành",
                  "label": r.status_label, "css": STATUS_CLASS.get(r.status, ""),
                  "versions": int(r.versions or 0), "receipt": r.receipt_date} for r in status.itertuples()]
-        from pipeline.audit import rates
+        from pipeline.audit.status import rates
 
         return rows, waiting, rates(status)
 
@@ -177,7 +177,7 @@ def routes(state) -> list[Route]:
             return state.message("Không tìm thấy", "Không có đơn vị hoặc kỳ này.", 404)
 
         def read():
-            from pipeline.ledger import Ledger, submission_findings, version_changes
+            from pipeline.store.ledger import Ledger, submission_findings, version_changes
 
             if not settings.path("ledger").is_file():
                 return [], []
@@ -190,7 +190,7 @@ def routes(state) -> list[Route]:
             return versions, changes
 
         versions, changes = await run_in_threadpool(read)
-        from pipeline.feedback import outcome_label
+        from pipeline.intake.feedback import outcome_label
 
         return page(request, "unit_versions.html", "tiep-nhan", period, unit=dict(project.registry.get(unit_id)),
                     unit_id=unit_id, versions=versions, changes=changes, outcome_label=outcome_label)
@@ -215,7 +215,7 @@ def routes(state) -> list[Route]:
                 return rows
 
             return job_redirect(state.jobs.start(f"Tạo biểu mẫu kỳ {period.code}", period.code, "templates", work))
-        from pipeline.templates import read_manifest, templates_dir
+        from pipeline.forms.templates import read_manifest, templates_dir
 
         manifest = await run_in_threadpool(read_manifest, templates_dir(settings, period))
         sent = await run_in_threadpool(_distribution, settings, period)
@@ -225,7 +225,7 @@ def routes(state) -> list[Route]:
     async def template_file(request):
         if (answer := guard(request)) is not None:
             return answer
-        from pipeline.templates import templates_dir
+        from pipeline.forms.templates import templates_dir
 
         period = period_or_404(request)
         name = request.path_params["name"]
@@ -292,7 +292,7 @@ def routes(state) -> list[Route]:
                 return out
 
             return job_redirect(state.jobs.start(f"Lập báo cáo {period.label}", period.code, "report", work))
-        from pipeline.report import report_name
+        from pipeline.report.build import report_name
 
         name = report_name(period)
         names = [f"{name}.docx", f"tong-hop-{period.code}.xlsx", f"{name}.html"]
@@ -322,8 +322,8 @@ def routes(state) -> list[Route]:
             return answer
 
         def grid():
-            from pipeline.audit import submission_history
-            from pipeline.audit_outputs import history_cell
+            from pipeline.audit.status import submission_history
+            from pipeline.audit.outputs import history_cell
 
             found = submission_history(settings, project.registry, project.matrix, clock.today(settings))
             status, days = found.grid("status"), found.grid("days_late")
@@ -342,7 +342,7 @@ def routes(state) -> list[Route]:
             return state.message("Không tìm thấy", "Không có việc này (chương trình có thể đã khởi động lại).", 404)
         period = state.period(job.period)
         back = {"intake": "tiep-nhan", "templates": "bieu-mau", "audit": "don-doc", "report": "bao-cao"}[job.kind]
-        from pipeline.feedback import outcome_label
+        from pipeline.intake.feedback import outcome_label
 
         return page(request, "job.html", back, period, job=job, back=back, outcome_label=outcome_label)
 
@@ -381,7 +381,7 @@ def _outputs(settings, period, names) -> list[dict]:
 
 def _distribution(settings, period) -> dict[str, str]:
     """unit id -> the day its blank template was mailed (the mail stage's delivery log)."""
-    from pipeline.mail import DISTRIBUTE, deliveries
+    from pipeline.mail.send import DISTRIBUTE, deliveries
 
     sent = {}
     for row in deliveries(settings, period):

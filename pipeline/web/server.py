@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import webbrowser
 
-from pipeline.errors import BaocaoError
+from pipeline.common.errors import BaocaoError
 from pipeline.web.security import is_loopback
 from pipeline.web.settings import load_web_settings
 

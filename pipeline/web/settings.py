@@ -6,9 +6,9 @@ import os
 import tomllib
 from dataclasses import dataclass
 
-from pipeline.config import CONFIG_RELATIVE
-from pipeline.errors import ConfigError
-from pipeline.reader import MAX_FILE_BYTES
+from pipeline.reference.settings import CONFIG_RELATIVE
+from pipeline.common.errors import ConfigError
+from pipeline.intake.reader import MAX_FILE_BYTES
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 

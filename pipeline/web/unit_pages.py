@@ -9,9 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse
 from starlette.routing import Route
 
-from pipeline.feedback import FEEDBACK_DIR, feedback_name, outcome_label
-from pipeline.ledger import Ledger, link_owner, submission_findings, unit_submissions
-from pipeline.templates import template_path
+from pipeline.intake.feedback import FEEDBACK_DIR, feedback_name, outcome_label
+from pipeline.store.ledger import Ledger, link_owner, submission_findings, unit_submissions
+from pipeline.forms.templates import template_path
 from pipeline.web.actions import WEB_FOLDER, UploadRefused, check_spreadsheet, make_templates, receive_unit_file
 from pipeline.web.links import token_hash
 
