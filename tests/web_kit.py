@@ -52,3 +52,68 @@ def make_site(tmp_path: Path, monkeypatch, password: str = "", throttle: Throttl
     urls = {row["Mã đơn vị"]: row["Đường dẫn nộp báo cáo"].removeprefix("http://testserver") for row in result.rows}
     app = create_app(project, web, gate=OfficerGate(password), throttle=throttle)
     return Site(root, kit, project, app, urls)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The app served by uvicorn on a loopback port, in a thread of this process (so the tests'
+    clock applies to it too)."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = None
+
+    def __enter__(self) -> "LiveServer":
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > end:
+                raise RuntimeError("the web server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def browser_or_skip():
+    """Playwright's Chromium, the system's (Debian's chromium; never `playwright install`), or a loud skip."""
+    import os
+    import shutil
+    import warnings
+
+    import pytest
+
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        reason = ("!!! Chromium is not installed (/usr/bin/chromium): `make test` installs it as root via "
+                  "scripts/ensure_system_packages.sh; the browser tests of the web pages were NOT run")
+        warnings.warn(reason)
+        pytest.skip(reason)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "!!! playwright is not installed (pip install -e '.[test]'): the browser tests were NOT run"
+        warnings.warn(reason)
+        pytest.skip(reason)
+    return sync_playwright, (CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"))
