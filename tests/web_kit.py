@@ -15,6 +15,7 @@ from pipeline.reference.project import Project
 from pipeline.web.app import create_app, unwrap
 from pipeline.web.links import write_links
 from pipeline.web.security import OfficerGate, Throttle
+from pipeline.web.server import ServerThread as LiveServer  # noqa: F401  (the tests' name for it)
 from pipeline.web.settings import WebSettings
 
 DAY = dt.datetime(2026, 6, 16, 2, 30, tzinfo=dt.timezone.utc)   # 09:30 in Lai Châu, before the deadline
@@ -57,44 +58,6 @@ def make_site(tmp_path: Path, monkeypatch, password: str = "", throttle: Throttl
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """The app served by uvicorn on a loopback port, in a thread of this process (so the tests'
-    clock applies to it too)."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = None
-
-    def __enter__(self) -> "LiveServer":
-        import threading
-        import time
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        end = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > end:
-                raise RuntimeError("the web server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def browser_or_skip():

@@ -49,3 +49,36 @@ def serve(project, host: str | None = None, port: int | None = None, open_browse
     except OSError as exc:
         raise ServeError(f"Không mở được cổng {web.port} trên {web.host} ({exc.strerror or exc}): cổng có thể đang "
                          "được chương trình khác dùng; chọn cổng khác bằng --port.") from exc
+
+
+class ServerThread:
+    """The app served by uvicorn on a free loopback port in a thread of this process, for the
+    browser tests, the screenshots and the benchmark: `with ServerThread(app) as server: server.url`."""
+
+    def __init__(self, app, host: str = "127.0.0.1"):
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning"))
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> "ServerThread":
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > end or not self.thread.is_alive():
+                raise ServeError("Máy chủ web không khởi động được.")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
