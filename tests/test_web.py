@@ -278,9 +278,55 @@ def test_web_settings_are_read_strictly(tmp_path, monkeypatch):
     config = site_root / "inputs" / "config.toml"
     from pipeline.reference.settings import load_settings
 
-    config.write_text(config.read_text(encoding="utf-8") + '\n[web]\nport = 8080\nmax_file_mb = 5\n', encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^max_file_mb = .*$", "max_file_mb = 5", re.sub(r"(?m)^port = 8000.*$", "port = 8080", text)),
+                      encoding="utf-8")
     web = load_web_settings(load_settings(site_root))
     assert (web.port, web.max_file_bytes, web.host) == (8080, 5 * 1048576, "127.0.0.1")
     config.write_text(config.read_text(encoding="utf-8") + 'cong = 1\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[web\] không có khóa 'cong'"):
         load_web_settings(load_settings(site_root))
+    config.write_text(re.sub(r"(?m)^port = 8000.*$", 'port = "tám nghìn"', text), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[web\] port phải là số"):
+        load_web_settings(load_settings(site_root))
+
+
+def test_the_officer_issues_and_revokes_links_on_the_page(site):
+    c = client(site)
+    page = c.get("/can-bo/bieu-mau?ky=2026S1").text
+    assert c.post("/can-bo/duong-dan?ky=2026S1", data={}).status_code == 403
+    r = c.post("/can-bo/duong-dan?ky=2026S1", data={"csrf": csrf_of(page)})
+    assert r.status_code == 200 and "Tải danh sách đường dẫn" in r.text
+    listed = c.get("/can-bo/tep/duong-dan-nop-bao-cao.csv?ky=2026S1").text
+    assert site.urls[THIRD] in listed                        # live links kept
+    r = c.post("/can-bo/duong-dan?ky=2026S1", data={"csrf": csrf_of(page), "don_vi": THIRD})
+    assert client(site, ("192.0.2.70", 1)).get(site.urls[THIRD]).status_code == 404
+    new = re.search(rf"{THIRD},[^\r\n]*?(/nop/[A-Za-z0-9_-]+)", c.get("/can-bo/tep/duong-dan-nop-bao-cao.csv?ky=2026S1").text)
+    assert new and client(site, ("192.0.2.70", 1)).get(new.group(1)).status_code == 200
+    site.urls[THIRD] = new.group(1)
+
+
+def test_the_officer_sees_a_units_versions_and_downloads_its_feedback(site):
+    c = client(site)
+    page = c.get(f"/can-bo/don-vi/{COMMUNE}?ky=2026S1").text
+    assert "Bản 1" in page and "Bản 2" in page and "Bản 1 → bản 2" in page
+    assert "Tải tệp phản hồi" not in page                      # its latest version is clean
+    page = c.get(f"/can-bo/don-vi/{THIRD}?ky=2026S1").text      # rejected: its feedback is there
+    link = re.search(r'href="(/can-bo/phan-hoi/[^"]+)"', page).group(1)
+    assert c.get(link.replace("&amp;", "&")).content[:2] == b"PK"
+    assert c.get("/can-bo/phan-hoi/..%2Fkiem-tra.xlsx?ky=2026S1").status_code == 404
+
+
+def test_the_links_and_serve_commands(site, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipeline.cli.main import cli
+
+    root = str(site.project.settings.root)
+    result = CliRunner().invoke(cli, ["--root", root, "links", "--period", "2026S1"])
+    assert result.exit_code == 0 and "46 đơn vị có đường dẫn nộp báo cáo, 0 đường dẫn mới cấp" in result.output
+    result = CliRunner().invoke(cli, ["--root", root, "links", "--period", "2026S1", "--revoke", "Tả Lèng"])
+    assert result.exit_code == 0 and "Đã thu hồi đường dẫn cũ của Xã Tả Lèng (03405)" in result.output
+    assert client(site, ("192.0.2.71", 1)).get(site.urls[COMMUNE]).status_code == 404
+    result = CliRunner().invoke(cli, ["--root", root, "serve", "--host", "0.0.0.0", "--no-browser"])
+    assert result.exit_code == 2 and "officer_password_env" in result.output and "Traceback" not in result.output

@@ -123,6 +123,14 @@ def ingest_waiting(project, period) -> None:
             ingest(project.settings, project.registry, project.matrix, project.catalogue, period)
 
 
+def issue_links(project, period, base_url: str, revoke: list[str] = ()):
+    """The `links` command's work: every unit's live link for the period, `revoke` re-issued."""
+    from pipeline.web.links import write_links
+
+    with WRITER:
+        return write_links(project.settings, project.registry, project.matrix, period, base_url, list(revoke))
+
+
 def make_templates(project, period, unit_id: str | None = None) -> list[dict]:
     from pipeline.forms.templates import write_templates
 

@@ -190,10 +190,14 @@ def routes(state) -> list[Route]:
             return versions, changes
 
         versions, changes = await run_in_threadpool(read)
-        from pipeline.intake.feedback import outcome_label
+        from pipeline.intake.feedback import FEEDBACK_DIR, feedback_name, outcome_label
 
-        return page(request, "unit_versions.html", "tiep-nhan", period, unit=dict(project.registry.get(unit_id)),
-                    unit_id=unit_id, versions=versions, changes=changes, outcome_label=outcome_label)
+        unit = dict(project.registry.get(unit_id))
+        latest = [v for v in versions if v["version"] is not None][-1:]
+        name = feedback_name(period, unit_id, unit["name"], "") if latest else ""
+        feedback = name if name and (settings.path("outputs") / period.code / FEEDBACK_DIR / name).is_file() else ""
+        return page(request, "unit_versions.html", "tiep-nhan", period, unit=unit, unit_id=unit_id,
+                    versions=versions, changes=changes, outcome_label=outcome_label, feedback=feedback)
 
     # ------------------------------------------------------------ Biểu mẫu
 
@@ -219,8 +223,28 @@ def routes(state) -> list[Route]:
 
         manifest = await run_in_threadpool(read_manifest, templates_dir(settings, period))
         sent = await run_in_threadpool(_distribution, settings, period)
+        from pipeline.web.links import LINKS_NAME, links_path
+
         return page(request, "templates.html", "bieu-mau", period, manifest=manifest, sent=sent,
-                    job=state.jobs.latest(period.code, "templates"))
+                    job=state.jobs.latest(period.code, "templates"), links_name=LINKS_NAME,
+                    links_exist=links_path(settings, period).is_file(), public_url=state.web.public_url,
+                    units=[(u, project.registry.name_of[u]) for u in project.registry.ids])
+
+    async def unit_links(request):
+        """Issues the units' links for the period (the `links` command), or revokes and re-issues one."""
+        if (answer := guard(request)) is not None:
+            return answer
+        period = period_or_404(request)
+        if period is None:
+            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
+        form, answer = await form_checked(request)
+        if form is None:
+            return answer
+        revoke = [str(form.get("don_vi"))] if form.get("don_vi") else []
+        if revoke and revoke[0] not in set(project.registry.ids):
+            return state.message("Không tìm thấy", "Không có đơn vị này.", 404)
+        await run_in_threadpool(actions.issue_links, project, period, state.web.base_url(), revoke)
+        return RedirectResponse(f"/can-bo/bieu-mau?ky={period.code}#duong-dan", status_code=303)
 
     async def template_file(request):
         if (answer := guard(request)) is not None:
@@ -301,13 +325,17 @@ def routes(state) -> list[Route]:
                     job=state.jobs.latest(period.code, "report"))
 
     async def output_file(request):
+        """A file the stages wrote in outputs/<period>/ (or its feedback folder), by its bare name."""
         if (answer := guard(request)) is not None:
             return answer
+        from pipeline.intake.feedback import FEEDBACK_DIR
+
         period = period_or_404(request)
         name = request.path_params["name"]
         if period is None or not SAFE_NAME.fullmatch(name):
             return state.message("Không tìm thấy", "Không có tệp này.", 404)
-        path = settings.path("outputs") / period.code / name
+        folder = settings.path("outputs") / period.code
+        path = folder / FEEDBACK_DIR / name if request.url.path.startswith("/can-bo/phan-hoi/") else folder / name
         if not path.is_file():
             return state.message("Không tìm thấy", "Không có tệp này.", 404)
         suffix = name.rsplit(".", 1)[1]
@@ -369,7 +397,8 @@ def routes(state) -> list[Route]:
             Route("/can-bo/bieu-mau/tep/{name}", template_file),
             Route("/can-bo/don-doc", reminders, methods=["GET", "POST"]),
             Route("/can-bo/bao-cao", report, methods=["GET", "POST"]),
-            Route("/can-bo/tep/{name}", output_file),
+            Route("/can-bo/tep/{name}", output_file), Route("/can-bo/phan-hoi/{name}", output_file),
+            Route("/can-bo/duong-dan", unit_links, methods=["POST"]),
             Route("/can-bo/lich-su", history),
             Route("/can-bo/viec/{job:int}", job_page), Route("/can-bo/viec/{job:int}.json", job_json)]
 
