@@ -4,14 +4,15 @@ form (plain multipart, works without JavaScript), the verdict with every finding
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse
 from starlette.routing import Route
 
+from pipeline.forms.templates import template_path
 from pipeline.intake.feedback import FEEDBACK_DIR, feedback_name, outcome_label
 from pipeline.store.ledger import Ledger, link_owner, submission_findings, unit_submissions
-from pipeline.forms.templates import template_path
 from pipeline.web.actions import WEB_FOLDER, UploadRefused, check_spreadsheet, make_templates, receive_unit_file
 from pipeline.web.links import token_hash
 
@@ -38,14 +39,14 @@ def routes(state) -> list[Route]:
 
     def resolve(request) -> _Link | None:
         """The link's unit and period; None (answered 404, nothing said why) for a token that is not a
-        live link of this province: wrong, revoked, or of a period no longer open to it."""
+        live link of this province: mistyped, guessed, revoked, or never issued."""
         token = request.path_params["token"]
         if not TOKEN_SHAPE.fullmatch(token) or not settings.path("ledger").is_file():
             return None
         with Ledger(settings.path("ledger"), readonly=True) as ledger:
             try:
                 row = link_owner(ledger, token_hash(token), settings.province_code)
-            except Exception:  # noqa: BLE001 - a ledger without the links table knows no link
+            except sqlite3.OperationalError:   # a ledger no link was ever issued in has no links table
                 row = None
         if row is None:
             return None
@@ -55,7 +56,7 @@ def routes(state) -> list[Route]:
     def refused(request):
         if state.throttle.blocked(address(request)):
             return state.message("Tạm dừng", "Quá nhiều lần mở đường dẫn không đúng từ máy này: hãy thử lại sau "
-                                             "15 phút, dùng đúng đường dẫn Sở Y tế đã gửi.", 429)
+                                             f"15 phút, dùng đúng đường dẫn {settings.standing_unit} đã gửi.", 429)
         return None
 
     def not_found(request):
@@ -67,6 +68,18 @@ def routes(state) -> list[Route]:
         through its page (a file of another unit's template is shown to its sender, with its findings)."""
         return row["period"] == link.period.code and (
             row["unit_id"] == link.unit_id or str(row["original_name"]).startswith(f"{WEB_FOLDER}/{link.unit_id}_"))
+
+    def feedback_path(link: _Link, row, rows) -> object | None:
+        """The feedback workbook of this submission, when there is one: ingestion keeps one per unit, for
+        its latest version (and one per unidentified file), so an older version has none any more."""
+        if row["unit_id"] not in (None, link.unit_id):
+            return None
+        if row["unit_id"] is not None and row["version"] != max(
+                (r["version"] or 0 for r in rows if r["unit_id"] == link.unit_id), default=None):
+            return None
+        name = feedback_name(link.period, row["unit_id"], link.unit["name"] if row["unit_id"] else "", row["sha256"])
+        path = settings.path("outputs") / link.period.code / FEEDBACK_DIR / name
+        return path if path.is_file() else None
 
     def unit_rows(link: _Link):
         with Ledger(settings.path("ledger"), readonly=True) as ledger:
@@ -92,11 +105,8 @@ def routes(state) -> list[Route]:
             with Ledger(settings.path("ledger"), readonly=True) as ledger:
                 findings = [dict(f) for f in submission_findings(ledger, shown["id"])]
         feedback = None
-        if shown is not None and findings:
-            name = feedback_name(link.period, shown["unit_id"], link.unit["name"] if shown["unit_id"] else "",
-                                 shown["sha256"])
-            if (settings.path("outputs") / link.period.code / FEEDBACK_DIR / name).is_file():
-                feedback = f"/nop/{link.token}/phan-hoi/{shown['id']}"
+        if shown is not None and findings and feedback_path(link, shown, rows) is not None:
+            feedback = f"/nop/{link.token}/phan-hoi/{shown['id']}"
         return state.render(
             "unit.html", status, unit=link.unit, unit_id=link.unit_id, period=link.period, token=link.token,
             csrf=state.csrf.token(link.scope), rows=list(reversed(rows)), shown=shown, findings=findings,
@@ -149,12 +159,10 @@ def routes(state) -> list[Route]:
         if link is None:
             return not_found(request)
         wanted = request.path_params["sid"]
-        row = next((r for r in await run_in_threadpool(unit_rows, link) if r["id"] == wanted), None)
-        if row is None:
-            return not_found(request)
-        name = feedback_name(link.period, row["unit_id"], link.unit["name"] if row["unit_id"] else "", row["sha256"])
-        path = settings.path("outputs") / link.period.code / FEEDBACK_DIR / name
-        if not path.is_file():
+        rows = await run_in_threadpool(unit_rows, link)
+        row = next((r for r in rows if r["id"] == wanted), None)
+        path = feedback_path(link, row, rows) if row is not None else None
+        if path is None:
             return not_found(request)
         return FileResponse(path, media_type=XLSX_TYPE, filename=path.name)
 
