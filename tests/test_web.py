@@ -253,8 +253,10 @@ def test_with_a_password_the_officer_signs_in_with_a_strict_httponly_session(sit
     app = create_app(site.project, WebSettings(), gate=OfficerGate("đúng-mật-khẩu"), throttle=Throttle())
     c = TestClient(app, client=("192.0.2.50", 1), follow_redirects=False)
     assert c.get("/can-bo").headers["location"] == "/can-bo/dang-nhap"
-    assert c.post("/can-bo/dang-nhap", data={"mat_khau": "sai"}).status_code == 403
-    r = c.post("/can-bo/dang-nhap", data={"mat_khau": "đúng-mật-khẩu"})
+    login = csrf_of(c.get("/can-bo/dang-nhap").text)
+    assert c.post("/can-bo/dang-nhap", data={"mat_khau": "đúng-mật-khẩu"}).status_code == 403   # no CSRF token
+    assert c.post("/can-bo/dang-nhap", data={"mat_khau": "sai", "csrf": login}).status_code == 403
+    r = c.post("/can-bo/dang-nhap", data={"mat_khau": "đúng-mật-khẩu", "csrf": login})
     assert r.status_code == 303
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -308,10 +310,13 @@ def test_the_officer_issues_and_revokes_links_on_the_page(site):
 
 def test_the_officer_sees_a_units_versions_and_downloads_its_feedback(site):
     c = client(site)
-    page = c.get(f"/can-bo/don-vi/{COMMUNE}?ky=2026S1").text
-    assert "Bản 1" in page and "Bản 2" in page and "Bản 1 → bản 2" in page
+    upload(c, site.urls["03439"], site.bad("03439"))
+    upload(c, site.urls["03439"], site.good("03439"))
+    upload(c, site.urls["03442"], site.bad("03442"))
+    page = c.get("/can-bo/don-vi/03439?ky=2026S1").text
+    assert "Bản 1" in page and "Bản 2" in page and "Bản 1 → bản 2" in page and "mười hai" in page
     assert "Tải tệp phản hồi" not in page                      # its latest version is clean
-    page = c.get(f"/can-bo/don-vi/{THIRD}?ky=2026S1").text      # rejected: its feedback is there
+    page = c.get("/can-bo/don-vi/03442?ky=2026S1").text         # rejected: its feedback is there
     link = re.search(r'href="(/can-bo/phan-hoi/[^"]+)"', page).group(1)
     assert c.get(link.replace("&amp;", "&")).content[:2] == b"PK"
     assert c.get("/can-bo/phan-hoi/..%2Fkiem-tra.xlsx?ky=2026S1").status_code == 404

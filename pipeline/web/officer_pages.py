@@ -48,8 +48,8 @@ def routes(state) -> list[Route]:
                             **context)
 
     def period_or_404(request):
-        period = state.period(request.query_params.get("ky"))
-        return period
+        """The period of the page's address (?ky=), the next deadline's without one; None: no such period."""
+        return state.period(request.query_params.get("ky"))
 
     async def form_checked(request, max_files: int = 1):
         """The posted form once its CSRF token is checked, else (None, the answer refusing it)."""
@@ -74,16 +74,19 @@ def routes(state) -> list[Route]:
     async def login(request):
         if not state.gate.needs_password:
             return RedirectResponse("/can-bo", status_code=303)
+        csrf = state.csrf.token("login")
         if request.method == "GET":
-            return state.render("login.html", problem="")
+            return state.render("login.html", problem="", csrf=csrf)
         form, answer = await state.form(request, max_files=0)
         if form is None:
             return answer
+        if not state.csrf.valid("login", form.get("csrf")):
+            return forbidden()
         if state.throttle.blocked(request.client.host if request.client else ""):
-            return state.render("login.html", 429, problem="Quá nhiều lần nhập sai: thử lại sau 15 phút.")
+            return state.render("login.html", 429, problem="Quá nhiều lần nhập sai: thử lại sau 15 phút.", csrf=csrf)
         if not await run_in_threadpool(state.gate.check_password, str(form.get("mat_khau") or "")):
             state.throttle.failed(request.client.host if request.client else "")
-            return state.render("login.html", 403, problem="Mật khẩu không đúng.")
+            return state.render("login.html", 403, problem="Mật khẩu không đúng.", csrf=csrf)
         response = RedirectResponse("/can-bo", status_code=303)
         response.set_cookie(SESSION_COOKIE, state.gate.open_session(), max_age=SESSION_SECONDS, httponly=True,
                             samesite="strict", secure=state.web.public_url.startswith("https://"), path="/")
