@@ -57,7 +57,7 @@ def ensure_files(projects, period_code: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         communes = set(project.registry.communes()["id"])
-        for spec in template_specs(project.settings, project.registry, project.matrix, project.catalogue, period):
+        for spec in template_specs(project, period):
             jobs.append((spec, spec.unit_id in communes, folder, period.cutoff + dt.timedelta(days=2)))
     if jobs:
         print(f"(building {len(jobs)} filled workbooks once; cached for later runs)", flush=True)
@@ -138,7 +138,7 @@ def _measure(scope: str, reader: str, period_code: str) -> dict:
         ingest_module.read_workbook = read_workbook_openpyxl
     projects = province_projects(BASE, only=[12] if scope == "province" else None)
     empty_ledgers(projects, period_code)
-    sources = [ingest_module.Source(p.settings, p.registry, p.matrix, p.catalogue, parse_period(period_code, p.settings))
+    sources = [ingest_module.Source(p.project, parse_period(period_code, p.settings))
                for p in projects]
     with Clock() as clock:
         reports = ingest_module.ingest_many(sources, progress=False)   # the provinces in one run

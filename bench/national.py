@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.reference.project import Project
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +28,10 @@ class ProvinceProject:
     registry: object
     matrix: object
     catalogue: object
+
+    @property
+    def project(self) -> Project:
+        return Project.of(self.settings, self.registry, self.matrix, self.catalogue)
 
 
 def _write_config(root: Path, code: int, name: str, ledger: Path | None) -> None:

@@ -104,7 +104,7 @@ def stage_ingest(projects, period_code: str, scope: str) -> dict:
     sources = []
     for p in projects:
         period = parse_period(period_code, p.settings)
-        sources.append(Source(p.settings, p.registry, p.matrix, p.catalogue, period))
+        sources.append(Source(p.project, period))
     with Clock() as clock:
         # every province in one run, as the ministry's machine would (`ingest OTHERS...`)
         reports = ingest_many(sources, now=_received_at(sources[0].period), progress=False,
@@ -147,7 +147,7 @@ def _consolidate_one(args):
     p, period_code = args
     period = parse_period(period_code, p.settings)
     consolidate(p.matrix, p.registry, p.catalogue, period, _LEDGER_DATA)
-    return p.code, submission_status(p.settings, p.registry, p.matrix, period, _as_of(period))
+    return p.code, submission_status(p.project, period, _as_of(period))
 
 
 def stage_consolidate(projects, period_code: str, scope: str) -> dict:
@@ -190,7 +190,7 @@ def _report_one(args) -> int:
 
     p, period_code = args
     period = parse_period(period_code, p.settings)
-    build_reports(p.settings, p.registry, p.matrix, p.catalogue, period, _as_of(period))
+    build_reports(p.project, period, _as_of(period))
     return 3
 
 
@@ -268,8 +268,8 @@ def stage_pipeline(projects, period_code: str) -> dict:
 
         [p] = projects
         period = parse_period(period_code, p.settings)
-        ingest(p.settings, p.registry, p.matrix, p.catalogue, period, now=_received_at(period), progress=False)
-        build_reports(p.settings, p.registry, p.matrix, p.catalogue, period, _as_of(period))
+        ingest(p.project, period, now=_received_at(period), progress=False)
+        build_reports(p.project, period, _as_of(period))
     return {"rows": [{"stage": "received files -> all reports", "files": 0, "wall": clock.wall, "cpu": clock.cpu,
                       "note": "one process: ingest, check report, feedback, consolidate, Word/Excel/HTML"}]}
 

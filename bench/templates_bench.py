@@ -26,14 +26,14 @@ def generate(projects, period_code: str) -> int:
     if len(projects) == 1:
         [p] = projects
         shutil.rmtree(p.root / "outputs" / "templates", ignore_errors=True)
-        return len(write_templates(p.settings, p.registry, p.matrix, p.catalogue, parse_period(period_code, p.settings)))
+        return len(write_templates(p.project, parse_period(period_code, p.settings)))
     jobs = []
     for p in projects:
         shutil.rmtree(p.root / "outputs" / "templates", ignore_errors=True)
         period = parse_period(period_code, p.settings)
         folder = templates_dir(p.settings, period)
         folder.mkdir(parents=True)
-        jobs.extend((spec, folder) for spec in template_specs(p.settings, p.registry, p.matrix, p.catalogue, period))
+        jobs.extend((spec, folder) for spec in template_specs(p.project, period))
     write_template_files(jobs, workers=os.cpu_count())
     return len(jobs)
 

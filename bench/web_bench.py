@@ -37,15 +37,15 @@ def prepare(workspace: Path):
     prepare_workspace(ROOT, workspace)
     p = Project(workspace)
     period = p.period("2026S1")
-    write_templates(p.settings, p.registry, p.matrix, p.catalogue, period)
-    receipts, _ = fill_period(p.settings, p.registry, p.matrix, p.catalogue, period, receipts_start=dt.date(2026, 6, 1))
+    write_templates(p, period)
+    receipts, _ = fill_period(p, period, receipts_start=dt.date(2026, 6, 1))
     folder = p.settings.path("submissions") / period.code
     own = folder / receipts.pop(UNIT).file_name   # this unit's file is sent through its page instead
     data = own.read_bytes()
     own.unlink()
     append_receipts(folder, list(receipts.values()))
-    ingest(p.settings, p.registry, p.matrix, p.catalogue, period)
-    links = write_links(p.settings, p.registry, p.matrix, period, "http://127.0.0.1")
+    ingest(p, period)
+    links = write_links(p, period, "http://127.0.0.1")
     path = next(r["Đường dẫn nộp báo cáo"] for r in links.rows if r["Mã đơn vị"] == UNIT).removeprefix("http://127.0.0.1")
     return p, path, data
 

@@ -39,15 +39,15 @@ def build_workspace(workspace: Path):
     project = Project(workspace)
     p = project
     period = p.period("2026S1")
-    write_templates(p.settings, p.registry, p.matrix, p.catalogue, period)
-    receipts, _typed = fill_period(p.settings, p.registry, p.matrix, p.catalogue, period,
+    write_templates(p, period)
+    receipts, _typed = fill_period(p, period,
                                    never_send={UNIT, "03388", "03390"}, late={"03394": dt.date(2026, 6, 19)},
                                    receipts_start=dt.date(2026, 6, 1))
     append_receipts(p.settings.path("submissions") / period.code, list(receipts.values()))
-    ingest(p.settings, p.registry, p.matrix, p.catalogue, period)
-    links = write_links(p.settings, p.registry, p.matrix, period, "http://127.0.0.1")
+    ingest(p, period)
+    links = write_links(p, period, "http://127.0.0.1")
     url = next(r["Đường dẫn nộp báo cáo"] for r in links.rows if r["Mã đơn vị"] == UNIT).removeprefix("http://127.0.0.1")
-    spec = template_specs(p.settings, p.registry, p.matrix, p.catalogue, period, UNIT)[0]
+    spec = template_specs(p, period, UNIT)[0]
     wb = load_workbook(template_path(p.settings, period, UNIT, spec.unit_name))
     rng = unit_rng(UNIT, period.code)
     fill_workbook(wb, spec, is_commune=True, rng=rng, report_date=dt.date(2026, 6, 19),

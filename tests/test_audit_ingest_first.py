@@ -108,8 +108,8 @@ def test_the_receipt_day_is_vietnams_on_a_utc_machine(project, monkeypatch, utc_
     instant = vietnam_time.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     at(monkeypatch, instant)
     assert dt.datetime.fromtimestamp(instant.timestamp()).date() == dt.date(2026, 6, 18)   # the machine's day
-    ingest(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, progress=False)
-    row = submission_status(kit.settings, kit.registry, kit.matrix, kit.period).set_index("unit_id").loc["03405"]
+    ingest(kit.project, kit.period, progress=False)
+    row = submission_status(kit.project, kit.period).set_index("unit_id").loc["03405"]
     assert row["status"] == status
     assert (None if pd.isna(row["days_late"]) else row["days_late"]) == days_late
     assert row["receipt_date"] == vietnam_time.date()
@@ -123,7 +123,7 @@ def test_the_zone_is_configured_in_one_place(project):
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Bangkok"', 1), encoding="utf-8")
     settings = load_settings(project)
-    assert settings.timezone == "Asia/Bangkok" and settings.mail["timezone"] == "Asia/Bangkok"
+    assert settings.timezone == "Asia/Bangkok" and settings.mail.timezone == "Asia/Bangkok"
     config.write_text(text.replace('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Olympus"', 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="Mars/Olympus"):
         load_settings(project)

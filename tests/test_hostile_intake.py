@@ -275,7 +275,7 @@ def test_a_pdf_alone_counts_as_sent_and_asks_for_the_excel_file(kit, province):
     import datetime as dt
 
     day = max(dt.date.today(), kit.period.deadline) + dt.timedelta(days=1)   # (received today, by the clock)
-    status = submission_status(kit.settings, kit.registry, kit.matrix, kit.period, day)
+    status = submission_status(kit.project, kit.period, day)
     mine = status.set_index("unit_id").loc[VICTIM, "status"]
     assert mine == REJECTED and mine != MISSING
     _assert_province_intact(kit, units)

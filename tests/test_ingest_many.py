@@ -112,8 +112,7 @@ def test_a_province_does_not_judge_what_another_left_pending(tmp_path):
         ledger.record_received("2026S1", run, [Received(sha, size, path.name, archived, NOW.isoformat(),
                                                         "2026-06-16", "first_seen")], 11)
 
-    [report] = ingest_many([Source(lai_chau.settings, lai_chau.registry, lai_chau.matrix, lai_chau.catalogue,
-                                   lai_chau.period)], now=NOW, progress=False)
+    [report] = ingest_many([Source(lai_chau.project, lai_chau.period)], now=NOW, progress=False)
     assert {j["original_name"] for j in report.judged} == {p.name for p in lai_chau.folder.iterdir()}
     with Ledger(dien_bien.settings.path("ledger")) as ledger:
         assert [r["original_name"] for r in ledger.pending("2026S1", 11)] == ["bao-cao-11-SYT.xlsx"]

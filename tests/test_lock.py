@@ -46,7 +46,7 @@ def reports(kit: Kit) -> dict[str, bytes]:
 
 
 def status(kit: Kit, unit_id: str, as_of=dt.date(2026, 7, 30)) -> str:
-    return submission_status(kit.settings, kit.registry, kit.matrix, kit.period, as_of).set_index(
+    return submission_status(kit.project, kit.period, as_of).set_index(
         "unit_id").at[unit_id, "status"]
 
 

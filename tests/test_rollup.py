@@ -121,7 +121,7 @@ def test_statuses_computed_already_give_the_same_rollup(country):
 
     kits, _, _ = country
     provinces = _provinces(kits)
-    given = {k.settings.province_code: submission_status(k.settings, k.registry, k.matrix, k.period, AS_OF)
+    given = {k.settings.province_code: submission_status(k.project, k.period, AS_OF)
              for k in kits.values()}
     a = rollup(provinces, kits[12].period, AS_OF)
     b = rollup(provinces, kits[12].period, AS_OF, statuses=given)

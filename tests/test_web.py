@@ -188,7 +188,7 @@ def test_an_oversize_upload_is_refused_before_it_is_read_whole(site):
 def test_a_revoked_link_is_404_and_the_new_one_works(site):
     p = site.project
     old = site.urls["03424"]
-    result = write_links(p.settings, p.registry, p.matrix, site.kit.period, "http://testserver", ["03424"])
+    result = write_links(p, site.kit.period, "http://testserver", ["03424"])
     assert result.revoked == ["03424"] and result.issued == ["03424"]
     new = next(r["Đường dẫn nộp báo cáo"] for r in result.rows if r["Mã đơn vị"] == "03424")
     c = client(site, ("192.0.2.20", 1))
@@ -201,7 +201,7 @@ def test_a_revoked_link_is_404_and_the_new_one_works(site):
 def test_another_periods_link_opens_only_its_own_period(site):
     p = site.project
     annual = p.period("2026")
-    result = write_links(p.settings, p.registry, p.matrix, annual, "http://testserver")
+    result = write_links(p, annual, "http://testserver")
     url = next(r["Đường dẫn nộp báo cáo"] for r in result.rows if r["Mã đơn vị"] == COMMUNE).removeprefix(
         "http://testserver")
     assert url != site.urls[COMMUNE]
@@ -286,10 +286,13 @@ def test_web_settings_are_read_strictly(tmp_path, monkeypatch):
     web = load_web_settings(load_settings(site_root))
     assert (web.port, web.max_file_bytes, web.host) == (8080, 5 * 1048576, "127.0.0.1")
     config.write_text(config.read_text(encoding="utf-8") + 'cong = 1\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"\[web\] không có khóa 'cong'"):
+    with pytest.raises(ConfigError, match=r"dòng \d+: \[web\] có khóa không biết: cong"):
         load_web_settings(load_settings(site_root))
     config.write_text(re.sub(r"(?m)^port = 8000.*$", 'port = "tám nghìn"', text), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"\[web\] port phải là số"):
+    with pytest.raises(ConfigError, match=r"port"):
+        load_web_settings(load_settings(site_root))
+    config.write_text(text.replace("max_file_mb = 10", "max_file_mb = 50"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"max_file_mb.*không quá 10"):
         load_web_settings(load_settings(site_root))
 
 

@@ -142,8 +142,7 @@ def test_an_upload_during_a_report_build_and_the_cli_ingest_beside_the_server(si
     assert "/can-bo/viec/" in str(building.url)
     # meanwhile a unit uploads, an officer's file waits in the folder and the command line ingests it
     site.kit.save(site.kit.filled("03434")[1], "usb/03434.xlsx")
-    cli = threading.Thread(target=ingest, args=(site.project.settings, site.project.registry, site.project.matrix,
-                                                site.project.catalogue, site.kit.period))
+    cli = threading.Thread(target=ingest, args=(site.project, site.kit.period))
     cli.start()
     unit = TestClient(site.app, client=("192.0.2.61", 1))
     url = site.urls["03430"]

@@ -91,7 +91,7 @@ def issued(tmp_path_factory):
         kit.save(wb, f"{unit_id}.xlsx")
     kit.ingest()
     run(root, "audit", "--period", "2026S1", "--as-of", AS_OF.isoformat())
-    out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF)
+    out = build_reports(kit.project, kit.period, AS_OF)
     return kit, out.word, root / "outputs" / "2026S1" / "cong-van-don-doc-2026S1.docx"
 
 
@@ -291,7 +291,7 @@ def drawn(issued):
     patch = pytest.MonkeyPatch()
     patch.setattr(matplotlib.figure.Figure, "savefig", record)
     try:
-        data = gather(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF)
+        data = gather(kit.project, kit.period, AS_OF)
         pictures = charts(data)
     finally:
         patch.undo()

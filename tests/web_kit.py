@@ -49,7 +49,7 @@ def make_site(tmp_path: Path, monkeypatch, password: str = "", throttle: Throttl
     project = Project(root, False)
     kit = Kit.load(root)
     web = web or WebSettings()
-    result = write_links(project.settings, project.registry, project.matrix, kit.period, "http://testserver")
+    result = write_links(project, kit.period, "http://testserver")
     urls = {row["Mã đơn vị"]: row["Đường dẫn nộp báo cáo"].removeprefix("http://testserver") for row in result.rows}
     app = create_app(project, web, gate=OfficerGate(password), throttle=throttle)
     return Site(root, kit, project, app, urls)

@@ -13,6 +13,7 @@ from pipeline.cli import vi as cli_vi
 from pipeline.cli.vi import DATE, EXISTING_FOLDER, FILE, FOLDER, PERIOD, YEAR
 from pipeline.common.errors import BaocaoError
 from pipeline.reference.project import Project
+from pipeline.common.formatting import dmy, vn_number
 
 
 class OfficerError(click.ClickException):
@@ -140,8 +141,8 @@ def obligations(project: Project, period_code: str, unit_id: str | None) -> None
     )[["unit_id", "unit", "task_id", "role", "timeframe", "due"]]
     _echo_table(table.rename(columns={"unit_id": "Mã ĐV", "unit": "Đơn vị", "task_id": "Nhiệm vụ",
                                       "role": "Vai trò", "timeframe": "Thời gian", "due": "Kỳ này"}))
-    click.echo(f"\nKỳ {period.label} ({period.window_start:%d/%m/%Y}-{period.cutoff:%d/%m/%Y}), "
-               f"hạn nộp {period.deadline:%d/%m/%Y}: {frame['unit_id'].nunique()} đơn vị, {len(frame)} dòng nhiệm vụ.")
+    click.echo(f"\nKỳ {period.label} ({dmy(period.window_start)}-{dmy(period.cutoff)}), "
+               f"hạn nộp {dmy(period.deadline)}: {frame['unit_id'].nunique()} đơn vị, {len(frame)} dòng nhiệm vụ.")
 
 
 @cli.command()
@@ -159,12 +160,12 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
     from pipeline.forms.templates import MANIFEST_NAME, templates_dir, write_templates
 
     period = project.period(period_code)
-    rows = write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    rows = write_templates(project, period, unit_id)
     import pandas as pd
 
     _echo_table(pd.DataFrame(rows)[["Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu"]])
     folder = templates_dir(project.settings, period)
-    click.echo(f"\nĐã tạo {len(rows)} biểu mẫu kỳ {period.label} (hạn nộp {period.deadline:%d/%m/%Y}) "
+    click.echo(f"\nĐã tạo {len(rows)} biểu mẫu kỳ {period.label} (hạn nộp {dmy(period.deadline)}) "
                f"trong {folder}; danh sách: {folder / MANIFEST_NAME}")
 
 
@@ -189,9 +190,7 @@ def _mail_unset(settings) -> str:
     """What the mailbox settings still lack for --send, in the officer's words ('' when nothing)."""
     import os
 
-    from pipeline.mail.send import mail_settings
-
-    cfg = mail_settings(settings)
+    cfg = settings.mail
     keys = [f"[mail] {key}" for key in ("from_address", "smtp_host") if not getattr(cfg, key)]
     said = [f"điền {', '.join(keys)} trong inputs/config.toml"] if keys else []
     if cfg.smtp_auth and not os.environ.get(cfg.smtp_password_env):
@@ -214,10 +213,12 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
 
     Ví dụ: python -m pipeline distribute --period 2026S1 --send
     """
-    from pipeline.mail.send import DISTRIBUTE, distribution, send_messages
+    from pipeline.mail.compose import DISTRIBUTE
+    from pipeline.mail.messages import distribution
+    from pipeline.mail.send import send_messages
 
     period = project.period(period_code)
-    items = distribution(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+    items = distribution(project, period, unit_id)
     _echo_mail_report(send_messages(project.settings, DISTRIBUTE, period, items, send=send, resend=resend))
 
 
@@ -239,11 +240,13 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
     Ví dụ: python -m pipeline send-feedback --period 2026S1 --send
     """
-    from pipeline.mail.send import FEEDBACK, feedback, send_messages
+    from pipeline.mail.compose import FEEDBACK
+    from pipeline.mail.messages import feedback
+    from pipeline.mail.send import send_messages
 
     period = project.period(period_code)
     _ingest_first(project, period, no_ingest)
-    items = feedback(project.settings, project.registry, period, folder, unit_id)
+    items = feedback(project, period, folder, unit_id)
     _echo_mail_report(send_messages(project.settings, FEEDBACK, period, items, send=send, resend=resend))
 
 
@@ -275,8 +278,9 @@ def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...]
     Ví dụ: python -m pipeline send-reminders --period 2026S1 --letter "123-SYT-NVY 20-06-2026.pdf" --send
     """
     from pipeline.common.errors import MailError
-    from pipeline.mail.send import (REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages,
-                               signed_letter)
+    from pipeline.mail.compose import REMINDER
+    from pipeline.mail.messages import audit_addressees, reminder_letter_path, reminders, signed_letter
+    from pipeline.mail.send import send_messages
 
     if letter and draft:
         raise MailError("Chọn một trong hai: --letter (công văn đã ký) hoặc --draft (bản dự thảo), không dùng cả hai.")
@@ -310,7 +314,7 @@ def _still_owing(project: Project, period, ids: list[str]) -> list[str]:
 
     from pipeline.store.lock import lock_state
 
-    status = submission_status(project.settings, project.registry, project.matrix, period).set_index("unit_id")
+    status = submission_status(project, period).set_index("unit_id")
     lock = lock_state(project.settings, period)
     after_lock = {r["unit_id"] for r in lock.after} if lock is not None else set()   # sent, though too late to count
     sent = [u for u in ids if u in after_lock or (u in status.index and not status.at[u, "needs_reminder"])]
@@ -364,7 +368,7 @@ def ingest(project: Project, period_code: str, progress: bool | None, others: tu
     projects = {project.settings.root: project}   # a folder named twice (or this one) is ingested once
     for root in others:
         projects.setdefault(root.resolve(), Project(root, project.verbose))
-    sources = [Source(p.settings, p.registry, p.matrix, p.catalogue, p.period(period_code))
+    sources = [Source(p, p.period(period_code))
                for p in projects.values()]
     for source in sources:  # a mistyped period writes nothing, not an empty check workbook
         folder = submissions_dir(source.settings, source.period)
@@ -409,22 +413,15 @@ def _echo_ingest_report(source, report) -> None:
 
 
 def _ingest_first(project: Project, period, no_ingest: bool) -> None:
-    """What every command that judges a period does first: ingest what is new in the period's
-    folder (the same code and summary as `ingest`), or, with --no-ingest, refuse while files wait."""
-    from pipeline.intake.ingest import Source, ingest_many, submissions_dir
+    """Ingests what is new in the period's folder, with the same summary as `ingest`, or, with
+    --no-ingest, stops while files wait (pipeline/audit/status.py: ingest_waiting)."""
+    from pipeline.audit.status import ingest_waiting
+    from pipeline.intake.ingest import Source
 
-    from pipeline.audit.status import waiting_files
-
-    waiting = waiting_files(project.settings, period)
-    if no_ingest and waiting:
-        raise OfficerError(f"có {len(waiting)} tệp mới trong {submissions_dir(project.settings, period)} chưa được "
-                           f"tiếp nhận: chạy python -m pipeline ingest --period {period.code} (hoặc bỏ --no-ingest).")
-    if not waiting:   # nothing new: the ledger is only read (it may be read-only)
-        return
-    source = Source(project.settings, project.registry, project.matrix, project.catalogue, period)
-    [report] = ingest_many([source], progress=None)
-    _echo_ingest_report(source, report)
-    click.echo("")
+    report = ingest_waiting(project, period, refuse=no_ingest)
+    if report is not None:
+        _echo_ingest_report(Source(project, period), report)
+        click.echo("")
 
 
 @cli.command()
@@ -460,7 +457,7 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
         if not versions:
             return
         _echo_table(pd.DataFrame([{
-            "Bản": v["version"] or f"bản ký ({v['format']})", "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
+            "Bản": v["version"] or f"bản ký ({v['format']})", "Tệp": v["original_name"], "Ngày nhận": dmy(pd.Timestamp(v['receipt_date'])),
             "Kết quả": outcome_label(v["outcome"]), "Lỗi": v["errors"], "Cảnh báo": v["warnings"],
             "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else
                                                                  "nhận sau khi khoá kỳ" if v["id"] in late else ""),
@@ -505,8 +502,10 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     Ví dụ: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
     from pipeline.audit.status import submission_history, submission_status, unidentified_files
-    from pipeline.audit.outputs import (AuditError, dmy, history_lines, status_lines, use_colour, write_audit,
-                                        write_history_page)
+    from pipeline.audit.legend import AuditError
+    from pipeline.audit.outputs import write_audit
+    from pipeline.audit.page import write_history_page
+    from pipeline.audit.terminal import history_lines, status_lines, use_colour
     from pipeline.common.clock import today
 
     if not period_code and not show_history:
@@ -516,7 +515,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     if period_code:
         period = project.period(period_code)
         _ingest_first(project, period, no_ingest)
-        status = submission_status(project.settings, project.registry, project.matrix, period, day)
+        status = submission_status(project, period, day)
         for line in status_lines(period, status, day, colour):
             click.echo(line, color=colour)
         unknown = unidentified_files(project.settings.path("ledger"), period.code, day,
@@ -542,7 +541,7 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     if show_history:
         if period_code:
             click.echo("")
-        history = submission_history(project.settings, project.registry, project.matrix, day)
+        history = submission_history(project, day)
         for line in history_lines(history, colour):
             click.echo(line, color=colour)
         if history.periods:
@@ -559,13 +558,13 @@ def _echo_after_lock(project: Project, period) -> set[str]:
     state = lock_state(project.settings, period)
     if state is None:
         return set()
-    click.echo(f"\nKỳ {period.code} đã khoá ngày {state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày "
-               f"{state.as_of:%d/%m/%Y}): {len(state.after)} tệp nhận sau khi khoá.")
+    click.echo(f"\nKỳ {period.code} đã khoá ngày {dmy(state.locked_on)} (báo cáo đã phát hành, số liệu tính đến ngày "
+               f"{dmy(state.as_of)}): {len(state.after)} tệp nhận sau khi khoá.")
     if state.after:
         names = project.registry.name_of
         _echo_table(pd.DataFrame([{
             "Tệp": r["original_name"], "Đơn vị": names.get(r["unit_id"], "") if r["unit_id"] else "(không xác định)",
-            "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
+            "Ngày nhận": dmy(pd.Timestamp(r['receipt_date'])),
             "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
         } for r in state.after]))
     return {r["unit_id"] for r in state.after if r["unit_id"]}
@@ -590,9 +589,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
     from pipeline.intake.ingest import submissions_dir
-    from pipeline.store.ledger import LedgerError
-    from pipeline.store.lock import compare_issued, lock_state, remember_build
-    from pipeline.report.build import build_reports
+    from pipeline.report.build import report_period
     from pipeline.report.model import officer_text_line
 
     periods = [period]
@@ -600,20 +597,17 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
     for each in periods:
         _ingest_first(project, each, no_ingest)
-    lock = lock_state(project.settings, period)
-    day = as_of.date() if as_of else None
+    run = report_period(project, period, as_of.date() if as_of else None, force)
+    lock, out = run.lock, run.outputs
     if lock is not None:
-        day = lock.report_as_of()
-        click.echo(f"Kỳ {period.code} đã khoá ngày {lock.locked_on:%d/%m/%Y}: báo cáo được tạo lại từ số liệu lúc khoá "
-                   f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
+        day = out.data.as_of
+        click.echo(f"Kỳ {period.code} đã khoá ngày {dmy(lock.locked_on)}: báo cáo được tạo lại từ số liệu lúc khoá "
+                   f"(tính đến ngày {dmy(day)})" + (f", không theo --as-of {dmy(as_of)}" if as_of else "")
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
-    out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
-    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
-        try:
-            remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
-        except LedgerError as exc:   # a read-only ledger: the reports are written, the build is not recorded
-            click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({exc}); chưa khoá kỳ theo bản này được.")
+    if run.not_recorded:
+        click.echo(f"Lưu ý: lần lập báo cáo này không được ghi vào sổ cái ({run.not_recorded}); "
+                   "chưa khoá kỳ theo bản này được.")
     k, r = out.data.consolidation, out.data.rates
     click.echo(f"Tổng hợp {period.label}: {r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu; "
                f"{len(k.tasks)} nhiệm vụ, {len(k.indicators)} chỉ tiêu."
@@ -625,7 +619,7 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
         click.echo(f"  Cần kiểm tra (không đưa vào báo cáo): {finding.message}")
     click.echo(f"Báo cáo (Word): {out.word}\nBảng tổng hợp (Excel): {out.excel}\nTrang HTML: {out.html}")
     if lock is not None:
-        changed = compare_issued(lock, [out.word, out.excel, out.html])
+        changed = run.changed
         click.echo("Trùng khớp từng byte với bản đã phát hành." if not changed else
                    "Khác bản đã phát hành" + (" (do tệp được chấp thuận nộp muộn)" if lock.exceptions else "")
                    + f": {', '.join(changed)}.")
@@ -687,12 +681,12 @@ def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> Non
     from pipeline.store.lock import lock_period
 
     period = project.period(period_code)
-    result = lock_period(project.settings, project.registry, period, list(exceptions))
+    result = lock_period(project, period, list(exceptions))
     if result.added_to:
         click.echo(f"Kỳ {period.code} đã khoá; đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
         return
     click.echo(f"Đã khoá kỳ {period.label} ({period.code}): {len(result.files)} tệp báo cáo đã phát hành "
-               f"({', '.join(result.files)}), số liệu tính đến ngày {result.as_of:%d/%m/%Y}.")
+               f"({', '.join(result.files)}), số liệu tính đến ngày {dmy(result.as_of)}.")
     for name in result.edited:
         click.echo(f"Lưu ý: tệp {name} đã được sửa sau khi chương trình tạo; khi tạo lại, chương trình ra bản gốc "
                    "(không có phần sửa tay).")
@@ -736,7 +730,6 @@ def rollup(project: Project, period_code: str, as_of, out: Path | None, others: 
 
     Ví dụ: python -m pipeline rollup --period 2026S1 ../dien-bien ../son-la
     """
-    from pipeline.report.consolidate import vn_number
     from pipeline.report.rollup import ProvinceData, indicator_table, rollup as roll_up
 
     provinces = [ProvinceData.of(p.settings, p.registry, p.matrix, p.catalogue)
@@ -779,7 +772,7 @@ def links(project: Project, period_code: str, revoked: tuple[str, ...]) -> None:
 
     period = project.period(period_code)
     web = load_web_settings(project.settings)
-    result = write_links(project.settings, project.registry, project.matrix, period, web.base_url(), list(revoked))
+    result = write_links(project, period, web.base_url(), list(revoked))
     for unit_id in result.revoked:
         click.echo(f"Đã thu hồi đường dẫn cũ của {project.registry.name_of.get(unit_id, unit_id)} ({unit_id}).")
     click.echo(f"Kỳ {period.label}: {len(result.rows)} đơn vị có đường dẫn nộp báo cáo, {len(result.issued)} đường dẫn "

@@ -23,6 +23,9 @@ from pipeline.cli.commands import Project, cli, pass_project
 from pipeline.cli.vi import FOLDER
 from pipeline.forms import layout
 from pipeline.common.text import ascii_slug
+from pipeline.forms.templates import template_path, template_specs
+from pipeline.intake.register import Receipt
+from pipeline.intake.register import append_receipts
 
 # What a clerk writes for each task: {n}, {m}, {p} are drawn per unit; {place} is "trên địa bàn xã"
 # for a commune and "trên địa bàn tỉnh" for a department.
@@ -241,16 +244,15 @@ def _resave_with_libreoffice(path: Path, fmt: str = "ods") -> Path | None:
     return converted
 
 
-def fill_period(settings, registry, matrix, catalogue, period, *, first_half_values: dict | None = None,
+def fill_period(project: Project, period, *, first_half_values: dict | None = None,
                 never_send=(), late: dict | None = None, receipts_start: dt.date) -> tuple[dict, dict]:
     """Fills and drops every expected unit's template into the period's submissions folder.
     Returns each unit's receipt (for the register) and the values typed per unit."""
-    from pipeline.intake.register import Receipt
-    from pipeline.forms.templates import template_path, template_specs
+    settings, registry, catalogue = project.settings, project.registry, project.catalogue
 
     folder = settings.path("submissions") / period.code
     aggregation = dict(zip(catalogue.indicators["code"], catalogue.indicators["aggregation"]))
-    specs = template_specs(settings, registry, matrix, catalogue, period)
+    specs = template_specs(project, period)
     units = registry.units.set_index("id")
     receipts, typed = {}, {}
     for n, spec in enumerate(specs):
@@ -301,20 +303,11 @@ def _break_workbook(wb, spec) -> None:
 
 def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     """Templates, filled submissions with their mess, ingestion, audit and both reports, in `workspace`."""
-    from pipeline.reference.catalogue import load_catalogue
-    from pipeline.reference.settings import load_settings
-    from pipeline.reference.matrix import load_matrix
-    from pipeline.reference.periods import parse_period
-    from pipeline.intake.register import Receipt, append_receipts
-    from pipeline.forms.templates import template_specs
-    from pipeline.reference.units import load_registry
 
     prepare_workspace(source_root, workspace)
-    settings = load_settings(workspace)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    catalogue = load_catalogue(settings, matrix, registry)
-    s1, year = parse_period(f"{settings.plan_first_year}S1", settings), parse_period(str(settings.plan_first_year), settings)
+    project = Project(workspace)
+    settings = project.settings
+    s1, year = project.period(f"{settings.plan_first_year}S1"), project.period(str(settings.plan_first_year))
 
     def step(title: str, *args: str) -> None:
         echo(f"\n=== {title}: python -m pipeline {' '.join(args)}")
@@ -330,7 +323,7 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     # First half: most units in time, the mess below.
     s1_folder = settings.path("submissions") / s1.code
     late = {LATE: s1.deadline + dt.timedelta(days=4)}
-    receipts, s1_values = fill_period(settings, registry, matrix, catalogue, s1, never_send=NEVER_SEND, late=late,
+    receipts, s1_values = fill_period(project, s1, never_send=NEVER_SEND, late=late,
                                       receipts_start=s1.cutoff - dt.timedelta(days=4))
     # the late unit's file arrives after the first ingestion; so does Bum Tở's correction
     held_back = [r for r in receipts.values() if r.received > s1.deadline]
@@ -341,7 +334,7 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
         held_files[r.file_name] = path.read_bytes()
         path.unlink()
     # Bum Tở's first version has errors; its correction comes the day after the deadline
-    spec = template_specs(settings, registry, matrix, catalogue, s1, REJECTED_THEN_FIXED)[0]
+    spec = template_specs(project, s1, REJECTED_THEN_FIXED)[0]
     first = s1_folder / receipts[REJECTED_THEN_FIXED].file_name
     correct_bytes = first.read_bytes()
     wb = _load_template(first)
@@ -350,7 +343,7 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     append_receipts(s1_folder, on_time)
     step("Tiếp nhận đợt 1 (trước hạn)", "ingest", "--period", s1.code, "--no-progress")
 
-    corrected = s1_folder / "bo sung" / f"Báo cáo sửa lại - {registry.get(REJECTED_THEN_FIXED)['name']}.xlsx"
+    corrected = s1_folder / "bo sung" / f"Báo cáo sửa lại - {project.registry.get(REJECTED_THEN_FIXED)['name']}.xlsx"
     corrected.parent.mkdir(parents=True, exist_ok=True)
     corrected.write_bytes(correct_bytes)
     for name, data in held_files.items():
@@ -366,7 +359,7 @@ def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     step("Khoá kỳ 6 tháng (báo cáo đã ký, phát hành)", "lock", "--period", s1.code)
 
     # The year: everyone but one, on time; figures include the first half.
-    receipts, _ = fill_period(settings, registry, matrix, catalogue, year, first_half_values=s1_values,
+    receipts, _ = fill_period(project, year, first_half_values=s1_values,
                               never_send=ANNUAL_NEVER_SEND, receipts_start=year.cutoff - dt.timedelta(days=3))
     append_receipts(settings.path("submissions") / year.code, list(receipts.values()))
     year_as_of = (year.deadline + dt.timedelta(days=2)).isoformat()

@@ -37,6 +37,7 @@ def validate_table(frame, schema, messages, path: Path):
     """Runs a pandera schema lazily; all failures become one ConfigError listing every line."""
     import pandera.pandas as pa
 
+    # late: the schemas bring pandera, which only validation needs
     from schemas._messages import failure_lines
 
     try:

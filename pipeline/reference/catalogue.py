@@ -12,6 +12,7 @@ from pipeline.reference.matrix import AgencyResolver, Matrix, load_collectives
 from pipeline.reference.obligations import is_active
 from pipeline.reference.periods import Period
 from pipeline.reference.units import Registry
+from pipeline.common.io_csv import read_text_table, validate_table
 
 CATALOGUE_COLUMNS = ["code", "name", "unit_of_measure", "tasks", "reporters", "aggregation", "value_type", "asked_in",
                      "max_value", "province_total"]
@@ -39,7 +40,7 @@ class Catalogue:
 
 
 def load_catalogue(settings: Settings, matrix: Matrix, registry: Registry) -> Catalogue:
-    from pipeline.common.io_csv import read_text_table, validate_table
+    # late: the schemas bring pandera, which only validation needs
     from schemas.catalogue import MESSAGES, IndicatorCatalogueSchema
 
     path = settings.path("indicators")

@@ -17,6 +17,9 @@ from pipeline.common.errors import MatrixError
 from pipeline.reference.periods import timeframe_kind
 from pipeline.common.text import fold, nfc
 from pipeline.reference.units import Registry
+from pipeline.common.errors import ConfigError
+from pipeline.common.io_csv import read_text_table
+from pipeline.common.io_csv import validate_table
 
 MATRIX_COLUMNS = ["id", "group_id", "group_title", "task", "lead", "partners", "timeframe", "product"]
 LEAD = "chủ trì"
@@ -101,7 +104,6 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 def load_collectives(settings: Settings) -> pd.DataFrame:
-    from pipeline.common.io_csv import read_text_table
 
     path = settings.path("collective_names")
     frame = read_text_table(path, ["phrase", "means", "note"], optional=("note",))
@@ -113,8 +115,7 @@ def load_collectives(settings: Settings) -> pd.DataFrame:
 
 
 def load_matrix(settings: Settings, registry: Registry) -> Matrix:
-    from pipeline.common.errors import ConfigError
-    from pipeline.common.io_csv import read_text_table, validate_table
+    # late: the schemas bring pandera, which only validation needs
     from schemas.matrix import MESSAGES, AssignmentMatrixSchema
 
     path = settings.path("matrix")

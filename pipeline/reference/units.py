@@ -17,6 +17,7 @@ import pandas as pd
 from pipeline.reference.settings import Settings
 from pipeline.common.errors import ConfigError, UnknownUnitError
 from pipeline.common.text import ascii_slug, fold, nfc
+from pipeline.common.io_csv import read_text_table, validate_table
 
 COMMUNE = "commune"
 DEPARTMENT = "department"
@@ -142,7 +143,7 @@ def _plain_key(text: str) -> str:
 
 
 def load_registry(settings: Settings) -> Registry:
-    from pipeline.common.io_csv import read_text_table, validate_table
+    # late: the schemas bring pandera, which only validation needs
     from schemas.units import (COMMUNE_MESSAGES, DEPARTMENT_MESSAGES, CommuneContactsFileSchema,
                                DepartmentsFileSchema)
 

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.reference.periods import Period
+from pipeline.store.ledger import LedgerError
+from pipeline.store.lock import LockState, compare_issued, lock_state, remember_build
 from pipeline.report.excel import excel_bytes
 from pipeline.report.html import html_text
 from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
 from pipeline.report.word import word_bytes
+from pipeline.reference.project import Project
+from pipeline.common.docx_finish import write_issued
 
 
 @dataclass(frozen=True)
@@ -76,15 +80,42 @@ def _in_worker(what: str):
     return excel_bytes(_FORKED_DATA) if what == "excel" else charts(_FORKED_DATA, "communes")
 
 
-def build_reports(settings, registry, matrix, catalogue, period: Period, as_of: dt.date | None = None,
+def build_reports(project: Project, period: Period, as_of: dt.date | None = None,
                   force: bool = False) -> Outputs:
     """Consolidates the period and writes its reports into outputs/<period>/ (see the module docstring).
     Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
-    from pipeline.common.docx_finish import write_issued
+    settings = project.settings
 
-    data = gather(settings, registry, matrix, catalogue, period, as_of, force)
+    data = gather(project, period, as_of, force)
     files = render_all(data)
     folder = output_dir(settings, period)
     written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
     name = report_name(period)
     return Outputs(written[f"{name}.docx"], folder / f"tong-hop-{period.code}.xlsx", folder / f"{name}.html", data)
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """A period's reports built as the officer's command builds them (see `report_period`)."""
+
+    outputs: Outputs
+    lock: LockState | None        # the period's lock: the reports were rebuilt from the figures as they were
+    not_recorded: str | None      # why this build is not recorded in the ledger (a read-only ledger)
+    changed: list[str] | None     # for a locked period, the files that differ from those issued
+
+
+def report_period(project: Project, period: Period, as_of: dt.date | None = None, force: bool = False) -> ReportRun:
+    """The period's reports, lock-aware: a locked period is rebuilt as of its lock's day and
+    compared with the issued files; otherwise the build is recorded (what `lock` will lock)."""
+    settings = project.settings
+    lock = lock_state(settings, period)
+    day = lock.report_as_of() if lock is not None else as_of
+    out = build_reports(project, period, day, force)
+    files = [out.word, out.excel, out.html]
+    not_recorded = None
+    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
+        try:
+            remember_build(settings, period, out.data.as_of, files)
+        except LedgerError as exc:   # a read-only ledger: the reports are written, the build is not recorded
+            not_recorded = str(exc)
+    return ReportRun(out, lock, not_recorded, compare_issued(lock, files) if lock is not None else None)

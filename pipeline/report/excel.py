@@ -18,6 +18,9 @@ from openpyxl.utils import get_column_letter
 from pipeline.common.atomic import workbook_bytes
 from pipeline.common.cells import put
 from pipeline.report.consolidate import NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED
+from pipeline.intake.ingest import signed_copies
+from pipeline.report.model import appendix1_rows, report_timestamp, unit_grid
+from pipeline.report.model import report_context
 
 SHEET_TASKS = "PL I - Nhiệm vụ"
 SHEET_CONTRIBUTIONS = "Báo cáo theo đơn vị"
@@ -111,9 +114,6 @@ _INT_STYLE, _DEC_STYLE, _PCT_STYLE = "bc_int", "bc_dec", "bc_pct"
 
 
 def excel_bytes(data) -> bytes:
-    from pipeline.report.model import appendix1_rows, report_timestamp, unit_grid
-
-    from pipeline.report.model import report_context
 
     k, period = data.consolidation, data.period
     wb = Workbook()
@@ -184,7 +184,6 @@ def excel_bytes(data) -> bytes:
     ws = _sheet(wb, SHEET_GRID, [("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30), *[(c, 9) for c in codes]], grid_rows,
                 number_format={n: _DEC_STYLE for n in range(3, len(codes) + 3)})
     ws.freeze_panes = "C2"
-    from pipeline.intake.ingest import signed_copies
 
     signed = signed_copies(data.settings, period.code)   # the signed scans kept beside the workbooks
     _sheet(wb, SHEET_SUBMISSIONS,

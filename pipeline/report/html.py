@@ -8,15 +8,15 @@ from __future__ import annotations
 import base64
 
 from pipeline.common.errors import BaocaoError
+from pipeline.report.model import indicator_blocks
+from pipeline.report.model import unit_grid
+from pipeline.common.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.html.j2"
 
 
 def html_text(data, context: dict, pictures: dict) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, UndefinedError
-
-    from pipeline.report.model import unit_grid
-    from pipeline.report.consolidate import vn_number
 
     folder = data.settings.root / "templates"
     if not (folder / TEMPLATE_NAME).is_file():
@@ -27,7 +27,6 @@ def html_text(data, context: dict, pictures: dict) -> str:
     values, owed = unit_grid(k, data.registry)
     names = data.registry.units.set_index("id")["name"]
     decimal = dict(zip(k.indicators["code"], k.indicators["value_type"] == "decimal"))
-    from pipeline.report.model import indicator_blocks
 
     indicators = k.indicators.set_index("code")
     grid = []
@@ -55,7 +54,6 @@ def html_text(data, context: dict, pictures: dict) -> str:
 
 
 def _contributions(k) -> list[dict]:
-    from pipeline.report.consolidate import vn_number
 
     rows = []
     for c in k.contributions.itertuples(index=False):

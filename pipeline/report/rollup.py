@@ -24,6 +24,14 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.reference.periods import Period
+from pipeline.audit.status import classify, rates
+from pipeline.audit.status import read_receipts
+from pipeline.common.clock import today
+from pipeline.reference.catalogue import indicator_obligations
+from pipeline.reference.obligations import expected_units
+from pipeline.reference.units import COMMUNE
+from pipeline.report.consolidate import PROVINCIAL
+from pipeline.report.consolidate import read_ledger
 
 NATIONAL = "Toàn quốc"
 COMPLETENESS_COLUMNS = ["province_code", "province", "expected", "received", "accepted", "on_time", "late",
@@ -61,8 +69,6 @@ class Rollup:
 def read_ledgers(provinces: list[ProvinceData], period_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Receipts (audit.RECEIPT_COLUMNS) and current accepted indicator values of the period, from
     every distinct ledger the provinces write to, each read once."""
-    from pipeline.audit.status import read_receipts
-    from pipeline.report.consolidate import read_ledger
 
     receipts, values = [], []
     for path in dict.fromkeys(p.ledger.resolve() for p in provinces):
@@ -78,12 +84,6 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     """The roll-up of `period` as of `as_of` (default today); `receipts` and `values` as
     `read_ledgers` returns them (read here when not given); `statuses`: provinces' submission
     status already computed (`audit.submission_status` as of the same day), by province code."""
-    from pipeline.audit.status import classify, rates
-    from pipeline.reference.catalogue import indicator_obligations
-    from pipeline.common.clock import today
-    from pipeline.report.consolidate import PROVINCIAL
-    from pipeline.reference.obligations import expected_units
-    from pipeline.reference.units import COMMUNE
 
     as_of = as_of or today(provinces[0].settings if provinces else None)
     if receipts is None or values is None:

@@ -19,8 +19,11 @@ from xml.sax.saxutils import escape
 from markupsafe import Markup
 
 from pipeline.common.docx_finish import Properties, finished_bytes
-from pipeline.report.consolidate import vn_number
 from pipeline.common.errors import BaocaoError
+from pipeline.report.model import commune_charts
+from pipeline.report.model import indicator_blocks, unit_grid
+from pipeline.report.model import report_timestamp
+from pipeline.common.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.docx"
 
@@ -43,8 +46,6 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
     from docx.shared import Cm
     from docxtpl import DocxTemplate, InlineImage
     from jinja2 import TemplateError as JinjaError, UndefinedError
-
-    from pipeline.report.model import commune_charts
 
     path = template_path(data.settings)
     if not path.is_file():
@@ -80,7 +81,6 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
 
 def properties(data) -> Properties:
     """The report's title, subject and author (the issuing body), dated at the period's cut-off."""
-    from pipeline.report.model import report_timestamp
 
     s = data.settings
     title = f"Báo cáo kết quả thực hiện công tác phòng, chống mại dâm {data.period.label}"
@@ -110,7 +110,6 @@ def grid_xml(data) -> str:
     """Appendix II's table of values by unit, as WordprocessingML: blocks of at most GRID_COLUMNS
     indicators, one row per unit owing any of them, the province total last; "-" where a unit does
     not owe the indicator, blank where it did not report it. Unit names are XML-escaped."""
-    from pipeline.report.model import indicator_blocks, unit_grid
 
     k = data.consolidation
     values, owed = unit_grid(k, data.registry)

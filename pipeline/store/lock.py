@@ -21,9 +21,12 @@ from pathlib import Path
 
 from pipeline.common import clock
 from pipeline.common.errors import BaocaoError
+from pipeline.common.formatting import dmy
 from pipeline.store.ledger import (Ledger, active_lock, add_exceptions, add_lock, after_lock, last_build, lock_exceptions,
-                             lock_files, record_build, unlock)
+                                   lock_files, record_build, unlock)
 from pipeline.reference.periods import Period
+from pipeline.reference.project import Project
+from pipeline.common.docx_finish import _DRAFT
 
 
 class LockError(BaocaoError):
@@ -95,8 +98,9 @@ class LockResult:
     added_to: bool           # exceptions added to an existing lock
 
 
-def lock_period(settings, registry, period: Period, exceptions: list[str] = ()) -> LockResult:
+def lock_period(project: Project, period: Period, exceptions: list[str] = ()) -> LockResult:
     """Locks the period on the reports last built for it (see the module docstring)."""
+    settings, registry = project.settings, project.registry
     for unit_id in exceptions:
         registry.get(unit_id)   # an unknown unit stops here, with its message
     now = clock.now(settings).isoformat()
@@ -156,7 +160,6 @@ def compare_issued(state: LockState, files: list[Path]) -> list[str]:
 def _issued_name(path: Path) -> str:
     """The name a rebuilt file was issued under: a Word draft written beside an edited report
     (`…-ban-2.docx`, pipeline/common/docx_finish.py) is the rebuild of `….docx`."""
-    from pipeline.common.docx_finish import _DRAFT
 
     match = _DRAFT.match(path.stem)
     return f"{match['stem']}{path.suffix}" if match else path.name
@@ -171,5 +174,5 @@ def locked_note(settings, period: Period) -> str:
     if state is None:
         return ""
     return (f"Số liệu 6 tháng đầu năm {period.year} lấy từ kỳ {first.code} đã khoá ngày "
-            f"{state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày {state.as_of:%d/%m/%Y}); "
+            f"{dmy(state.locked_on)} (báo cáo đã phát hành, số liệu tính đến ngày {dmy(state.as_of)}); "
             f"tệp nhận sau khi khoá không được tính.")

@@ -19,13 +19,12 @@ from pipeline.common.atomic import write_bytes
 from pipeline.common.errors import BaocaoError
 from pipeline.intake.ingest import ingest, submissions_dir
 from pipeline.store.ledger import Ledger, submission_by_sha, submission_findings
-from pipeline.intake.reader import FORMATS, OLE_MAGIC
+from pipeline.common.filetypes import FORMATS, OLE_MAGIC, ZIP_MAGIC
 from pipeline.intake.register import Receipt, append_receipts
 from pipeline.common.text import ascii_slug
 
 WRITER = threading.Lock()   # one stage writing at a time in this server
 WEB_FOLDER = "web"          # under inputs/submissions/<period>/: the files received through the pages
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 class UploadRefused(BaocaoError):
@@ -84,7 +83,7 @@ def receive_unit_file(project, period, unit_id: str, data: bytes, suffix: str) -
             name = save_received(settings, period, data, suffix, unit_id)
             append_receipts(submissions_dir(settings, period),
                             [Receipt(name, unit_id, clock.today(settings), "", "Nộp qua trang web")])
-        ingest(settings, project.registry, project.matrix, project.catalogue, period)
+        ingest(project, period)
     return _verdict_of(settings, period, sha, not known)
 
 
@@ -110,17 +109,17 @@ def receive_officer_files(project, period, files: list[tuple[str, bytes]], progr
             kept.append((original, sha))
         if progress:
             progress(f"Đã lưu {len(kept)} tệp; đang kiểm tra...")
-        ingest(settings, project.registry, project.matrix, project.catalogue, period)
+        ingest(project, period)
     return [(original, _verdict_of(settings, period, sha, True)) for original, sha in kept]
 
 
 def ingest_waiting(project, period) -> None:
-    """What every judging command does first (the CLI's `_ingest_first`): ingest what is new."""
-    from pipeline.audit.status import waiting_files
+    """What every judging command does first: ingest what is new (the audit stage's own function)."""
+    from pipeline.audit.status import ingest_waiting as ingest_new, waiting_files
 
     if waiting_files(project.settings, period):
         with WRITER:
-            ingest(project.settings, project.registry, project.matrix, project.catalogue, period)
+            ingest_new(project, period)
 
 
 def issue_links(project, period, base_url: str, revoke: list[str] = ()):
@@ -128,14 +127,14 @@ def issue_links(project, period, base_url: str, revoke: list[str] = ()):
     from pipeline.web.links import write_links
 
     with WRITER:
-        return write_links(project.settings, project.registry, project.matrix, period, base_url, list(revoke))
+        return write_links(project, period, base_url, list(revoke))
 
 
 def make_templates(project, period, unit_id: str | None = None) -> list[dict]:
     from pipeline.forms.templates import write_templates
 
     with WRITER:
-        return write_templates(project.settings, project.registry, project.matrix, project.catalogue, period, unit_id)
+        return write_templates(project, period, unit_id)
 
 
 def templates_zip(project, period) -> bytes:
@@ -160,7 +159,7 @@ def run_audit(project, period, as_of: dt.date | None = None):
 
     ingest_waiting(project, period)
     day = as_of or clock.today(project.settings)
-    status = submission_status(project.settings, project.registry, project.matrix, period, day)
+    status = submission_status(project, period, day)
     lock = lock_state(project.settings, period)
     if lock is not None:   # as the CLI: a unit whose file came after the lock is not reminded
         late = {r["unit_id"] for r in lock.after if r["unit_id"]}
@@ -170,32 +169,22 @@ def run_audit(project, period, as_of: dt.date | None = None):
 
 
 def build_report(project, period, force: bool = False):
-    """The semiannual/annual command's work: ingest what is new, build the reports, record the build."""
-    from pipeline.store.ledger import LedgerError
-    from pipeline.store.lock import lock_state, remember_build
-    from pipeline.report.build import build_reports
+    """The semiannual/annual command's work: ingest what is new (both halves for the year), then the
+    report stage's lock-aware build (`report_period`, which records the build)."""
+    from pipeline.report.build import report_period
 
     periods = [period]
     if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
         periods.insert(0, period.first_half(project.settings))
     for each in periods:
         ingest_waiting(project, each)
-    lock = lock_state(project.settings, period)
-    day = lock.report_as_of() if lock is not None else None
     with WRITER:
-        out = build_reports(project.settings, project.registry, project.matrix, project.catalogue, period, day, force)
-        if lock is None:
-            try:
-                remember_build(project.settings, period, out.data.as_of, [out.word, out.excel, out.html])
-            except LedgerError:
-                pass   # a read-only ledger: the reports are written, the build is not recorded (as the CLI)
-    return out
+        return report_period(project, period, None, force)
 
 
 def overview(project, period):
     """The audit's own computation for today, read only, and the files waiting."""
     from pipeline.audit.status import submission_status, waiting_files
 
-    status = submission_status(project.settings, project.registry, project.matrix, period,
-                               clock.today(project.settings))
+    status = submission_status(project, period, clock.today(project.settings))
     return status, waiting_files(project.settings, period)

@@ -53,12 +53,13 @@ def _read_links(path: Path) -> dict[str, str]:
                 if row.get(LINKS_COLUMNS[0]) and row.get(LINKS_COLUMNS[3])}
 
 
-def write_links(settings, registry, matrix, period, base_url: str, revoke: list[str] = ()) -> LinksResult:
+def write_links(project, period, base_url: str, revoke: list[str] = ()) -> LinksResult:
     """Gives every unit that reports this period a live link (keeping those already in the list and
     still live; `revoke` units get a new one), and writes the list atomically."""
+    settings, registry = project.settings, project.registry
     path = links_path(settings, period)
     earlier = _read_links(path)
-    owed = set(obligations(matrix, registry, period)["unit_id"])
+    owed = set(obligations(project.matrix, registry, period)["unit_id"])
     units = [u for u in registry.units["id"] if u in owed]
     now = clock.now(settings).isoformat()
     province = settings.province_code

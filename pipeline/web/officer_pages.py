@@ -313,9 +313,9 @@ def routes(state) -> list[Route]:
             def work(job):
                 job.say("Đang tiếp nhận tệp mới và tổng hợp...")
                 out = actions.build_report(project, period, force)
-                r = out.data.rates
+                r = out.outputs.data.rates
                 job.say(f"{r.accepted}/{r.expected} đơn vị có báo cáo đạt yêu cầu."
-                        + (" Bản DỰ THẢO." if out.data.draft else ""))
+                        + (" Bản DỰ THẢO." if out.outputs.data.draft else ""))
                 return out
 
             return job_redirect(state.jobs.start(f"Lập báo cáo {period.label}", period.code, "report", work))
@@ -413,7 +413,8 @@ def _outputs(settings, period, names) -> list[dict]:
 
 def _distribution(settings, period) -> dict[str, str]:
     """unit id -> the day its blank template was mailed (the mail stage's delivery log)."""
-    from pipeline.mail.send import DISTRIBUTE, deliveries
+    from pipeline.mail.compose import DISTRIBUTE
+    from pipeline.mail.send import deliveries
 
     sent = {}
     for row in deliveries(settings, period):
