@@ -354,9 +354,9 @@ def routes(state) -> list[Route]:
 
         def grid():
             from pipeline.audit.status import submission_history
-            from pipeline.audit.outputs import history_cell
+            from pipeline.audit.terminal import history_cell
 
-            found = submission_history(settings, project.registry, project.matrix, clock.today(settings))
+            found = submission_history(project, clock.today(settings))
             status, days = found.grid("status"), found.grid("days_late")
             rows = [{"name": f"{u.id} {u.short_name}",
                      "cells": {p: history_cell(status.at[u.id, p], days.at[u.id, p]) for p in found.periods}}
