@@ -14,7 +14,7 @@ from conftest import PROJECT_ROOT
 
 PACKAGES = ("pipeline", "schemas")
 # The stages, from the bottom up: a subpackage imports only from those before it (and itself).
-STAGES = ["common", "reference", "forms", "store", "intake", "audit", "report", "mail", "cli", "web"]
+STAGES = ["common", "reference", "forms", "store", "intake", "audit", "report", "mail", "web", "cli"]   # cli on top: `serve` starts the web
 
 
 def module_name(path: Path) -> str:

@@ -75,6 +75,7 @@ WRONG_TYPE = {
     "document": ("place = ", "place = [1]", "chữ đặt trong ngoặc kép"),
     "audit": ("include_standing_unit = ", 'include_standing_unit = "false"', "true hoặc false"),
     "report": ("min_completeness = ", 'min_completeness = "0.5"', "một số"),
+    "web": ("port = ", 'port = "8000"', "một số nguyên"),
 }
 
 

@@ -753,3 +753,50 @@ def rollup(project: Project, period_code: str, as_of, out: Path | None, others: 
         result.indicators.to_csv(out / f"tong-hop-toan-quoc-{result.period}-chi-tieu.csv", index=False,
                                  encoding="utf-8-sig")
         click.echo(f"\nĐã ghi bảng tổng hợp toàn quốc vào {out}")
+
+
+@cli.command()
+@_PERIOD
+@click.option("--revoke", "revoked", multiple=True, type=UNIT,
+              help="Thu hồi đường dẫn cũ của đơn vị này và cấp đường dẫn mới; ghi lại tùy chọn cho mỗi đơn vị.")
+@pass_project
+def links(project: Project, period_code: str, revoked: tuple[str, ...]) -> None:
+    """Đường dẫn nộp báo cáo qua trang web cho từng đơn vị (mỗi đơn vị, mỗi kỳ một đường dẫn riêng).
+
+    Ghi outputs/<kỳ>/duong-dan-nop-bao-cao.csv (mã, tên, email, đường dẫn). Chạy lại giữ nguyên
+    đường dẫn đã cấp; sổ cái chỉ lưu mã băm, nên hãy giữ kín tệp này như giữ mật khẩu.
+
+    Ví dụ: python -m pipeline links --period 2026S1 --revoke 03405
+    """
+    from pipeline.web.links import write_links
+    from pipeline.web.settings import load_web_settings
+
+    period = project.period(period_code)
+    web = load_web_settings(project.settings)
+    result = write_links(project, period, web.base_url(), list(revoked))
+    for unit_id in result.revoked:
+        click.echo(f"Đã thu hồi đường dẫn cũ của {project.registry.name_of.get(unit_id, unit_id)} ({unit_id}).")
+    click.echo(f"Kỳ {period.label}: {len(result.rows)} đơn vị có đường dẫn nộp báo cáo, {len(result.issued)} đường dẫn "
+               f"mới cấp. Danh sách: {result.path}")
+    if not web.public_url:
+        click.echo("Lưu ý: chưa ghi [web] public_url trong inputs/config.toml, đường dẫn dùng địa chỉ của máy này "
+                   f"({web.base_url()}): đơn vị ở nơi khác chỉ mở được khi có địa chỉ công khai.")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định: [web] host, thường là 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Cổng (mặc định: [web] port, thường là 8000).")
+@click.option("--no-browser", is_flag=True, help="Không tự mở trình duyệt.")
+@pass_project
+def serve(project: Project, host: str | None, port: int | None, no_browser: bool) -> None:
+    """Mở trang web của chương trình: trang làm việc của cán bộ và trang nộp báo cáo của đơn vị.
+
+    Trang cán bộ chỉ mở trên chính máy này, trừ khi [web] officer_password_env chỉ tên biến môi
+    trường chứa mật khẩu. Dừng bằng Ctrl+C.
+
+    Ví dụ: python -m pipeline serve --port 8000
+    """
+    from pipeline.web.server import serve as run_server
+
+    run_server(project, host=host, port=port, open_browser=not no_browser, echo=click.echo)
+

@@ -192,9 +192,52 @@ class ReportSettings:
     min_completeness: float = field(default=0.5, metadata=_meta(_share))
 
 
+def _port(value) -> str | None:
+    return None if 0 < value < 65536 else "phải từ 1 đến 65535"
+
+
+def _web_address(value) -> str | None:
+    return None if not value or value.startswith(("http://", "https://")) else "phải bắt đầu bằng http:// hoặc https://"
+
+
+WEB_MAX_FILE_MB = 10   # what ingestion reads at most (pipeline/intake/reader.py MAX_FILE_BYTES)
+
+
+def _file_mb(value) -> str | None:
+    return None if 0 < value <= WEB_MAX_FILE_MB else (f"phải lớn hơn 0 và không quá {WEB_MAX_FILE_MB} (MB, cỡ tệp lớn "
+                                                      "nhất khâu tiếp nhận đọc được)")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """[web]: the browser pages (`make serve`, pipeline/web/)."""
+
+    host: str = field(default="127.0.0.1", metadata=_meta(empty_is_default=True, strip=True))
+    port: int = field(default=8000, metadata=_meta(_port))
+    public_url: str = field(default="", metadata=_meta(_web_address, strip=True))   # what unit links start with
+    officer_password_env: str = field(default="", metadata=_meta(strip=True))      # names the password's variable
+    max_file_mb: float = field(default=float(WEB_MAX_FILE_MB), metadata=_meta(_file_mb))
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1048576)
+
+    def officer_password(self) -> str:
+        """The officer's password, from the environment variable named ('' when none is set)."""
+        return os.environ.get(self.officer_password_env, "") if self.officer_password_env else ""
+
+    def base_url(self) -> str:
+        """What unit links start with: public_url, else the address the server listens on."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
 SECTIONS: dict[str, type] = {
     "province": ProvinceSettings, "plan": PlanSettings, "deadlines": DeadlinesSettings, "files": FilesSettings,
     "mail": MailSettings, "document": DocumentSettings, "audit": AuditSettings, "report": ReportSettings,
+    "web": WebSettings,
 }
 REQUIRED_SECTIONS = ("province", "plan")   # the province and its plan years: never a silent default
 # Keys written outside any section that are still read: the older top-level `timezone`.
@@ -213,6 +256,7 @@ class Settings:
     document: DocumentSettings = DocumentSettings()
     audit: AuditSettings = AuditSettings()
     report: ReportSettings = ReportSettings()
+    web: WebSettings = WebSettings()
 
     # The facts most stages need, by their old names.
     province_code = property(lambda self: self.province.code)
@@ -305,6 +349,7 @@ def parse_settings(raw: dict, text: str, root: Path) -> Settings:
                                   place=document.place or province.name),
         audit=_section("audit", raw.get("audit", {}), where),
         report=_section("report", raw.get("report", {}), where),
+        web=_section("web", raw.get("web", {}), where),
     )
 
 

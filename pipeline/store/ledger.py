@@ -704,7 +704,17 @@ CREATE TABLE IF NOT EXISTS lock_events (
     event TEXT NOT NULL CHECK (event IN ('lock', 'exception', 'unlock')),
     at TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT ''
-)"""
+);
+CREATE TABLE IF NOT EXISTS unit_links (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    province INTEGER,
+    unit_id TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    issued_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS unit_links_unit ON unit_links (period, unit_id)"""
 
 # The SQL condition "submission s is after its period's active lock, without an exception" (judge,
 # after_lock and judged_versions use it).
@@ -1121,3 +1131,57 @@ def open_mail_log(path: Path, write: bool = True) -> MailLog | None:
     db.row_factory = sqlite3.Row
     db.executescript(MAIL_DELIVERIES_SCHEMA)
     return MailLog(db)
+
+
+# ---------------------------------------------------------------- the units' upload links (web)
+# A link's token is never stored: only its SHA-256, so a copy of the ledger opens no unit's page.
+
+def issue_link(ledger: Ledger, period: str, province: int | None, unit_id: str, token_sha256: str,
+               now: str) -> None:
+    """Records a unit's new link for the period, revoking the one it had (one live link per unit)."""
+    with ledger.transaction():
+        ledger.db.execute("UPDATE unit_links SET revoked_at = ? WHERE period = ? AND unit_id = ? AND revoked_at IS NULL "
+                          "AND province IS ?", (now, period, unit_id, province))
+        ledger.db.execute("INSERT INTO unit_links (period, province, unit_id, token_sha256, issued_at) "
+                          "VALUES (?, ?, ?, ?, ?)", (period, province, unit_id, token_sha256, now))
+
+
+def revoke_link(ledger: Ledger, period: str, province: int | None, unit_id: str, now: str) -> int:
+    """Revokes a unit's live link for the period; how many were revoked (0 or 1)."""
+    with ledger.transaction():
+        return ledger.db.execute("UPDATE unit_links SET revoked_at = ? WHERE period = ? AND unit_id = ? "
+                                 "AND revoked_at IS NULL AND province IS ?", (now, period, unit_id, province)).rowcount
+
+
+def live_links(ledger: Ledger, period: str, province: int | None) -> dict[str, str]:
+    """unit id -> token hash of each unit's live link for the period."""
+    return {r["unit_id"]: r["token_sha256"] for r in ledger.db.execute(
+        "SELECT unit_id, token_sha256 FROM unit_links WHERE period = ? AND province IS ? AND revoked_at IS NULL",
+        (period, province))}
+
+
+def link_owner(ledger: Ledger, token_sha256: str, province: int | None) -> sqlite3.Row | None:
+    """The live link with this token hash (its period and unit), or None (unknown or revoked)."""
+    return ledger.db.execute("SELECT period, unit_id FROM unit_links WHERE token_sha256 = ? AND province IS ? "
+                             "AND revoked_at IS NULL", (token_sha256, province)).fetchone()
+
+
+def submission_by_sha(ledger: Ledger, period: str, province: int | None, sha256: str) -> sqlite3.Row | None:
+    """The period's submission with this content (what a web upload became once ingested)."""
+    where, params = ledger._of_province(province)
+    return ledger.db.execute(f"SELECT * FROM submissions WHERE period = ? AND sha256 = ?{where}",
+                             (period, sha256, *params)).fetchone()
+
+
+def submission_findings(ledger: Ledger, submission_id: int) -> list[sqlite3.Row]:
+    """One submission's findings, in the order they were found."""
+    return ledger.db.execute("SELECT * FROM findings WHERE submission_id = ? ORDER BY id", (submission_id,)).fetchall()
+
+
+def unit_submissions(ledger: Ledger, period: str, province: int | None, unit_id: str, name_prefix: str) -> list[sqlite3.Row]:
+    """A unit's files of the period: those counted for it, and those saved under its own name prefix
+    (sent through its page, even when their content named another unit), in the order received."""
+    where, params = ledger._of_province(province)
+    return ledger.db.execute(
+        f"SELECT * FROM submissions WHERE period = ? AND (unit_id = ? OR substr(original_name, 1, ?) = ?){where} "
+        "ORDER BY id", (period, unit_id, len(name_prefix), name_prefix, *params)).fetchall()
