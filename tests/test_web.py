@@ -4,7 +4,6 @@ from file to verdict, the officer's pages, and concurrency — on a real throwaw
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from starlette.testclient import TestClient

@@ -12,7 +12,6 @@ import secrets
 import threading
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipeline.common import clock
 from pipeline.common.atomic import write_bytes

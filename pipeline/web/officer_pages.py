@@ -11,7 +11,6 @@ from starlette.routing import Route
 
 from pipeline.common import clock
 from pipeline.audit.status import LATE, MISSING, NOT_YET, ON_TIME, REJECTED
-from pipeline.common.errors import BaocaoError
 from pipeline.web import actions
 from pipeline.web.security import SESSION_COOKIE, SESSION_SECONDS
 
