@@ -213,7 +213,9 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
 
     Ví dụ: python -m pipeline distribute --period 2026S1 --send
     """
-    from pipeline.mail.send import DISTRIBUTE, distribution, send_messages
+    from pipeline.mail.compose import DISTRIBUTE
+    from pipeline.mail.messages import distribution
+    from pipeline.mail.send import send_messages
 
     period = project.period(period_code)
     items = distribution(project, period, unit_id)
@@ -238,7 +240,9 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
     Ví dụ: python -m pipeline send-feedback --period 2026S1 --send
     """
-    from pipeline.mail.send import FEEDBACK, feedback, send_messages
+    from pipeline.mail.compose import FEEDBACK
+    from pipeline.mail.messages import feedback
+    from pipeline.mail.send import send_messages
 
     period = project.period(period_code)
     _ingest_first(project, period, no_ingest)
@@ -274,8 +278,9 @@ def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...]
     Ví dụ: python -m pipeline send-reminders --period 2026S1 --letter "123-SYT-NVY 20-06-2026.pdf" --send
     """
     from pipeline.common.errors import MailError
-    from pipeline.mail.send import (REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages,
-                               signed_letter)
+    from pipeline.mail.compose import REMINDER
+    from pipeline.mail.messages import audit_addressees, reminder_letter_path, reminders, signed_letter
+    from pipeline.mail.send import send_messages
 
     if letter and draft:
         raise MailError("Chọn một trong hai: --letter (công văn đã ký) hoặc --draft (bản dự thảo), không dùng cả hai.")
@@ -497,8 +502,10 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     Ví dụ: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
     from pipeline.audit.status import submission_history, submission_status, unidentified_files
-    from pipeline.audit.outputs import (AuditError, history_lines, status_lines, use_colour, write_audit,
-                                        write_history_page)
+    from pipeline.audit.legend import AuditError
+    from pipeline.audit.outputs import write_audit
+    from pipeline.audit.page import write_history_page
+    from pipeline.audit.terminal import history_lines, status_lines, use_colour
     from pipeline.common.clock import today
 
     if not period_code and not show_history:

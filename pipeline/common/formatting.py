@@ -101,12 +101,21 @@ def dmy_hm(moment: dt.datetime) -> str:
     return f"{dmy(moment)} {moment:%H:%M}"
 
 
-def cell_text(value) -> str:
-    """A cell's value as a finding shows it: "" for a blank, 12 for 12.0, long text cut at 200
-    characters with its length said."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value)
-    return text if len(text) <= 200 else text[:200] + f"… ({thousands(len(text))} ký tự)"
+# Decree 30/2020's way of writing a date in a document
+
+def vn_date(day: dt.date) -> str:
+    """`18/6/2026`, `05/01/2027`: Decree 30 writes a day below 10 and the months 1 and 2 with a leading zero."""
+    return f"{_day(day)}/{_month(day)}/{day.year}"
+
+
+def date_text(day: dt.date) -> str:
+    """`ngày 20 tháng 6 năm 2026` (the date line under the motto)."""
+    return f"ngày {_day(day)} tháng {_month(day)} năm {day.year}"
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day:02d}" if day.day < 10 else str(day.day)
+
+
+def _month(day: dt.date) -> str:
+    return f"{day.month:02d}" if day.month < 3 else str(day.month)

@@ -21,10 +21,10 @@ from pipeline.common.atomic import workbook_bytes, write_bytes
 from pipeline.reference.settings import Settings
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug
-from pipeline.common.formatting import dmy, thousands
 from pipeline.reference.project import Project
 from pipeline.common.errors import UnknownUnitError
 from pipeline.reference.obligations import expected_units, obligations
+from pipeline.common.formatting import dmy, thousands
 
 MANIFEST_NAME = "danh-sach-bieu-mau.csv"
 MANIFEST_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu", "Phiên bản mẫu",

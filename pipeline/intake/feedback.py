@@ -26,9 +26,9 @@ from pipeline.common.errors import IngestError
 from pipeline.store.ledger import OUTCOME_LABELS, Ledger
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, printable
+from pipeline.intake.rules import rule_title
 from pipeline.common.filetypes import FORMATS, OOXML_FORMATS
 from pipeline.common.formatting import dmy_iso
-from pipeline.intake.rules import rule_title
 
 CHECK_REPORT_NAME = "kiem-tra.xlsx"
 FEEDBACK_DIR = "phan-hoi"

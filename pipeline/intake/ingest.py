@@ -31,12 +31,11 @@ import hashlib
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
-from contextlib import ExitStack, closing, contextmanager
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.common import clock
@@ -46,13 +45,13 @@ from pipeline.common.text import ascii_slug, fold, nfc, strip_controls
 from pipeline.forms import layout
 from pipeline.intake import rules
 from pipeline.intake.consistency import load_rules, locked_texts
-from pipeline.intake.findings import ERROR, WARNING, FileRef, Finding, finding
+from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, run_lock, signed_scans
+from pipeline.reference.periods import Period, plan_periods
 from pipeline.intake.reader import MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.intake.register import REGISTER_NAME, read_register
+from pipeline.intake.findings import ERROR, WARNING, finding
 from pipeline.intake.validate import (Expectations, Item, check_across, check_schemas, extract, locate_sheets,
                                       read_findings)
-from pipeline.reference.periods import Period, plan_periods
-from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, open_readonly, run_lock
 from pipeline.reference.project import Project
 from pipeline.reference.settings import Settings
 from pipeline.reference.units import Registry
@@ -175,19 +174,8 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
 
 def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
     """unit id -> the names of the signed scans (PDF, images) kept beside its workbook this period."""
-    path = settings.path("ledger")
-    if not path.is_file():
-        return {}
     out: dict[str, list[str]] = {}
-    with closing(open_readonly(path)) as db:
-        try:
-            rows = db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
-                              "AND version IS NULL AND format IN ('pdf', 'image') "
-                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
-                              (period_code, settings.province_code)).fetchall()
-        except sqlite3.OperationalError:   # a ledger without submissions yet
-            return {}
-    for unit_id, name in rows:
+    for unit_id, name in signed_scans(settings.path("ledger"), period_code, settings.province_code):
         out.setdefault(unit_id, []).append(name)
     return out
 

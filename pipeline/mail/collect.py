@@ -24,7 +24,6 @@ import hashlib
 import imaplib
 import io
 import re
-import sqlite3
 import ssl
 import unicodedata
 import zipfile
@@ -43,10 +42,11 @@ from pipeline.mail.send import check_plain_allowed, connect_ledger, first_sent, 
 from pipeline.reference.periods import Period
 from pipeline.intake.register import REGISTER_NAME, Receipt, append_receipts, read_register
 from pipeline.common.text import nfc
+from pipeline.mail.compose import parse_addresses, recipients_from_registry
+from pipeline.store.ledger import run_lock
+from pipeline.store.ledger import MailLog, SqliteError
 from pipeline.common.filetypes import OLE_MAGIC, ZIP_MAGIC, is_spreadsheet_name
 from pipeline.common.formatting import dmy, hm_dmy, megabytes
-from pipeline.mail.send import parse_addresses, recipients_from_registry
-from pipeline.store.ledger import run_lock
 
 MAX_ZIP_MEMBERS = 200
 IMAP_TIMEOUT = 60
@@ -60,26 +60,6 @@ _SYSTEM_NAMES = {"thumbs.db", "desktop.ini", ".ds_store", REGISTER_NAME}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SAVED, DUPLICATE, UNUSABLE = "saved", "duplicate", "unusable"
-
-COLLECTED_SCHEMA = """
-CREATE TABLE IF NOT EXISTS mail_collected (
-    id INTEGER PRIMARY KEY,
-    period TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    message_date TEXT NOT NULL,          -- the receipt date, ISO
-    attachment_name TEXT NOT NULL,       -- as sent; 'a.zip/b.xlsx' for a file inside a zip; '' for the message
-    attachment_sha256 TEXT NOT NULL,
-    saved_as TEXT NOT NULL,              -- relative to the period folder; '' when not saved
-    outcome TEXT NOT NULL,               -- saved | duplicate | unusable
-    reason TEXT NOT NULL,
-    time TEXT NOT NULL                   -- when it was collected, ISO 8601 UTC
-);
-CREATE INDEX IF NOT EXISTS mail_collected_message ON mail_collected (period, message_id);
-CREATE INDEX IF NOT EXISTS mail_collected_hash ON mail_collected (period, attachment_sha256);
-"""
-
 
 # ---------------------------------------------------------------------------------------------
 # Names and attachments (pure)
@@ -548,7 +528,6 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             contacts: set[str] | None = None) -> CollectReport:
     """Takes the period's submissions from the mailbox. `contacts`: the units' addresses (a report
     from any other address is taken, with a warning naming the address); None: not checked."""
-
     cfg = settings.mail
     since = since or default_since(settings, period, cfg)
     if since is None:
@@ -561,7 +540,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
     rules = _Rules(zone, limit, cfg.max_attachments, contacts)
     with run_lock(settings.path("ledger"), "lấy thư"), closing(connect_ledger(settings)) as ledger, \
             ImapSession(cfg) as box:
-        ledger.executescript(COLLECTED_SCHEMA)
+        ledger.start_collecting()
         envelopes = box.envelopes(box.since(since))
         report.examined = len(envelopes)
         for envelope in envelopes:
@@ -573,7 +552,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             raw = box.fetch(envelope.uid, header_only=too_large)
             try:
                 _take(ledger, period, folder, raw, envelope, rules, report, too_large=too_large)
-            except (sqlite3.Error, OSError, MailError):
+            except (SqliteError, OSError, MailError):
                 raise   # the ledger, the disk or the server: the run cannot go on
             except Exception as exc:   # one message's defect is that message's finding, never the run's end
                 received = (envelope.internal_date.astimezone(zone).date() if envelope.internal_date
@@ -605,9 +584,8 @@ class _Rules:
     contacts: set[str] | None   # the units' addresses; None: not checked
 
 
-def _taken_before(ledger: sqlite3.Connection, period: Period, key: str) -> bool:
-    return ledger.execute("SELECT 1 FROM mail_collected WHERE period = ? AND message_id = ? LIMIT 1",
-                          (period.code, key)).fetchone() is not None
+def _taken_before(ledger: MailLog, period: Period, key: str) -> bool:
+    return ledger.taken_before(period.code, key)
 
 
 def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_large=False) -> None:
@@ -656,9 +634,8 @@ def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_larg
         in_this_message: dict[str, str] = {}
         for attachment in found:
             sha = attachment.sha256
-            earlier = ledger.execute("SELECT saved_as FROM mail_collected WHERE period = ? AND attachment_sha256 = ? "
-                                     "AND outcome = ? LIMIT 1", (period.code, sha, SAVED)).fetchone()
-            earlier_name = earlier[0] if earlier else in_this_message.get(sha)
+            earlier = ledger.saved_as(period.code, sha, SAVED)
+            earlier_name = earlier if earlier is not None else in_this_message.get(sha)
             if earlier_name:
                 note = f"giống hệt tệp đã lưu {earlier_name}"
                 report.duplicates.append(Taken(sender, subject, received, attachment.name, earlier_name, note))
@@ -687,10 +664,7 @@ def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_larg
     # The files are on disk and in the register before the ledger says they were taken: an
     # interruption in between makes the rerun find them (same name, same content) instead of copying twice.
     append_receipts(folder, receipts)
-    with ledger:
-        ledger.executemany("INSERT INTO mail_collected (period, message_id, sender, subject, message_date, "
-                           "attachment_name, attachment_sha256, saved_as, outcome, reason, time) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    ledger.record_collected(rows)
 
 
 def _save(folder: Path, attachment: Attachment) -> tuple[str, bool]:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from pipeline.common.errors import PeriodError
-from pipeline.common.formatting import dmy
 from pipeline.common.text import fold
+from pipeline.common.formatting import dmy
 
 _CODE = re.compile(r"^(\d{4})(S1)?$")
 ACCEPTED_FORMS = "2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm)"

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.common.errors import ConfigError
 from pipeline.common.clock import DEFAULT_TIMEZONE
-from pipeline.common.errors import ConfigError, MailError
+from pipeline.common.errors import MailError
 from pipeline.common.text import nfc
 
 CONFIG_RELATIVE = Path("inputs") / "config.toml"

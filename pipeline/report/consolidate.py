@@ -41,14 +41,14 @@ import pandas as pd
 
 from pipeline.forms import layout
 from pipeline.reference.catalogue import Catalogue, indicator_obligations
-from pipeline.store.ledger import open_readonly
+from pipeline.store.ledger import current_rows
 from pipeline.reference.matrix import LEAD, PARTNER, Matrix
 from pipeline.reference.obligations import obligations
 from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE, Registry
-from pipeline.common.formatting import vn_number
 from pipeline.common.text import nfc
+from pipeline.common.formatting import vn_number
 
 DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE = layout.STATUSES[2], layout.STATUSES[1], layout.STATUSES[0], layout.STATUSES[3]
 NOT_REPORTED = "Chưa báo cáo"
@@ -92,17 +92,7 @@ def read_ledger(path: Path, periods: list[str]) -> LedgerData:
     yet reads as empty (nothing received), and is not created."""
     if not path.is_file() or not periods:
         return LedgerData(pd.DataFrame(columns=TASK_REPORT_COLUMNS), pd.DataFrame(columns=VALUE_COLUMNS))
-    marks = ",".join("?" * len(periods))
-    db = open_readonly(path)  # read only, checked; any path
-    try:
-        tasks = pd.read_sql_query(
-            f"SELECT {', '.join(TASK_REPORT_COLUMNS)} FROM current_task_reports WHERE period IN ({marks}) "
-            f"ORDER BY period, unit_id, row", db, params=periods)
-        values = pd.read_sql_query(
-            f"SELECT {', '.join(VALUE_COLUMNS)} FROM current_indicator_values WHERE period IN ({marks}) "
-            f"ORDER BY period, unit_id, code", db, params=periods)
-    finally:
-        db.close()
+    tasks, values = current_rows(path, periods, TASK_REPORT_COLUMNS, VALUE_COLUMNS)   # read only, checked
     values["value"] = pd.to_numeric(values["value"], errors="coerce").astype(float)
     tasks["quantity"] = pd.to_numeric(tasks["quantity"], errors="coerce").astype(float)
     return LedgerData(tasks, values)

@@ -24,7 +24,6 @@ from pipeline.reference.matrix import LEAD
 from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE
-from pipeline.common.formatting import dmy, vn_number, vn_percent
 from pipeline.reference.project import Project
 from pipeline.audit.status import KIND_LABELS, STATUS_LABELS
 from pipeline.audit.status import submission_status
@@ -32,6 +31,7 @@ from pipeline.common.clock import today
 from pipeline.common.errors import ConfigError
 from pipeline.common.io_csv import read_text_table
 from pipeline.store.lock import locked_note
+from pipeline.common.formatting import dmy, vn_number, vn_percent
 
 SIGNING_LINE = "……………………"      # no [report] signer_name: a dotted line to sign by hand
 
