@@ -101,6 +101,17 @@ def dmy_hm(moment: dt.datetime) -> str:
     return f"{dmy(moment)} {moment:%H:%M}"
 
 
+def cell_text(value) -> str:
+    """A cell's value as a finding shows it: "" for a blank, 12 for 12.0, long text cut at 200
+    characters with its length said."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + f"… ({thousands(len(text))} ký tự)"
+
+
 # Decree 30/2020's way of writing a date in a document
 
 def vn_date(day: dt.date) -> str:

@@ -23,6 +23,8 @@ from pipeline.forms import layout
 from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
 from pipeline.intake.findings import WARNING, finding
+from pipeline.intake.rules import (IMPLAUSIBLE, LOCKED_CELL_CHANGED, POSITIVE_REQUIRES, REQUIRED_WHEN_DONE,
+                                   STATUS_EXCLUDES_RESULTS)
 from pipeline.common.io_csv import read_text_table, validate_table
 from pipeline.common.formatting import decimal_comma, thousands
 

@@ -35,7 +35,7 @@ import tempfile
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.common import clock
@@ -49,7 +49,7 @@ from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, 
 from pipeline.reference.periods import Period, plan_periods
 from pipeline.intake.reader import MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.intake.register import REGISTER_NAME, read_register
-from pipeline.intake.findings import ERROR, WARNING, finding
+from pipeline.intake.findings import ERROR, WARNING, FileRef, Finding, finding
 from pipeline.intake.validate import (Expectations, Item, check_across, check_schemas, extract, locate_sheets,
                                       read_findings)
 from pipeline.reference.project import Project

@@ -29,7 +29,7 @@ from pipeline.intake.findings import ERROR, WARNING, Finding, finding
 from pipeline.intake.reader import Sheet, Workbook, column_index
 from pipeline.common.text import fold, nfc
 from pipeline.intake.register import parse_date
-from pipeline.common.formatting import dmy, dmy_hm, significant, thousands
+from pipeline.common.formatting import cell_text, dmy, dmy_hm, significant, thousands
 
 INFO, TASKS, INDICATORS = layout.SHEET_INFO, layout.SHEET_TASKS, layout.SHEET_INDICATORS
 DATA_SHEETS = (INFO, TASKS, INDICATORS)
