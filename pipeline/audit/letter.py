@@ -23,7 +23,7 @@ from pipeline.audit.legend import AuditError
 @dataclass(frozen=True)
 class LetterSettings:
     """What the reminder letter needs of the settings: [document] and [audit] in
-    inputs/config.toml, as pipeline/config.py loaded them, and the standing unit of [province]."""
+    inputs/config.toml, as pipeline/reference/settings.py loaded them, and the standing unit of [province]."""
 
     parent_body: str
     issuing_body: str
