@@ -28,7 +28,7 @@ from pipeline.periods import parse_period
 from pipeline.report import appendix2_rows, compare_note, read_officer_text
 from pipeline.units import load_registry
 
-from conftest import PROJECT_ROOT, soffice_convert
+from conftest import soffice_convert
 from filling import Kit
 
 S1_REPORT = "outputs/2026S1/bao-cao-6-thang-dau-nam-2026.docx"
@@ -40,10 +40,10 @@ POLICE, TA_LENG, MU_CA = "12-CA", "03405", "03451"
 
 
 @pytest.fixture(scope="module")
-def demo_workspace(tmp_path_factory):
+def demo_workspace(frozen_project, tmp_path_factory):
     """`make demo`'s workspace: 46 units, both periods reported, both reports written."""
     workspace = tmp_path_factory.mktemp("demo") / "demo"
-    demo.run_demo(PROJECT_ROOT, workspace, echo=lambda *_: None)
+    demo.run_demo(frozen_project, workspace, echo=lambda *_: None)
     return workspace
 
 

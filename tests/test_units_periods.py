@@ -134,3 +134,20 @@ def test_unit_added_mid_plan_is_expected_from_its_first_period(project):
     m = load_matrix(settings, registry)
     assert "12-HLHPN" not in set(expected_units(m, registry, parse_period("2026", settings))["id"])
     assert "12-HLHPN" in set(expected_units(m, registry, parse_period("2027S1", settings))["id"])
+
+
+def test_the_live_inputs_load():
+    """The officer's own inputs/, the one test that reads them (the others read the frozen
+    tests/fixture_project/, so next year's edits break none of them): the settings, the units, the
+    matrix and the catalogue load, and every period of the plan has units that owe it a report."""
+    from pipeline.catalogue import load_catalogue
+
+    from conftest import PROJECT_ROOT
+
+    settings = load_settings(PROJECT_ROOT)
+    registry = load_registry(settings)
+    matrix = load_matrix(settings, registry)
+    catalogue = load_catalogue(settings, matrix, registry)
+    assert len(catalogue.indicators) > 0
+    for period in plan_periods(settings):
+        assert len(expected_units(matrix, registry, period)) > 0, period.code
