@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-import pipeline.ingest as ingest_module
+import pipeline.intake.ingest as ingest_module
 
 from conftest import copy_project_data
 from filling import Kit

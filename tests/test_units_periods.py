@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.errors import ConfigError, PeriodError, UnknownUnitError
-from pipeline.matrix import LEAD, load_matrix
-from pipeline.obligations import expected_units, obligations
-from pipeline.periods import PeriodKind, parse_period, plan_periods
-from pipeline.units import load_registry
+from pipeline.reference.settings import load_settings
+from pipeline.common.errors import ConfigError, PeriodError, UnknownUnitError
+from pipeline.reference.matrix import LEAD, load_matrix
+from pipeline.reference.obligations import expected_units, obligations
+from pipeline.reference.periods import PeriodKind, parse_period, plan_periods
+from pipeline.reference.units import load_registry
 
 
 def test_lai_chau_has_38_communes_36_xa_2_phuong(registry):
@@ -140,14 +140,11 @@ def test_the_live_inputs_load():
     """The officer's own inputs/, the one test that reads them (the others read the frozen
     tests/fixture_project/, so next year's edits break none of them): the settings, the units, the
     matrix and the catalogue load, and every period of the plan has units that owe it a report."""
-    from pipeline.catalogue import load_catalogue
+    from pipeline.reference.project import Project
 
     from conftest import PROJECT_ROOT
 
-    settings = load_settings(PROJECT_ROOT)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    catalogue = load_catalogue(settings, matrix, registry)
-    assert len(catalogue.indicators) > 0
-    for period in plan_periods(settings):
-        assert len(expected_units(matrix, registry, period)) > 0, period.code
+    live = Project(PROJECT_ROOT)
+    assert len(live.catalogue.indicators) > 0
+    for period in plan_periods(live.settings):
+        assert len(expected_units(live.matrix, live.registry, period)) > 0, period.code
