@@ -25,6 +25,14 @@ FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixture_project"   # the fr
 SEED = PROJECT_ROOT.parent / "shared" / "seeds" / "000_9771f4c775dbbc8a.txt"
 
 
+def pytest_collection_modifyitems(items):
+    """A test that takes the `kit` fixture ingests real files into a ledger of its own (seconds,
+    not milliseconds): it is slow, as are the modules marked so. `make test-fast` leaves them out."""
+    for item in items:
+        if "kit" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fixture_project_stays_frozen():
     """The frozen project is read by every test: one that writes into it fails the session."""
@@ -41,8 +49,15 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.fixture(scope="session")
-def settings():
-    return load_settings(FIXTURE_PROJECT)
+def frozen_project(tmp_path_factory) -> Path:
+    """One copy of the frozen project for the session, with templates: the `settings` fixture's
+    root, and the source of the demo's workspace. Do not edit it (`project` is the one to edit)."""
+    return copy_project_data(tmp_path_factory.mktemp("frozen") / "project")
+
+
+@pytest.fixture(scope="session")
+def settings(frozen_project):
+    return load_settings(frozen_project)
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +85,6 @@ def copy_project_data(root: Path) -> Path:
 def project(tmp_path) -> Path:
     """A copy of the frozen project (data, templates) in a fresh folder, to edit freely."""
     return copy_project_data(tmp_path / "project")
-
-
-@pytest.fixture(scope="session")
-def frozen_project(tmp_path_factory) -> Path:
-    """One copy of the frozen project for the session, with templates: for tests that run whole
-    commands on it and write only into a workspace of their own (the demo). Do not edit it."""
-    return copy_project_data(tmp_path_factory.mktemp("frozen") / "project")
 
 
 def soffice_convert(source: Path, target_format: str, out_dir: Path) -> Path:

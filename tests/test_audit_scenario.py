@@ -36,6 +36,8 @@ from pipeline.reference.units import load_registry
 from conftest import PROJECT_ROOT, copy_project_data, soffice_convert
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # a province of 46 files ingested and audited
+
 POLICE, JUSTICE = "12-CA", "12-STP"
 TA_LENG, DOAN_KET, BINH_LU, SIN_SUOI_HO = "03405", "03388", "03390", "03394"
 HEALTH = "12-SYT"                      # the standing unit: it reports, but is not sent a letter

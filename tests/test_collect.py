@@ -24,7 +24,8 @@ from pipeline.cli.main import cli
 from pipeline.mail.collect import imap_utf7, safe_file_name, unpack_zip
 from pipeline.intake.register import read_register
 
-pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+pytestmark = [pytest.mark.slow,   # real IMAP and SMTP servers, mailboxes of many messages
+              pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

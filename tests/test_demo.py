@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.cli import demo
 from scripts.check_demo import check
 
 
-
+@pytest.mark.slow   # the whole demo
 def test_demo_writes_every_output_naming_the_expected_units(frozen_project, tmp_path, capsys):
     workspace = tmp_path / "demo"
     result = demo.run_demo(frozen_project, workspace)

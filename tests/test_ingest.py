@@ -100,6 +100,7 @@ def test_department_file_accepted(kit):
     assert only(kit.ingest())["outcome"] == "accepted"
 
 
+@pytest.mark.slow   # LibreOffice
 @pytest.mark.parametrize("target", ["xlsx", "ods", "xls", "xlsm:Calc MS Excel 2007 VBA XML"])
 def test_libreoffice_round_trip_is_accepted_with_the_same_values(kit, tmp_path, target):
     spec, wb = kit.filled(COMMUNE)
@@ -114,6 +115,7 @@ def test_libreoffice_round_trip_is_accepted_with_the_same_values(kit, tmp_path, 
     assert values == typed_values(spec)
 
 
+@pytest.mark.slow   # LibreOffice
 def test_formulas_count_by_their_cached_values_and_error_cells_are_errors(kit, tmp_path):
     spec, wb = kit.filled(COMMUNE)
     ws = wb[layout.SHEET_INDICATORS]
@@ -679,6 +681,7 @@ def test_commands_are_documented(command):
     assert result.exit_code == 0 and "Ví dụ: python -m pipeline " + command in result.output
 
 
+@pytest.mark.slow   # LibreOffice
 @pytest.mark.parametrize("target", ["ods", "xlsm:Calc MS Excel 2007 VBA XML"])
 def test_feedback_for_a_file_saved_by_libreoffice(kit, tmp_path, target):
     spec, wb = _edit(kit, _set(layout.SHEET_INDICATORS, f"E{I1}", -2))

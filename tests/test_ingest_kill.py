@@ -21,6 +21,8 @@ from pipeline.reference.units import load_registry
 from conftest import PROJECT_ROOT, copy_project_data
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # ingestions killed in a child process
+
 # The child runs the real CLI; the patch only decides when it dies. In "judge" mode verdicts are
 # committed two files at a time and it dies while writing the KILL_AT-th file's verdict, after
 # writing part of it: the verdicts of its group (the file itself, and the one before when KILL_AT

@@ -14,8 +14,9 @@ import pipeline.intake.ingest as ingest_module
 from conftest import copy_project_data
 from filling import Kit
 
-pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                                reason="the pool forks (elsewhere files are read in one process)")
+pytestmark = [pytest.mark.slow,   # a pool of reading processes
+              pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                 reason="the pool forks (elsewhere files are read in one process)")]
 
 
 def _kit(root) -> Kit:

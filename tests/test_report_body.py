@@ -30,6 +30,8 @@ from pipeline.reference.units import load_registry
 from conftest import soffice_convert
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # the demo's workspace, Word reports to PDF with LibreOffice
+
 S1_REPORT = "outputs/2026S1/bao-cao-6-thang-dau-nam-2026.docx"
 YEAR_REPORT = "outputs/2026/bao-cao-nam-2026.docx"
 HEADINGS = ("I. TÌNH HÌNH CHUNG", "II. KẾT QUẢ THỰC HIỆN", "III. ĐÁNH GIÁ CHUNG", "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ",

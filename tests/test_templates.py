@@ -22,6 +22,8 @@ from pipeline.reference.units import load_registry
 
 from conftest import copy_project_data, soffice_convert
 
+pytestmark = pytest.mark.slow   # every unit's template generated, LibreOffice round trips
+
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
