@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test demo matrix units obligations templates ingest history
+.PHONY: help install test test-fast test-lowest demo matrix units obligations templates ingest history
 .PHONY: distribute send-feedback send-reminders collect
 .PHONY: audit audit-history
 .PHONY: semiannual annual lock unlock
@@ -14,6 +14,8 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo                          chạy thử toàn bộ quy trình trên số liệu mẫu, trong outputs/demo/ (không động tới inputs/)"
 	@echo "make test                          cài những gì còn thiếu rồi chạy các bài kiểm thử"
+	@echo "make test-fast                     chỉ các bài kiểm thử nhanh (dưới một phút), khi đang sửa chương trình"
+	@echo "make test-lowest                   chạy lại các bài kiểm thử với phiên bản thấp nhất được phép của các thư viện"
 	@echo "make matrix                        biểu phân công, cơ quan chủ trì và phối hợp đã đối chiếu với đơn vị"
 	@echo "make units                         danh sách đơn vị báo cáo"
 	@echo "make obligations PERIOD=2026S1     đơn vị nào báo cáo nhiệm vụ nào trong kỳ (UNIT= để xem một đơn vị)"
@@ -54,6 +56,24 @@ install: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure_system_packages.sh
 	$(PY) -m pytest
+
+# Without the tests marked slow (LibreOffice, the demo, process pools, big files): under a minute.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+# The suite again, in a venv of its own, with the lowest version pyproject.toml allows of every
+# direct dependency (uv's --resolution lowest-direct; uv is installed into that venv first), so a
+# floor that no longer holds fails here (CI runs it after make test).
+LOWEST_VENV := .venv-lowest
+test-lowest:
+	bash scripts/ensure_system_packages.sh
+	rm -rf $(LOWEST_VENV)
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/python -m pip install --quiet uv
+	$(LOWEST_VENV)/bin/python -m uv pip install --quiet --python $(LOWEST_VENV)/bin/python \
+	  --resolution lowest-direct -e '.[test]'
+	$(LOWEST_VENV)/bin/python -m uv pip list --python $(LOWEST_VENV)/bin/python
+	$(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider
 
 matrix: $(STAMP)
 	$(PY) -m pipeline matrix

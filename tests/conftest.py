@@ -1,4 +1,13 @@
-"""Shared fixtures: the project's real settings, and a throwaway copy of the project to edit."""
+"""Shared fixtures: a frozen project to read, and a throwaway copy of it to edit.
+
+The tests never read the officer's live `inputs/`: next year's matrix, units or settings would
+break them. They read `tests/fixture_project/`, a frozen copy of the data as it was when the tests
+were written (the matrix, the units, the settings, the indicator catalogue and its consistency
+rules). What the tests take from the checkout is code: the modules, `templates/` (the documents'
+placeholders change with the code that fills them) and `schemas/rules.csv` (the rule titles, whose
+codes are the code's; the package's copy is used when a project has none). Only
+`test_units_periods.py::test_the_live_inputs_load` reads the live `inputs/`.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +20,44 @@ from pipeline.reference.settings import load_settings
 from pipeline.reference.matrix import load_matrix
 from pipeline.reference.units import load_registry
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent        # the checkout: code, templates, README
+FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixture_project"   # the frozen data: read, never write
 SEED = PROJECT_ROOT.parent / "shared" / "seeds" / "000_9771f4c775dbbc8a.txt"
 
 
+def pytest_collection_modifyitems(items):
+    """A test that takes the `kit` fixture ingests real files into a ledger of its own (seconds,
+    not milliseconds): it is slow, as are the modules marked so. `make test-fast` leaves them out."""
+    for item in items:
+        if "kit" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fixture_project_stays_frozen():
+    """The frozen project is read by every test: one that writes into it fails the session."""
+    before = _listing(FIXTURE_PROJECT)
+    yield
+    after = _listing(FIXTURE_PROJECT)
+    assert after == before, (f"a test wrote into {FIXTURE_PROJECT} (use the `project` fixture to edit): "
+                             f"{sorted(set(after.items()) ^ set(before.items()))}")
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if "__pycache__" not in p.parts}
+
+
 @pytest.fixture(scope="session")
-def settings():
-    return load_settings(PROJECT_ROOT)
+def frozen_project(tmp_path_factory) -> Path:
+    """One copy of the frozen project for the session, with templates: the `settings` fixture's
+    root, and the source of the demo's workspace. Do not edit it (`project` is the one to edit)."""
+    return copy_project_data(tmp_path_factory.mktemp("frozen") / "project")
+
+
+@pytest.fixture(scope="session")
+def settings(frozen_project):
+    return load_settings(frozen_project)
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +71,11 @@ def matrix(settings, registry):
 
 
 def copy_project_data(root: Path) -> Path:
-    """A copy of the project's data (inputs/, schemas/, templates/) in `root`, with empty
-    inputs/submissions/ and outputs/: a project to edit freely."""
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
+    """A project to edit freely in `root`: the frozen data (inputs/, schemas/), the checkout's
+    templates/, an empty inputs/submissions/ and outputs/. The one way tests make a project."""
+    for folder in ("inputs", "schemas"):
+        shutil.copytree(FIXTURE_PROJECT / folder, root / folder)
+    shutil.copytree(PROJECT_ROOT / "templates", root / "templates", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "inputs" / "submissions").mkdir()
     (root / "outputs").mkdir()
     return root
@@ -43,7 +83,7 @@ def copy_project_data(root: Path) -> Path:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """A copy of the project's data (inputs/, schemas/, templates/) in a fresh folder, to edit freely."""
+    """A copy of the frozen project (data, templates) in a fresh folder, to edit freely."""
     return copy_project_data(tmp_path / "project")
 
 

@@ -18,6 +18,8 @@ from pipeline.cli.main import cli
 from filling import Kit
 from test_audit_scenario import letter_text
 
+pytestmark = pytest.mark.slow   # 44 files ingested
+
 SILENT = ("12-STP", "03388")          # Sở Tư pháp, Phường Đoàn Kết: send nothing
 UTC = dt.timezone.utc
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import shutil
 
 import pandas as pd
 import pytest
@@ -37,6 +36,8 @@ from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, copy_project_data, soffice_convert
 from filling import Kit
+
+pytestmark = pytest.mark.slow   # a province of 46 files ingested and audited
 
 POLICE, JUSTICE = "12-CA", "12-STP"
 TA_LENG, DOAN_KET, BINH_LU, SIN_SUOI_HO = "03405", "03388", "03390", "03394"
@@ -334,10 +335,7 @@ def test_a_file_no_unit_could_be_identified_is_pointed_out(tmp_path):
     """A stranger's spreadsheet in the folder: the audit says a 'missing' unit may have sent it."""
     import openpyxl
 
-    root = tmp_path / "project"
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "*.py",
-                                                                                             "submissions"))
+    root = copy_project_data(tmp_path / "project")
     settings = load_settings(root)
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)

@@ -19,10 +19,10 @@ from click.testing import CliRunner
 from pipeline.cli import vi as cli_vi
 from pipeline.cli.main import cli
 
-from conftest import PROJECT_ROOT
+from conftest import FIXTURE_PROJECT, PROJECT_ROOT
 
 
-def run(*args, root=PROJECT_ROOT):
+def run(*args, root=FIXTURE_PROJECT):
     return CliRunner().invoke(cli, ["--root", str(root), *args], prog_name="python -m pipeline")
 
 
@@ -67,14 +67,14 @@ def test_broken_matrix_file_is_a_readable_error(project):
 
 
 def test_runs_as_a_module_with_vietnamese_output():
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "--root", str(PROJECT_ROOT), "obligations",
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "--root", str(FIXTURE_PROJECT), "obligations",
                            "--period", "2026", "--unit", "03388"], capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr
     assert "Phường Đoàn Kết" in proc.stdout
 
 
 def test_module_error_has_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "--root", str(PROJECT_ROOT), "obligations",
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "--root", str(FIXTURE_PROJECT), "obligations",
                            "--period", "abc"], capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
@@ -152,7 +152,7 @@ def test_command_line_mistakes_are_one_vietnamese_line(args, message):
 
 
 def test_a_mistake_is_one_line_on_stderr_of_the_real_program():
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "--root", str(PROJECT_ROOT), "audit", "--period",
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "--root", str(FIXTURE_PROJECT), "audit", "--period",
                            "2026S1", "--as-of", "31/06/2026"], capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("Lỗi: Ngày không hợp lệ: 31/06/2026") and proc.stderr.count("\n") == 1
@@ -239,7 +239,7 @@ def test_root_option_still_overrides(project, tmp_path, monkeypatch):
     (project / "inputs" / "config.toml").write_text("[province]\ncode = 99\n", encoding="utf-8")
     monkeypatch.chdir(project / "inputs")
     assert CliRunner().invoke(cli, ["units"]).exit_code == 2           # this project's settings are broken
-    result = CliRunner().invoke(cli, ["--root", str(PROJECT_ROOT), "units"])
+    result = CliRunner().invoke(cli, ["--root", str(FIXTURE_PROJECT), "units"])
     assert result.exit_code == 0 and "38 xã/phường" in result.output
 
 
@@ -258,7 +258,7 @@ _WITHOUT = ("import runpy, sys; sys.modules[{module!r}] = None; sys.argv = ['pip
 
 @pytest.mark.parametrize("module", ["pandas", "click"])
 def test_missing_library_says_to_use_the_environment(module):
-    proc = subprocess.run([sys.executable, "-c", _WITHOUT.format(module=module, root=str(PROJECT_ROOT))],
+    proc = subprocess.run([sys.executable, "-c", _WITHOUT.format(module=module, root=str(FIXTURE_PROJECT))],
                           capture_output=True, text=True, encoding="utf-8", cwd=PROJECT_ROOT)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

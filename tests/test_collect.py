@@ -25,7 +25,8 @@ from pipeline.mail.collect import imap_utf7, safe_file_name, unpack_zip
 from pipeline.intake.register import read_register
 from pipeline.common.filetypes import OLE_MAGIC
 
-pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+pytestmark = [pytest.mark.slow,   # real IMAP and SMTP servers, mailboxes of many messages
+              pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
 
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.cli import demo
 from scripts.check_demo import check
 
-from conftest import PROJECT_ROOT
 
-
-def test_demo_writes_every_output_naming_the_expected_units(tmp_path, capsys):
+@pytest.mark.slow   # the whole demo
+def test_demo_writes_every_output_naming_the_expected_units(frozen_project, tmp_path, capsys):
     workspace = tmp_path / "demo"
-    result = demo.run_demo(PROJECT_ROOT, workspace)
+    result = demo.run_demo(frozen_project, workspace)
     assert check(workspace) == []
     text = capsys.readouterr().out
     assert "Không chấp nhận" in text and "bo sung/Báo cáo sửa lại - Xã Bum Tở.xlsx" in text
     assert "Chấp nhận (có cảnh báo)" in text  # Bình Lư typed "1.200" and "12 người"
-    # the officer's own inputs and ledger are untouched
-    assert not (PROJECT_ROOT / "inputs" / "submissions" / "2026S1").exists()
+    # the project's own inputs and ledger are untouched
+    assert not (frozen_project / "inputs" / "submissions" / "2026S1").exists()
+    assert list((frozen_project / "outputs").iterdir()) == []
     assert result.workspace == workspace
 
 

@@ -35,8 +35,8 @@ def test_the_data_is_ignored_and_the_code_is_not(tmp_path, text):
     assert ignored(tmp_path, KEPT) == set()
 
 
-def test_the_demo_writes_it(tmp_path):
+def test_the_demo_writes_it(frozen_project, tmp_path):
     from pipeline.cli.demo import prepare_workspace
 
-    workspace = prepare_workspace(PROJECT_ROOT, tmp_path / "demo")
+    workspace = prepare_workspace(frozen_project, tmp_path / "demo")
     assert (workspace / ".gitignore").read_text(encoding="utf-8") == PROJECT_GITIGNORE

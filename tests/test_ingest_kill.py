@@ -18,8 +18,10 @@ from pipeline.reference.matrix import load_matrix
 from pipeline.reference.periods import parse_period
 from pipeline.reference.units import load_registry
 
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, copy_project_data
 from filling import Kit
+
+pytestmark = pytest.mark.slow   # ingestions killed in a child process
 
 # The child runs the real CLI; the patch only decides when it dies. In "judge" mode verdicts are
 # committed two files at a time and it dies while writing the KILL_AT-th file's verdict, after
@@ -121,12 +123,10 @@ def test_killed_run_leaves_a_consistent_ledger_and_the_rerun_completes(project, 
     assert sorted(s[3] for s in subs if s[2]) == [1] * len(UNITS)   # one version each, none counted twice
 
     # the same batch ingested in one uninterrupted run gives the same ledger
-    control_root = tmp_path / "control"
     import shutil
 
-    for folder in ("inputs", "schemas"):
-        shutil.copytree(project / folder, control_root / folder)
-    (control_root / "outputs").mkdir()
+    control_root = copy_project_data(tmp_path / "control")
+    shutil.copytree(project / "inputs" / "submissions", control_root / "inputs" / "submissions", dirs_exist_ok=True)
     control = _kit(control_root)
     control.ingest()
     assert _state(control.settings.path("ledger")) == (subs, findings, values, 0)

@@ -21,6 +21,8 @@ from pipeline.store.ledger import Ledger, Received
 
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # two provinces ingested
+
 PROVINCES = {12: "Lai Châu", 11: "Điện Biên"}
 NOW = dt.datetime(2026, 6, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 

@@ -4,7 +4,6 @@ for finding and value for value, as reading every file in the one process."""
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 import sqlite3
 from contextlib import contextmanager
 
@@ -12,18 +11,16 @@ import pytest
 
 import pipeline.intake.examine as examine_module
 
-from conftest import PROJECT_ROOT
+from conftest import copy_project_data
 from filling import Kit
 
-pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                                reason="the pool forks (elsewhere files are read in one process)")
+pytestmark = [pytest.mark.slow,   # a pool of reading processes
+              pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                 reason="the pool forks (elsewhere files are read in one process)")]
 
 
 def _kit(root) -> Kit:
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py", "submissions"))
-    return Kit.load(root)
+    return Kit.load(copy_project_data(root))
 
 
 def _ledger_rows(kit: Kit) -> dict:

@@ -20,6 +20,8 @@ from pipeline.cli.main import cli
 from conftest import PROJECT_ROOT
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # ingestions in several processes at once
+
 UNITS = ["12-SYT", "12-CA", "03388", "03390", "03405"]
 
 

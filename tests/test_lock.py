@@ -17,6 +17,8 @@ from pipeline.report.consolidate import read_ledger
 
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # reports built, locked and rebuilt
+
 ICT = dt.timezone(dt.timedelta(hours=7))
 EARLY = ("12-SYT", "12-CA", "03405")      # on time
 LATE_UNIT, EXCEPTED, REFUSED = "03388", "03390", "03394"

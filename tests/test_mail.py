@@ -22,7 +22,8 @@ from pipeline.mail.send import deliveries, send_messages
 from pipeline.reference.periods import parse_period
 
 # the test server warns that it takes a login without TLS: on loopback, that is the point
-pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+pytestmark = [pytest.mark.slow,   # every unit's template generated and sent to a real SMTP server
+              pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
 EMAILS = {
     "12-CA": "vanthu.ca@laichau.example.vn",

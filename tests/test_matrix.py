@@ -13,7 +13,7 @@ from pipeline.reference.matrix import LEAD, PARTNER, AgencyResolver, load_collec
 from pipeline.common.text import fold, nfc
 from pipeline.reference.units import load_registry
 
-from conftest import PROJECT_ROOT, SEED
+from conftest import FIXTURE_PROJECT, SEED
 
 
 def _seed_rows():
@@ -37,11 +37,11 @@ def _seed_rows():
 
 
 _COMPARED = ["id", "task", "lead", "partners", "timeframe", "product"]
-CORRECTIONS = PROJECT_ROOT / "inputs" / "matrix_corrections.csv"
+CORRECTIONS = FIXTURE_PROJECT / "inputs" / "matrix_corrections.csv"
 
 
 def _corrections() -> list[dict]:
-    """The deliberate differences from the plan's text (inputs/matrix_corrections.csv)."""
+    """The deliberate differences from the plan's text (the frozen project's inputs/matrix_corrections.csv)."""
     with CORRECTIONS.open(encoding="utf-8-sig", newline="") as handle:
         return [{k: nfc(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 

@@ -40,6 +40,8 @@ from pipeline.common.formatting import vn_number
 from conftest import copy_project_data, soffice_convert
 from filling import Kit, fill, row_of, task_row
 
+pytestmark = pytest.mark.slow   # a province ingested, reports written and converted by LibreOffice
+
 COMMUNE = "03405"          # Xã Tả Lèng
 SILENT_PARTNER = "12-STP"  # Sở Tư pháp: partner of 1.1 and 1.2, sends nothing
 TYPED = 1234               # typed into Tả Lèng's TT02 cell (TT01 would be above its ceiling, 1000)

@@ -28,8 +28,10 @@ from pipeline.report.model import appendix2_rows, compare_note, read_officer_tex
 from pipeline.reference.units import load_registry
 from pipeline.common.formatting import vn_number
 
-from conftest import PROJECT_ROOT, soffice_convert
+from conftest import soffice_convert
 from filling import Kit
+
+pytestmark = pytest.mark.slow   # the demo's workspace, Word reports to PDF with LibreOffice
 
 S1_REPORT = "outputs/2026S1/bao-cao-6-thang-dau-nam-2026.docx"
 YEAR_REPORT = "outputs/2026/bao-cao-nam-2026.docx"
@@ -40,10 +42,10 @@ POLICE, TA_LENG, MU_CA = "12-CA", "03405", "03451"
 
 
 @pytest.fixture(scope="module")
-def demo_workspace(tmp_path_factory):
+def demo_workspace(frozen_project, tmp_path_factory):
     """`make demo`'s workspace: 46 units, both periods reported, both reports written."""
     workspace = tmp_path_factory.mktemp("demo") / "demo"
-    demo.run_demo(PROJECT_ROOT, workspace, echo=lambda *_: None)
+    demo.run_demo(frozen_project, workspace, echo=lambda *_: None)
     return workspace
 
 

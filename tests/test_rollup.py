@@ -19,6 +19,8 @@ from pipeline.report.rollup import NATIONAL, ProvinceData, indicator_table, roll
 
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # several provinces ingested into one ledger
+
 AS_OF = dt.date(2026, 6, 16)   # before the deadline: who has not sent is "not yet received"
 PROVINCES = {12: "Lai Châu", 11: "Điện Biên"}
 

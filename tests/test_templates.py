@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 
 import openpyxl
 import pytest
@@ -21,15 +20,15 @@ from pipeline.forms.templates import MANIFEST_NAME, template_bytes, template_spe
 from pipeline.reference.project import Project
 from pipeline.reference.units import load_registry
 
-from conftest import PROJECT_ROOT, soffice_convert
+from conftest import copy_project_data, soffice_convert
+
+pytestmark = pytest.mark.slow   # every unit's template generated, LibreOffice round trips
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """Both periods' templates of the province, generated once into a throwaway project."""
-    root = tmp_path_factory.mktemp("tpl") / "project"
-    for folder in ("inputs", "schemas", "templates"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__", "submissions"))
+    root = copy_project_data(tmp_path_factory.mktemp("tpl") / "project")
     settings = load_settings(root)
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)

@@ -132,3 +132,17 @@ def test_unit_added_mid_plan_is_expected_from_its_first_period(project):
     m = load_matrix(settings, registry)
     assert "12-HLHPN" not in set(expected_units(m, registry, parse_period("2026", settings))["id"])
     assert "12-HLHPN" in set(expected_units(m, registry, parse_period("2027S1", settings))["id"])
+
+
+def test_the_live_inputs_load():
+    """The officer's own inputs/, the one test that reads them (the others read the frozen
+    tests/fixture_project/, so next year's edits break none of them): the settings, the units, the
+    matrix and the catalogue load, and every period of the plan has units that owe it a report."""
+    from pipeline.reference.project import Project
+
+    from conftest import PROJECT_ROOT
+
+    live = Project(PROJECT_ROOT)
+    assert len(live.catalogue.indicators) > 0
+    for period in plan_periods(live.settings):
+        assert len(expected_units(live.matrix, live.registry, period)) > 0, period.code

@@ -27,6 +27,8 @@ from pipeline.report.model import charts, gather
 from conftest import copy_project_data, soffice_convert
 from filling import Kit
 
+pytestmark = pytest.mark.slow   # reports built and converted by LibreOffice
+
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 NS = {"w": W[1:-1]}
 WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"

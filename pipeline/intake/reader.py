@@ -26,6 +26,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree.ElementTree import ParseError   # (what defusedxml's parser raises too)
+
 from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
 from pipeline.common.filetypes import EMPTY_ZIP_MAGIC, OLE_MAGIC, OOXML_FORMATS, ZIP_MAGIC
@@ -44,6 +46,14 @@ MAX_COLUMN = 702                            # ZZ
 EXCEL_MAX_ROW, EXCEL_MAX_COLUMN = 1048576, 16384
 
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+# What the standard library's zip reader raises for a damaged archive: a bad directory or header,
+# a bad checksum, a truncated or invalid deflate stream, a name that is not UTF-8 (a ValueError),
+# an unknown compression method; a part the file lacks is a KeyError.
+ZIP_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError)
+# ... and what reading its XML parts raises besides: defusedxml's refusals are ValueErrors, a
+# malformed document is a ParseError; a number attribute that is not one is a ValueError.
+XML_DAMAGE = (*ZIP_DAMAGE, KeyError, ParseError)
 
 
 class Unreadable(Exception):
@@ -153,7 +163,7 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, zipfile.ZipFile | None]:
 def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except ZIP_DAMAGE as exc:
         raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
     try:
@@ -166,6 +176,8 @@ def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
 def _zip_format(archive: zipfile.ZipFile) -> str:
     infos = archive.infolist()
     names = archive.NameToInfo
+    if any(i.flag_bits & 0x1 for i in infos):   # a zip-encrypted part: the zip reader refuses it (RuntimeError)
+        raise Unreadable(rules.PASSWORD_PROTECTED, "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.")
     if len(infos) > MAX_MEMBERS:
         raise Unreadable(rules.ZIP_BOMB, f"Tệp chứa {len(infos)} thành phần, bất thường đối với một biểu mẫu: "
                                      "không mở để bảo đảm an toàn.")
@@ -180,7 +192,7 @@ def _zip_format(archive: zipfile.ZipFile) -> str:
         if "xl/workbook.xml" in names:
             content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
             return "xlsm" if b"macroEnabled" in content_types else "xlsx"
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except ZIP_DAMAGE as exc:
         raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
     if "word/document.xml" in names:
@@ -226,18 +238,14 @@ def _read(path: Path, data: bytes, fmt: str, archive: zipfile.ZipFile | None, sk
             defined, external = _scan_xlsx(archive, facts, skip)
         elif fmt == "ods":
             defined = _scan_ods(archive, facts)
-    except Unreadable:
-        raise
-    except Exception as exc:  # not XML a spreadsheet program wrote: not a file to trust
+    except XML_DAMAGE as exc:  # not XML a spreadsheet program wrote: not a file to trust
         raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, cấu trúc bên trong không đọc được ({type(exc).__name__}): "
                                          "hãy mở lại bằng Excel hoặc LibreOffice, lưu lại rồi gửi.") from exc
     try:
         book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
+    except pc.CalamineError as exc:   # XmlError, ZipError, WorksheetNotFound, ... and a damaged .xls
         raise Unreadable(rules.PASSWORD_PROTECTED, "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.") from exc
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # calamine's errors are not one hierarchy; a Rust panic is a BaseException
         raise _damaged(exc) from None
     try:
         sheets: dict[str, Sheet] = {}
@@ -258,16 +266,22 @@ def _read(path: Path, data: bytes, fmt: str, archive: zipfile.ZipFile | None, sk
                              for a, b in merged] if merged else []) + known.merged
             _remove_controls(known)
             sheets[name] = known
-    except Unreadable:
-        raise
-    except (KeyboardInterrupt, SystemExit):
-        raise
+    except pc.CalamineError as exc:
+        raise _damaged(exc) from None
     except BaseException as exc:
+        if not _is_panic(exc):
+            raise
         raise _damaged(exc) from None
     finally:
         book.close()
     return Workbook(path=path, format=fmt, sheet_names=names, sheets=sheets, defined_names=defined,
                     external_links=external)
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside calamine (pyo3's PanicException, a BaseException no module exports): the
+    file's bytes led the reader astray. Anything else is not the file's fault and is raised."""
+    return type(exc).__name__ == "PanicException" and type(exc).__module__ == "pyo3_runtime"
 
 
 def _damaged(exc: BaseException) -> Unreadable:

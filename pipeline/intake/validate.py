@@ -434,7 +434,9 @@ def _typed(frame):
         elif column == "is_blank":
             frame[column] = frame[column].astype(bool)
         else:
-            frame[column] = frame[column].astype("str")
+            # a missing cell stays missing: astype("str") alone writes None as "None" under pandas 2
+            # (and 3 with future.infer_string off), and the not-null checks would pass a blank status
+            frame[column] = frame[column].astype("str").where(frame[column].notna())
     return frame
 
 
