@@ -244,8 +244,12 @@ def _read(path: Path, data: bytes, fmt: str, archive: zipfile.ZipFile | None, sk
     try:
         book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
-    except pc.CalamineError as exc:   # XmlError, ZipError, WorksheetNotFound, ... and a damaged .xls
         raise Unreadable(rules.PASSWORD_PROTECTED, "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.") from exc
+    except pc.CalamineError as exc:   # XmlError, ZipError, WorksheetNotFound, ... and a damaged .xls
+        raise _damaged(exc) from None
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise
         raise _damaged(exc) from None
     try:
         sheets: dict[str, Sheet] = {}
