@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from pipeline.common.formatting import dmy
 from pipeline.common import clock
 from pipeline.common.errors import BaocaoError
 from pipeline.web.jobs import Jobs
@@ -68,7 +69,7 @@ class WebState:
 
 
 def _dmy(day) -> str:
-    return f"{day:%d/%m/%Y}" if day else ""
+    return dmy(day) if day else ""
 
 
 def _environment(root: Path) -> jinja2.Environment:
