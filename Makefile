@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: audit audit-history
 .PHONY: semiannual annual lock unlock
 .PHONY: bench
+.PHONY: serve links
 
 help:
 	@echo "make demo                          chạy thử toàn bộ quy trình trên số liệu mẫu, trong outputs/demo/ (không động tới inputs/)"
@@ -33,6 +34,8 @@ help:
 	@echo "                                   (audit, history, send-*, semiannual, annual: NO_INGEST=1 dừng lại nếu còn tệp chưa tiếp nhận)"
 	@echo "make lock PERIOD=2026S1            ghi nhận báo cáo của kỳ đã phát hành: tệp đến sau không được tính (ALLOW=\"03405\" cho phép đơn vị)"
 	@echo "make unlock PERIOD=2026S1 REASON=\"...\"  mở lại kỳ đã khoá, ghi rõ lý do"
+	@echo "make serve                         mở trang web: trang làm việc của cán bộ và trang nộp báo cáo của đơn vị (HOST=, PORT=)"
+	@echo "make links PERIOD=2026S1           đường dẫn nộp báo cáo riêng của từng đơn vị (REVOKE=03405 thu hồi, cấp lại)"
 	@echo "make bench                         đo thời gian từng bước, Lai Châu và cả nước, so với cách làm đơn giản"
 	@echo "Ngày ghi dạng 20/06/2026 hoặc 2026-06-20; đơn vị ghi mã (03405, 3405) hoặc tên (UNIT=\"Tả Lèng\")."
 
@@ -151,3 +154,11 @@ demo: $(STAMP)
 # Benchmark (README, "Benchmarks"): builds the national synthetic set once under outputs/bench/.
 bench: $(STAMP)
 	$(PY) -m bench.run $(if $(PROVINCE_ONLY),--province-only)
+
+# The web pages (README, "In the browser"): the officer's cycle and each unit's upload page.
+serve: $(STAMP)
+	$(PY) -m pipeline serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(if $(NO_BROWSER),--no-browser)
+
+links: $(STAMP)
+	$(call need,PERIOD,2026S1)
+	$(PY) -m pipeline links --period $(PERIOD) $(foreach u,$(REVOKE),--revoke $(u))

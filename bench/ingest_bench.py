@@ -130,12 +130,13 @@ def _measure(scope: str, reader: str, period_code: str) -> dict:
     import pandas  # noqa: F401  the start-up the officer pays once
     import pandera.pandas  # noqa: F401
 
+    import pipeline.intake.examine as examine_module
     import pipeline.intake.ingest as ingest_module
     from pipeline.reference.periods import parse_period
 
     startup = time.perf_counter() - t_import
     if reader == "openpyxl":
-        ingest_module.read_workbook = read_workbook_openpyxl
+        examine_module.read_workbook = read_workbook_openpyxl
     projects = province_projects(BASE, only=[12] if scope == "province" else None)
     empty_ledgers(projects, period_code)
     sources = [ingest_module.Source(p.project, parse_period(period_code, p.settings))

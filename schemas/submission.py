@@ -10,7 +10,9 @@ schema, so the wording can change without touching the checks.
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from pipeline.common.formatting import thousands
 from pipeline.forms.layout import MAX_TEXT_LENGTH, STATUSES, STATUSES_NEEDING_RESULTS
+from pipeline.intake import rules
 
 TEXT_LIMIT = {"max_value": MAX_TEXT_LENGTH}
 PHONE = r"^\+?[\d\s.()-]{8,20}$"
@@ -75,31 +77,31 @@ class IndicatorValueSchema(pa.DataFrameModel):
 ROW_CHECK_COLUMNS = {"results_required": "results", "whole_quantity": "quantity",
                      "value_required": "value", "whole_number": "value"}
 
-_TOO_LONG = ("text_too_long", "error", f"Nội dung dài quá {MAX_TEXT_LENGTH:,} ký tự".replace(",", ".")
+_TOO_LONG = (rules.TEXT_TOO_LONG, rules.ERROR, f"Nội dung dài quá {thousands(MAX_TEXT_LENGTH)} ký tự"
              + " ({length:,} ký tự): hãy tóm tắt lại.")
 
 # MESSAGES[column][check name prefix] = (rule, severity, message); {value} is the cell as found.
 MESSAGES = {
-    "preparer": {"not_nullable": ("required", "error", "Chưa ghi người lập biểu."), "str_length": _TOO_LONG},
-    "phone": {"not_nullable": ("required", "error", "Chưa ghi số điện thoại liên hệ."),
-              "str_matches": ("phone_format", "warning", "Số điện thoại '{value}' có vẻ chưa đúng (cần 8-20 chữ số).")},
-    "report_date": {"not_nullable": ("required", "error", "Chưa ghi ngày lập báo cáo (dạng ngày/tháng/năm).")},
-    "head_of_unit": {"not_nullable": ("required", "error", "Chưa ghi họ tên thủ trưởng đơn vị."),
+    "preparer": {"not_nullable": (rules.REQUIRED, rules.ERROR, "Chưa ghi người lập biểu."), "str_length": _TOO_LONG},
+    "phone": {"not_nullable": (rules.REQUIRED, rules.ERROR, "Chưa ghi số điện thoại liên hệ."),
+              "str_matches": (rules.PHONE_FORMAT, rules.WARNING, "Số điện thoại '{value}' có vẻ chưa đúng (cần 8-20 chữ số).")},
+    "report_date": {"not_nullable": (rules.REQUIRED, rules.ERROR, "Chưa ghi ngày lập báo cáo (dạng ngày/tháng/năm).")},
+    "head_of_unit": {"not_nullable": (rules.REQUIRED, rules.ERROR, "Chưa ghi họ tên thủ trưởng đơn vị."),
                      "str_length": _TOO_LONG},
-    "status": {"not_nullable": ("required", "error", "Chưa chọn tình trạng thực hiện nhiệm vụ."),
-               "isin": ("status_not_allowed", "error",
+    "status": {"not_nullable": (rules.REQUIRED, rules.ERROR, "Chưa chọn tình trạng thực hiện nhiệm vụ."),
+               "isin": (rules.STATUS_NOT_ALLOWED, rules.ERROR,
                         "Tình trạng '{value}' không có trong danh sách; hãy chọn một trong: " + "; ".join(STATUSES) + ".")},
-    "results": {"results_required": ("results_required", "error",
+    "results": {"results_required": (rules.RESULTS_REQUIRED, rules.ERROR,
                                      "Tình trạng là 'Đang triển khai' hoặc 'Hoàn thành' thì phải ghi kết quả thực hiện."),
                 "str_length": _TOO_LONG},
-    "quantity": {"greater_than_or_equal_to": ("negative", "error", "Số lượng không được âm ({value})."),
-                 "whole_quantity": ("not_whole", "error", "Số lượng sản phẩm phải là số nguyên ({value}).")},
+    "quantity": {"greater_than_or_equal_to": (rules.NEGATIVE, rules.ERROR, "Số lượng không được âm ({value})."),
+                 "whole_quantity": (rules.NOT_WHOLE, rules.ERROR, "Số lượng sản phẩm phải là số nguyên ({value}).")},
     "documents": {"str_length": _TOO_LONG},
     "difficulties": {"str_length": _TOO_LONG},
     "proposals": {"str_length": _TOO_LONG},
-    "value": {"greater_than_or_equal_to": ("negative", "error", "Giá trị không được âm ({value})."),
-              "value_required": ("required", "error",
+    "value": {"greater_than_or_equal_to": (rules.NEGATIVE, rules.ERROR, "Giá trị không được âm ({value})."),
+              "value_required": (rules.REQUIRED, rules.ERROR,
                                  "Chưa nhập giá trị; nếu không có số liệu phát sinh thì ghi 0."),
-              "whole_number": ("not_whole", "error", "Chỉ tiêu này phải là số nguyên ({value}).")},
+              "whole_number": (rules.NOT_WHOLE, rules.ERROR, "Chỉ tiêu này phải là số nguyên ({value}).")},
     "note": {"str_length": _TOO_LONG},
 }

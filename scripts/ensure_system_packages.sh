@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use when they are missing (LibreOffice to open what we
-# write, Dovecot as a mailbox to collect from). Needs root (as in CI); without it, says so loudly
+# write, Dovecot as a mailbox to collect from, Chromium for the web tests). Needs root (as in CI); without it, says so loudly
 # and the tests that need them skip.
 set -u
 need=()
@@ -11,6 +11,8 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 [ -d /usr/share/fonts/truetype/liberation2 ] || need+=(fonts-liberation2)
 # Dovecot: the real IMAP server the mail-collection tests start on loopback with a throwaway config.
 { command -v dovecot || [ -x /usr/sbin/dovecot ]; } >/dev/null 2>&1 || need+=(dovecot-imapd)
+# Chromium: the browser the web tests drive through Playwright (never `playwright install`).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "!!! Missing system packages: ${need[*]} (not root or no apt-get): the tests that need them will be SKIPPED." >&2

@@ -23,11 +23,11 @@ from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, certificate, configure_m
 from pipeline.cli.main import cli
 from pipeline.mail.collect import imap_utf7, safe_file_name, unpack_zip
 from pipeline.intake.register import read_register
+from pipeline.common.filetypes import OLE_MAGIC
 
 pytestmark = [pytest.mark.slow,   # real IMAP and SMTP servers, mailboxes of many messages
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def run(project, *args):
@@ -524,7 +524,7 @@ def test_an_attachment_flood_saves_max_attachments_and_reports_the_rest(project,
 
 
 def test_collect_never_saves_a_name_ingestion_would_pass_over_nor_a_control_character(mailbox_project, imap_server):  # noqa: F811
-    from pipeline.intake.ingest import discover
+    from pipeline.intake.receive import discover
 
     arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Tên tệp lạ",
                                    [("~$bao-cao.xlsx", TALENG), ("bao\x1b[31mcao\x07 usb.xlsx", CA),

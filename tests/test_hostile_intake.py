@@ -259,8 +259,7 @@ def test_a_signed_pdf_beside_the_workbook_is_its_attachment(kit, province):
     from pipeline.report.model import gather
     from pipeline.report.excel import SHEET_SUBMISSIONS, excel_bytes
 
-    sheet = openpyxl.load_workbook(io.BytesIO(excel_bytes(gather(kit.settings, kit.registry, kit.matrix, kit.catalogue,
-                                                                 kit.period))))[SHEET_SUBMISSIONS]
+    sheet = openpyxl.load_workbook(io.BytesIO(excel_bytes(gather(kit.project, kit.period))))[SHEET_SUBMISSIONS]
     lines = {r[0]: r for r in sheet.iter_rows(values_only=True)}
     assert lines["Mã đơn vị"][-1] == "Bản ký (PDF, ảnh)" and lines[VICTIM][-1] == "03405-ta-leng/scan-ban-ky.pdf"
 
@@ -337,9 +336,9 @@ def test_a_damaged_xls_that_asks_for_20_gb_kills_its_reader_not_the_batch(kit, p
 def test_a_reader_that_never_ends_is_stopped_and_its_file_rejected(kit, province, monkeypatch):
     import time
 
-    import pipeline.intake.ingest as ingest_module
+    import pipeline.intake.examine as examine_module
 
-    real = ingest_module._examine_file
+    real = examine_module._examine_file
 
     def endless(result, *args):
         if result.name == "treo.xlsx":
@@ -347,8 +346,8 @@ def test_a_reader_that_never_ends_is_stopped_and_its_file_rejected(kit, province
                 time.sleep(1)
         return real(result, *args)
 
-    monkeypatch.setattr(ingest_module, "_examine_file", endless)
-    monkeypatch.setattr(ingest_module, "READ_SECONDS", 2)
+    monkeypatch.setattr(examine_module, "_examine_file", endless)
+    monkeypatch.setattr(examine_module, "READ_SECONDS", 2)
     (kit.folder / "treo.xlsx").write_bytes(province[VICTIM])
     (kit.folder / _good_name(OTHER)).write_bytes(province[OTHER])
     by_name = {j["original_name"]: j for j in kit.ingest(progress=False).judged}
@@ -359,16 +358,16 @@ def test_a_reader_that_never_ends_is_stopped_and_its_file_rejected(kit, province
 
 
 def test_a_reading_process_that_dies_rejects_its_file_not_the_batch(kit, province, monkeypatch):
-    import pipeline.intake.ingest as ingest_module
+    import pipeline.intake.examine as examine_module
 
-    real = ingest_module._examine_file
+    real = examine_module._examine_file
 
     def dying(result, *args):
         if result.name == "chet.xlsx":
             os._exit(9)   # as the kernel's out-of-memory killer or a Rust abort would end it
         return real(result, *args)
 
-    monkeypatch.setattr(ingest_module, "_examine_file", dying)
+    monkeypatch.setattr(examine_module, "_examine_file", dying)
     units = _drop_good(kit, province)
     (kit.folder / "chet.xlsx").write_bytes(province[VICTIM])
     output = _ingest(kit)

@@ -702,7 +702,7 @@ def test_feedback_for_a_file_saved_by_libreoffice(kit, tmp_path, target):
         assert feedback[layout.SHEET_INDICATORS][f"E{I1}"].comment is not None
 
 
-@pytest.mark.parametrize("stage", ["pipeline.intake.ingest.identify", "pipeline.intake.validate._extract"])
+@pytest.mark.parametrize("stage", ["pipeline.intake.examine.identify", "pipeline.intake.validate._extract"])
 def test_a_file_that_breaks_a_stage_is_a_finding_and_the_batch_goes_on(kit, monkeypatch, stage):
     import importlib
 
@@ -730,9 +730,9 @@ def test_a_file_that_breaks_a_stage_is_a_finding_and_the_batch_goes_on(kit, monk
 
 
 def test_a_file_that_cannot_be_opened_is_reported_and_left_for_the_next_run(kit, monkeypatch):
-    import pipeline.intake.ingest as ingest_module
+    import pipeline.intake.examine as examine_module
 
-    real = ingest_module.received_content
+    real = examine_module.received_content
 
     def locked(path):
         if path.name == "dang mo.xlsx":   # as Windows does while Excel holds the file open
@@ -743,10 +743,10 @@ def test_a_file_that_cannot_be_opened_is_reported_and_left_for_the_next_run(kit,
     kit.save(wb, "dang mo.xlsx")
     _spec, wb = kit.filled(DEPARTMENT)
     kit.save(wb, "syt.xlsx")
-    monkeypatch.setattr(ingest_module, "received_content", locked)
+    monkeypatch.setattr(examine_module, "received_content", locked)
     result = CliRunner().invoke(cli, ["--root", str(kit.root), "ingest", "--period", "2026S1"])
     assert result.exit_code == 0, result.output
     assert "Không mở được tệp dang mo.xlsx (Permission denied)" in result.output
     assert "2 tệp trong thư mục, 1 tệp mới" in result.output
-    monkeypatch.setattr(ingest_module, "received_content", real)
+    monkeypatch.setattr(examine_module, "received_content", real)
     assert [j["original_name"] for j in kit.ingest().judged] == ["dang mo.xlsx"]

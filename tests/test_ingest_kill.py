@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow   # ingestions killed in a child process
 CHILD = textwrap.dedent("""
     import os, signal, sys
     root, mode, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    import pipeline.intake.ingest as ingest
+    import pipeline.intake.examine as examine
     from pipeline.store import ledger
     calls = {"n": 0}
     if mode == "judge":
@@ -50,13 +50,13 @@ CHILD = textwrap.dedent("""
             return real(self, submission_id, **kwargs)
         ledger.Ledger.judge = judge
     else:
-        real = ingest.archive_file
+        real = examine.archive_file
         def archive_file(*args):
             calls["n"] += 1
             if calls["n"] == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(*args)
-        ingest.archive_file = archive_file
+        examine.archive_file = archive_file
     from pipeline.cli.main import main
     sys.argv = ["pipeline", "--root", root, "ingest", "--period", "2026S1", "--no-progress"]
     main()

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from bench.national import province_root
 from pipeline.audit.status import unidentified_files
 from pipeline.cli.main import cli
-from pipeline.intake.ingest import Source, archive_file, ingest_many, received_content
+from pipeline.intake.ingest import Source, ingest_many
+from pipeline.intake.receive import archive_file, received_content
 from pipeline.store.ledger import Ledger, Received
 
 from filling import Kit

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-import pipeline.intake.ingest as ingest_module
+import pipeline.intake.examine as examine_module
 
 from conftest import copy_project_data
 from filling import Kit
@@ -50,10 +50,10 @@ def test_pool_and_one_process_record_the_same(tmp_path, monkeypatch):
             kit.save(wb, f"bao-cao-{unit_id}.xlsx")
     for kit in (pooled, alone):
         (kit.folder / "ghi-chu.xlsx").write_bytes(b"not a workbook")
-    assert len(units) + 1 >= ingest_module._POOL_FROM   # the batch is large enough for the pool
+    assert len(units) + 1 >= examine_module._POOL_FROM   # the batch is large enough for the pool
 
     pools = []
-    original = ingest_module._reader_pool
+    original = examine_module._reader_pool
 
     @contextmanager
     def spy(files, context):
@@ -61,9 +61,9 @@ def test_pool_and_one_process_record_the_same(tmp_path, monkeypatch):
             pools.append(pool)
             yield pool
 
-    monkeypatch.setattr(ingest_module, "_reader_pool", spy)
+    monkeypatch.setattr(examine_module, "_reader_pool", spy)
     pooled.ingest(progress=False)
-    monkeypatch.setattr(ingest_module, "_IN_PROCESS", True)
+    monkeypatch.setattr(examine_module, "_IN_PROCESS", True)
     alone.ingest(progress=False)
     assert pools[0] is not None and pools[1] is None
 

@@ -21,6 +21,7 @@ import click
 
 from pipeline.cli.commands import Project, cli, pass_project
 from pipeline.cli.vi import FOLDER
+from pipeline.common.atomic import workbook_bytes
 from pipeline.forms import layout
 from pipeline.common.text import ascii_slug
 from pipeline.forms.templates import template_path, template_specs
@@ -169,6 +170,7 @@ REJECTED_THEN_FIXED = "03433"            # Xã Bum Tở: a first version with er
 VIETNAMESE_NUMBERS = "03390"             # Xã Bình Lư: "1.200", "12 người": understood, with warnings
 LIBREOFFICE_RESAVED = "03394"            # Xã Sin Suối Hồ: re-saved as .ods through LibreOffice
 CONTRADICTS = "03472"                    # Xã Mường Mô: results typed beside "Không phát sinh": warnings
+DEMO_SAVED = dt.datetime(2026, 6, 1, 8, 0)   # the filled workbooks' document dates
 ANNUAL_NEVER_SEND = ("03583",)           # still missing at the year's end: chronically missing
 
 
@@ -223,8 +225,10 @@ def _load_template(path: Path):
 
 
 def _save(wb, path: Path) -> Path:
+    """The filled workbook, saved with fixed document dates and zip times: the demo's inputs are the
+    same bytes at every run (so are its outputs, which name each file's hash)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    path.write_bytes(workbook_bytes(wb, DEMO_SAVED))
     return path
 
 

@@ -24,6 +24,7 @@ from pipeline.common.text import ascii_slug
 from pipeline.reference.project import Project
 from pipeline.common.errors import UnknownUnitError
 from pipeline.reference.obligations import expected_units, obligations
+from pipeline.common.formatting import dmy, thousands
 
 MANIFEST_NAME = "danh-sach-bieu-mau.csv"
 MANIFEST_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu", "Phiên bản mẫu",
@@ -107,13 +108,13 @@ def template_specs(project: Project, period: Period, unit_id: str | None = None)
     owed = obligations(matrix, registry, period, unit_id)
     standing = registry.units[registry.units["name"] == settings.standing_unit]
     # units reply to the mailbox that `collect` reads; the standing unit's own address otherwise
-    standing_email = str(settings.mail.get("from_address") or "") or (standing["email"].iloc[0] if len(standing) else "")
+    standing_email = settings.mail.from_address or (standing["email"].iloc[0] if len(standing) else "")
     common = {
         "period_code": period.code, "period_label": period.label,
-        "window_start": f"{period.window_start:%d/%m/%Y}", "cutoff": f"{period.cutoff:%d/%m/%Y}",
-        "deadline": f"{period.deadline:%d/%m/%Y}", "standing_unit": settings.standing_unit,
+        "window_start": dmy(period.window_start), "cutoff": dmy(period.cutoff),
+        "deadline": dmy(period.deadline), "standing_unit": settings.standing_unit,
         "standing_email": standing_email, "plan_years": f"{settings.plan_first_year}-{settings.plan_last_year}",
-        "statuses": list(STATUS_MEANINGS.items()), "max_text": f"{layout.MAX_TEXT_LENGTH:,}".replace(",", "."),
+        "statuses": list(STATUS_MEANINGS.items()), "max_text": thousands(layout.MAX_TEXT_LENGTH),
     }
     specs = []
     tasks_by_unit = {uid: frame for uid, frame in owed.groupby("unit_id", sort=False)}
@@ -305,7 +306,7 @@ def _write_title(ws, spec: TemplateSpec, title: str, last_column: str) -> None:
     ws["A1"].font = s["title"]
     ws["A1"].alignment = s["center"]
     ws.merge_cells(f"A2:{last_column}2")
-    ws["A2"] = f"Đơn vị: {spec.unit_name} - Kỳ báo cáo: {spec.period_label} (số liệu từ {spec.window_start:%d/%m/%Y} đến {spec.cutoff:%d/%m/%Y})"
+    ws["A2"] = f"Đơn vị: {spec.unit_name} - Kỳ báo cáo: {spec.period_label} (số liệu từ {dmy(spec.window_start)} đến {dmy(spec.cutoff)})"
     ws["A2"].font = s["italic"]
     ws["A2"].alignment = s["center"]
     ws.row_dimensions[1].height = 22
@@ -337,8 +338,8 @@ def _write_info(ws, spec: TemplateSpec) -> None:
             cell.style = INPUT_DATE
             dv = _validation("date", operator="between", formula1=_excel_date(earliest), formula2=_excel_date(latest),
                              title="Ngày lập báo cáo",
-                             prompt=f"Ghi ngày theo dạng ngày/tháng/năm, từ {earliest:%d/%m/%Y} đến {latest:%d/%m/%Y}.",
-                             error=f"Ngày lập báo cáo phải là ngày hợp lệ từ {earliest:%d/%m/%Y} đến {latest:%d/%m/%Y}.")
+                             prompt=f"Ghi ngày theo dạng ngày/tháng/năm, từ {dmy(earliest)} đến {dmy(latest)}.",
+                             error=f"Ngày lập báo cáo phải là ngày hợp lệ từ {dmy(earliest)} đến {dmy(latest)}.")
         else:
             cell.style = INPUT_TEXT
             dv = _text_validation(label)

@@ -24,11 +24,14 @@ from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
 from pipeline.intake.findings import WARNING, finding
 from pipeline.common.io_csv import read_text_table, validate_table
+from pipeline.common.formatting import decimal_comma, thousands
+from pipeline.intake.rules import (IMPLAUSIBLE, LOCKED_CELL_CHANGED, POSITIVE_REQUIRES, REQUIRED_WHEN_DONE,
+                                   STATUS_EXCLUDES_RESULTS)
 
 RULES_FILE = "consistency.csv"
 # The finding's rule code for each kind of relation (titles in schemas/rules.csv).
-FINDING_RULES = {"at_most": "implausible", "positive_requires": "positive_requires",
-                 "status_excludes_results": "status_excludes_results", "required_when_done": "required_when_done"}
+FINDING_RULES = {"at_most": IMPLAUSIBLE, "positive_requires": POSITIVE_REQUIRES,
+                 "status_excludes_results": STATUS_EXCLUDES_RESULTS, "required_when_done": REQUIRED_WHEN_DONE}
 FIELD_LABELS = {"results": "kết quả thực hiện", "quantity": "số lượng sản phẩm", "documents": "văn bản đã ban hành",
                 "figures": "số liệu chỉ tiêu"}
 _PLACEHOLDERS = {
@@ -162,7 +165,7 @@ def _nan(value) -> bool:
 def _show(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value).replace(".", ",")
+    return thousands(value) if isinstance(value, int) else decimal_comma(value)
 
 
 def _short(value, width: int = 40) -> str:
@@ -215,7 +218,7 @@ def check_locked_cells(item, exp) -> None:
             continue
         cell = f"{column.letter}{row}"
         item.findings.append(finding(
-            item, sheet.name, cell, _short(found) if found not in (None, "") else "", "locked_cell_changed", WARNING,
+            item, sheet.name, cell, _short(found) if found not in (None, "") else "", LOCKED_CELL_CHANGED, WARNING,
             f"Ô {cell} ({column.header}, {what}) là ô khoá của biểu mẫu nhưng đã bị sửa: biểu mẫu ghi "
             f"«{_short(expected, 60)}», tệp ghi «{_short(found, 60) if found not in (None, '') else '(trống)'}». "
             "Số liệu vẫn được đọc theo mã; lần sau hãy giữ nguyên các ô khoá."))

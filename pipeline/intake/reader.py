@@ -30,6 +30,10 @@ from xml.etree.ElementTree import ParseError   # (what defusedxml's parser raise
 
 from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
+from pipeline.common.filetypes import EMPTY_ZIP_MAGIC, OLE_MAGIC, OOXML_FORMATS, ZIP_MAGIC
+from pipeline.common.formatting import thousands
+from pipeline.intake import rules
+
 # A filled template is 20-60 KB; a unit pasting long texts might reach a few MB.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024   # the sum of the zip directory's sizes
@@ -41,8 +45,6 @@ MAX_ROW = 9999
 MAX_COLUMN = 702                            # ZZ
 EXCEL_MAX_ROW, EXCEL_MAX_COLUMN = 1048576, 16384
 
-FORMATS = ("xlsx", "xlsm", "xls", "ods")
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 
 # What the standard library's zip reader raises for a damaged archive: a bad directory or header,
@@ -113,7 +115,7 @@ def column_letter(index: int) -> str:
 
 
 def sniff(path: Path) -> str:
-    """The workbook format of `path` ('xlsx', 'xlsm', 'xls', 'ods'), judged from its bytes."""
+    """The workbook format of `path` (one of filetypes.FORMATS), judged from its bytes."""
     fmt, archive = _sniff(_file_bytes(path), path.suffix)
     if archive is not None:
         archive.close()
@@ -129,7 +131,7 @@ def _file_bytes(path: Path) -> bytes:
 
 
 def _too_large(size: int) -> Unreadable:
-    return Unreadable("file_too_large", f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
+    return Unreadable(rules.FILE_TOO_LARGE, f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
                                         "không phải biểu mẫu báo cáo; hãy gửi đúng tệp biểu mẫu đã điền.")
 
 
@@ -137,24 +139,24 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, zipfile.ZipFile | None]:
     """The format of a file's bytes and, for the zip formats, its zip directory, already opened and
     checked against zip bombs (the caller closes it)."""
     if not data:
-        raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
+        raise Unreadable(rules.EMPTY_FILE, "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
     head = data[:8]
     suffix = suffix.lower().lstrip(".")
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+    if head.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         return _sniff_zip(data)
     if head == OLE_MAGIC:
         if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
-            raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu "
+            raise Unreadable(rules.PASSWORD_PROTECTED, "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu "
                                                    "(Tệp > Thông tin > Bảo vệ sổ làm việc) rồi gửi lại.")
         if "WordDocument".encode("utf-16-le") in data:
-            raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.doc), không phải bảng tính: "
+            raise Unreadable(rules.NOT_A_SPREADSHEET, "Tệp là văn bản Word (.doc), không phải bảng tính: "
                                                   "hãy gửi tệp biểu mẫu Excel đã điền.")
         return "xls", None
     if head.startswith(b"%PDF"):
-        raise Unreadable("not_a_spreadsheet", "Tệp là PDF, không phải bảng tính: hãy gửi tệp biểu mẫu Excel "
+        raise Unreadable(rules.NOT_A_SPREADSHEET, "Tệp là PDF, không phải bảng tính: hãy gửi tệp biểu mẫu Excel "
                                               "đã điền (không in ra PDF).")
     kind = f"tệp .{suffix}" if suffix else "tệp"
-    raise Unreadable("not_a_spreadsheet", f"Không phải bảng tính ({kind} không có cấu trúc Excel hay "
+    raise Unreadable(rules.NOT_A_SPREADSHEET, f"Không phải bảng tính ({kind} không có cấu trúc Excel hay "
                                           "LibreOffice): hãy gửi tệp biểu mẫu đã điền.")
 
 
@@ -162,7 +164,7 @@ def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except ZIP_DAMAGE as exc:
-        raise Unreadable("corrupt_file", f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
+        raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
     try:
         return _zip_format(archive), archive
@@ -175,14 +177,14 @@ def _zip_format(archive: zipfile.ZipFile) -> str:
     infos = archive.infolist()
     names = archive.NameToInfo
     if any(i.flag_bits & 0x1 for i in infos):   # a zip-encrypted part: the zip reader refuses it (RuntimeError)
-        raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.")
+        raise Unreadable(rules.PASSWORD_PROTECTED, "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.")
     if len(infos) > MAX_MEMBERS:
-        raise Unreadable("zip_bomb", f"Tệp chứa {len(infos)} thành phần, bất thường đối với một biểu mẫu: "
+        raise Unreadable(rules.ZIP_BOMB, f"Tệp chứa {len(infos)} thành phần, bất thường đối với một biểu mẫu: "
                                      "không mở để bảo đảm an toàn.")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES or any(
             i.file_size > 1048576 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
-        raise Unreadable("zip_bomb", f"Tệp khi giải nén lên tới {total / 1048576:.0f} MB, lớn hơn nhiều so với "
+        raise Unreadable(rules.ZIP_BOMB, f"Tệp khi giải nén lên tới {total / 1048576:.0f} MB, lớn hơn nhiều so với "
                                      "biểu mẫu: không mở để bảo đảm an toàn; hãy gửi đúng tệp biểu mẫu.")
     try:
         if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIME:
@@ -191,16 +193,16 @@ def _zip_format(archive: zipfile.ZipFile) -> str:
             content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
             return "xlsm" if b"macroEnabled" in content_types else "xlsx"
     except ZIP_DAMAGE as exc:
-        raise Unreadable("corrupt_file", f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
+        raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
     if "word/document.xml" in names:
-        raise Unreadable("not_a_spreadsheet", "Tệp là văn bản Word (.docx) đổi đuôi, không phải bảng tính: "
+        raise Unreadable(rules.NOT_A_SPREADSHEET, "Tệp là văn bản Word (.docx) đổi đuôi, không phải bảng tính: "
                                               "hãy gửi tệp biểu mẫu Excel đã điền.")
     if "ppt/presentation.xml" in names:
-        raise Unreadable("not_a_spreadsheet", "Tệp là bản trình chiếu PowerPoint, không phải bảng tính.")
+        raise Unreadable(rules.NOT_A_SPREADSHEET, "Tệp là bản trình chiếu PowerPoint, không phải bảng tính.")
     if "mimetype" in names:
-        raise Unreadable("not_a_spreadsheet", "Tệp OpenDocument nhưng không phải bảng tính (.ods).")
-    raise Unreadable("not_a_spreadsheet", "Tệp nén (zip) không chứa bảng tính: hãy gửi tệp biểu mẫu đã điền.")
+        raise Unreadable(rules.NOT_A_SPREADSHEET, "Tệp OpenDocument nhưng không phải bảng tính (.ods).")
+    raise Unreadable(rules.NOT_A_SPREADSHEET, "Tệp nén (zip) không chứa bảng tính: hãy gửi tệp biểu mẫu đã điền.")
 
 
 def read_workbook(path: Path, skip: tuple[str, ...] = (), data: bytes | None = None) -> Workbook:
@@ -232,17 +234,17 @@ def _read(path: Path, data: bytes, fmt: str, archive: zipfile.ZipFile | None, sk
     defined: dict[str, str] = {}
     external = 0
     try:
-        if fmt in ("xlsx", "xlsm"):
+        if fmt in OOXML_FORMATS:
             defined, external = _scan_xlsx(archive, facts, skip)
         elif fmt == "ods":
             defined = _scan_ods(archive, facts)
     except XML_DAMAGE as exc:  # not XML a spreadsheet program wrote: not a file to trust
-        raise Unreadable("corrupt_file", f"Tệp bị hỏng, cấu trúc bên trong không đọc được ({type(exc).__name__}): "
+        raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, cấu trúc bên trong không đọc được ({type(exc).__name__}): "
                                          "hãy mở lại bằng Excel hoặc LibreOffice, lưu lại rồi gửi.") from exc
     try:
         book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
-        raise Unreadable("password_protected", "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.") from exc
+        raise Unreadable(rules.PASSWORD_PROTECTED, "Tệp được đặt mật khẩu nên không đọc được: hãy gỡ mật khẩu rồi gửi lại.") from exc
     except pc.CalamineError as exc:   # XmlError, ZipError, WorksheetNotFound, ... and a damaged .xls
         raise _damaged(exc) from None
     except BaseException as exc:
@@ -288,15 +290,15 @@ def _is_panic(exc: BaseException) -> bool:
 
 def _damaged(exc: BaseException) -> Unreadable:
     # (the exception's text only: a Rust panic cannot be pickled back from a reading process)
-    return Unreadable("corrupt_file", f"Tệp bị hỏng, không đọc được nội dung ({type(exc).__name__}: "
+    return Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, không đọc được nội dung ({type(exc).__name__}: "
                                       f"{str(exc)[:200]}): hãy mở lại bằng Excel hoặc LibreOffice, lưu lại rồi gửi.")
 
 
 def _far_cell(sheet: str, ref: str, row: int, column: int) -> Unreadable:
     beyond = row > EXCEL_MAX_ROW or column > EXCEL_MAX_COLUMN
-    why = ("vượt quá giới hạn của Excel (dòng 1.048.576, cột XFD)" if beyond else
-           f"nằm quá xa vùng biểu mẫu (quá dòng {MAX_ROW:,} hoặc cột {column_letter(MAX_COLUMN - 1)})".replace(",", "."))
-    return Unreadable("cell_out_of_range", f"Trang '{sheet}' có ô {ref} {why}: tệp không được đọc để bảo đảm an "
+    why = (f"vượt quá giới hạn của Excel (dòng {thousands(EXCEL_MAX_ROW)}, cột XFD)" if beyond else
+           f"nằm quá xa vùng biểu mẫu (quá dòng {thousands(MAX_ROW)} hoặc cột {column_letter(MAX_COLUMN - 1)})")
+    return Unreadable(rules.CELL_OUT_OF_RANGE, f"Trang '{sheet}' có ô {ref} {why}: tệp không được đọc để bảo đảm an "
                                            "toàn. Hãy xoá nội dung ở ô đó (hoặc chép số liệu sang biểu mẫu gốc) "
                                            "rồi gửi lại.")
 

@@ -23,11 +23,14 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from pipeline.forms import layout
+from pipeline.intake import rules
 from pipeline.intake.consistency import check_consistency, check_locked_cells
-from pipeline.intake.findings import ERROR, WARNING, finding, show_value
+from pipeline.intake.findings import ERROR, WARNING, Finding, finding
 from pipeline.intake.reader import Sheet, Workbook, column_index
 from pipeline.common.text import fold, nfc
 from pipeline.intake.register import parse_date
+from pipeline.common.formatting import dmy, dmy_hm, significant, thousands
+from pipeline.common.formatting import cell_text
 
 INFO, TASKS, INDICATORS = layout.SHEET_INFO, layout.SHEET_TASKS, layout.SHEET_INDICATORS
 DATA_SHEETS = (INFO, TASKS, INDICATORS)
@@ -70,10 +73,10 @@ def _looks_like_info(sheet: Sheet) -> bool:
     return sum(_key(str(sheet.cell(r, "A"))) == _key(label) for r, _k, label, _i, _q in layout.INFO_FIELDS) >= 4
 
 
-def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], list[dict]]:
+def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], list[Finding]]:
     """The data sheets by kind, found by name or, when renamed, by their content."""
     found: dict[str, LocatedSheet] = {}
-    findings: list[dict] = []
+    findings: list[Finding] = []
     by_fold = {_key(name): name for name in workbook.sheet_names}
     expected = {INFO: None, TASKS: layout.TASK_COLUMNS, INDICATORS: layout.INDICATOR_COLUMNS}
     header_rows = {INFO: layout.INFO_HEADER_ROW, TASKS: layout.TASKS_HEADER_ROW,
@@ -96,32 +99,32 @@ def locate_sheets(workbook: Workbook, item) -> tuple[dict[str, LocatedSheet], li
             found[kind] = LocatedSheet(sheet, header)
             claimed.add(candidate)
             if candidate != kind:
-                findings.append(finding(item, candidate, "", candidate, "sheet_renamed", WARNING,
+                findings.append(finding(item, candidate, "", candidate, rules.SHEET_RENAMED, WARNING,
                                         f"Trang '{candidate}' là trang '{kind}' đã bị đổi tên; đã đọc theo nội dung. "
                                         f"Lần sau hãy giữ nguyên tên trang '{kind}'."))
             if header != header_rows[kind]:
-                findings.append(finding(item, candidate, f"A{header}", "", "rows_shifted", WARNING,
+                findings.append(finding(item, candidate, f"A{header}", "", rules.ROWS_SHIFTED, WARNING,
                                         f"Dòng tiêu đề của trang '{kind}' nằm ở dòng {header} thay vì dòng "
                                         f"{header_rows[kind]} (có dòng bị chèn hoặc xoá phía trên); đã đọc theo tiêu đề."))
             break
         else:
             if name and name in workbook.sheets:
-                findings.append(finding(item, name, f"A{header_rows[kind]}", "", "header_changed", ERROR,
+                findings.append(finding(item, name, f"A{header_rows[kind]}", "", rules.HEADER_CHANGED, ERROR,
                                         f"Trang '{kind}' không còn đúng cấu trúc biểu mẫu (dòng tiêu đề bị sửa hoặc "
                                         "các cột bị chèn, xoá): hãy chép số liệu vào biểu mẫu gốc và gửi lại."))
             else:
-                findings.append(finding(item, kind, "", "", "sheet_missing", ERROR,
+                findings.append(finding(item, kind, "", "", rules.SHEET_MISSING, ERROR,
                                         f"Thiếu trang '{kind}' (đã bị xoá hoặc đổi tên): hãy dùng biểu mẫu gốc, "
                                         "không xoá hoặc đổi tên các trang."))
     if _key(layout.SHEET_GUIDE) not in by_fold:
-        findings.append(finding(item, layout.SHEET_GUIDE, "", "", "sheet_missing", WARNING,
+        findings.append(finding(item, layout.SHEET_GUIDE, "", "", rules.SHEET_MISSING, WARNING,
                                 f"Thiếu trang '{layout.SHEET_GUIDE}' (không ảnh hưởng số liệu)."))
     order = [n for n in workbook.sheet_names if _key(n) in _VISIBLE]
     present = {_key(n) for n in order}
     template_order = [s for s in layout.VISIBLE_SHEETS if _key(s) in present]
     moved = next((n for n, t in zip(order, template_order) if _key(n) != _key(t)), None)
     if moved:
-        findings.append(finding(item, moved, "", ", ".join(workbook.sheet_names), "sheets_reordered",
+        findings.append(finding(item, moved, "", ", ".join(workbook.sheet_names), rules.SHEETS_REORDERED,
                                 WARNING, "Thứ tự các trang đã bị thay đổi; đã đọc theo tên trang, không ảnh hưởng "
                                          "số liệu. Lần sau hãy giữ nguyên thứ tự."))
     return found, findings
@@ -151,7 +154,7 @@ def _input_cells(item) -> dict[str, set[str]]:
     return cells
 
 
-def read_findings(item) -> list[dict]:
+def read_findings(item) -> list[Finding]:
     """What the reader noticed on reading a file, as findings: control characters removed from
     cells, formulas in input cells (those reaching outside the workbook are errors: their value is
     not trusted), links to other workbooks."""
@@ -162,7 +165,7 @@ def read_findings(item) -> list[dict]:
             kind = ("dấu ngắt dòng của Word (U+000B), đã đổi thành xuống dòng" if found == ["U+000B"] else
                     f"ký tự điều khiển không in được ({', '.join(found)}), đã bỏ")
             out.append(finding(item, sheet.name, ref, sheet.cell(int(re.sub(r"\D", "", ref)), re.sub(r"\d", "", ref)),
-                               "control_character", WARNING,
+                               rules.CONTROL_CHARACTER, WARNING,
                                f"Ô có {kind} (thường do dán từ Word hoặc trang web): hãy kiểm tra lại nội dung ô."))
     inputs = _input_cells(item) if any(s.formulas for s in workbook.sheets.values()) else {}
     for sheet_name, refs in inputs.items():
@@ -170,16 +173,16 @@ def read_findings(item) -> list[dict]:
         for ref in sorted(refs & formulas.keys(), key=lambda r: (len(r), r)):
             formula = formulas[ref]
             if _ACTIVE.search(formula):
-                out.append(finding(item, sheet_name, ref, "=" + formula, "active_content", ERROR,
+                out.append(finding(item, sheet_name, ref, "=" + formula, rules.ACTIVE_CONTENT, ERROR,
                                    "Ô nhập liệu chứa công thức lấy dữ liệu từ bên ngoài (liên kết, trang web, chương "
                                    "trình khác) nên giá trị không tin cậy được: hãy xoá công thức và ghi trực tiếp số "
                                    "liệu hoặc nội dung."))
             else:
-                out.append(finding(item, sheet_name, ref, "=" + formula, "formula_in_input", WARNING,
+                out.append(finding(item, sheet_name, ref, "=" + formula, rules.FORMULA_IN_INPUT, WARNING,
                                    "Ô nhập liệu chứa công thức; đã dùng giá trị đã tính. Lần sau hãy ghi trực tiếp "
                                    "số liệu."))
     if workbook.external_links:
-        out.append(finding(item, "", "", workbook.external_links, "external_link", ERROR,
+        out.append(finding(item, "", "", workbook.external_links, rules.EXTERNAL_LINK, ERROR,
                            f"Tệp có {workbook.external_links} liên kết tới tệp khác (External Links): số liệu lấy từ "
                            "tệp khác không kiểm tra được. Hãy gỡ liên kết (Dữ liệu > Sửa liên kết > Ngắt liên kết) "
                            "rồi gửi lại."))
@@ -208,26 +211,26 @@ def parse_number(raw, decimal: bool) -> Parsed:
     """A cell typed as a number the Vietnamese way: `1.200` = 1200, `1,5` = 1.5, `12 người` = 12,
     `không` = 0 (each noted as a warning); ambiguous (`1,200`) or not a number: an error."""
     if isinstance(raw, CellError):
-        return Parsed(None, "error_cell", ERROR, f"Ô bị lỗi ({raw}): hãy nhập số trực tiếp, không dùng công thức lỗi.")
+        return Parsed(None, rules.ERROR_CELL, ERROR, f"Ô bị lỗi ({raw}): hãy nhập số trực tiếp, không dùng công thức lỗi.")
     if raw is None or raw == "":
         return Parsed(None)
     if isinstance(raw, bool):
-        return Parsed(None, "not_a_number", ERROR, f"'{raw}' không phải là số: hãy ghi số, không có số liệu thì ghi 0.")
+        return Parsed(None, rules.NOT_A_NUMBER, ERROR, f"'{raw}' không phải là số: hãy ghi số, không có số liệu thì ghi 0.")
     if isinstance(raw, (int, float)):
         value = float(raw)
         if math.isnan(value) or math.isinf(value):
-            return Parsed(None, "not_a_number", ERROR, "Ô không chứa số hợp lệ.")
+            return Parsed(None, rules.NOT_A_NUMBER, ERROR, "Ô không chứa số hợp lệ.")
         return Parsed(value)
     if isinstance(raw, (dt.date, dt.time, dt.timedelta)):
-        return Parsed(None, "not_a_number", ERROR, "Ô chứa ngày tháng, không phải số: hãy ghi số.")
+        return Parsed(None, rules.NOT_A_NUMBER, ERROR, "Ô chứa ngày tháng, không phải số: hãy ghi số.")
     text = nfc(str(raw))
     if not text:
         return Parsed(None)
     if fold(text) in _ZERO_WORDS:
-        return Parsed(0.0, "vietnamese_number", WARNING, f"Đã hiểu '{text}' là 0; lần sau hãy ghi số 0.")
+        return Parsed(0.0, rules.VIETNAMESE_NUMBER, WARNING, f"Đã hiểu '{text}' là 0; lần sau hãy ghi số 0.")
     match = _NUMBER.match(text)
-    not_number = Parsed(None, "not_a_number", ERROR,
-                        f"'{show_value(text)}' không phải là số: hãy chỉ ghi số (ví dụ 12), không có số liệu thì ghi 0; "
+    not_number = Parsed(None, rules.NOT_A_NUMBER, ERROR,
+                        f"'{cell_text(text)}' không phải là số: hãy chỉ ghi số (ví dụ 12), không có số liệu thì ghi 0; "
                         "giải thích ghi ở cột Ghi chú.")
     if not match:
         return not_number
@@ -237,8 +240,8 @@ def parse_number(raw, decimal: bool) -> Parsed:
         return not_number
     if digits != spaced and not re.fullmatch(r"\d{1,3}( \d{3})+", spaced):
         # "12 15": two figures pasted in one cell, not 1215 ("1 200", a space between thousands, is one)
-        return Parsed(None, "two_numbers", ERROR,
-                      f"'{show_value(text)}' có vẻ là nhiều số ghi chung một ô: hãy ghi một số duy nhất (ví dụ 12); "
+        return Parsed(None, rules.TWO_NUMBERS, ERROR,
+                      f"'{cell_text(text)}' có vẻ là nhiều số ghi chung một ô: hãy ghi một số duy nhất (ví dụ 12); "
                       "giải thích ghi ở cột Ghi chú.")
     if digits != spaced:
         value, how = float(digits), "dấu cách phân cách hàng nghìn"
@@ -253,7 +256,7 @@ def parse_number(raw, decimal: bool) -> Parsed:
     elif re.fullmatch(r"\d+\.\d+", digits):
         value, how = float(digits), "dấu chấm thập phân"
     elif re.fullmatch(r"\d{1,3},\d{3}", digits):
-        return Parsed(None, "ambiguous_number", ERROR,
+        return Parsed(None, rules.AMBIGUOUS_NUMBER, ERROR,
                       f"'{text}' không rõ là {digits.replace(',', '')} hay {digits.replace(',', '.')}: "
                       "hãy ghi số không có dấu phân cách (ví dụ 1200).")
     else:
@@ -262,9 +265,9 @@ def parse_number(raw, decimal: bool) -> Parsed:
         value = -value
     if not how and not suffix:
         return Parsed(value)
-    shown = f"{value:,.10g}".replace(",", "X").replace(".", ",").replace("X", ".")
+    shown = significant(value)
     parts = [p for p in (how, f"bỏ chữ '{suffix}'" if suffix else "") if p]
-    return Parsed(value, "vietnamese_number", WARNING,
+    return Parsed(value, rules.VIETNAMESE_NUMBER, WARNING,
                   f"Đã hiểu '{text}' là {shown} ({', '.join(parts)}); lần sau hãy chỉ ghi số.")
 
 
@@ -275,9 +278,9 @@ def clean_text(raw) -> tuple[str | None, bool]:
     if isinstance(raw, float):
         text = str(int(raw)) if raw.is_integer() else repr(raw)
     elif isinstance(raw, dt.datetime):
-        text = f"{raw:%d/%m/%Y %H:%M}" if (raw.hour or raw.minute) else f"{raw:%d/%m/%Y}"
+        text = dmy_hm(raw) if (raw.hour or raw.minute) else dmy(raw)
     elif isinstance(raw, dt.date):
-        text = f"{raw:%d/%m/%Y}"
+        text = dmy(raw)
     else:
         text = str(raw)
     text = text.strip()
@@ -329,7 +332,7 @@ class Item:
     unit_id: str | None
     workbook: Workbook
     sheets: dict[str, LocatedSheet]
-    findings: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     tasks: list[dict] = field(default_factory=list)        # for the ledger
     indicators: list[dict] = field(default_factory=list)   # for the ledger
     blank: bool = False
@@ -366,7 +369,7 @@ def extract(item: Item, expectations: Expectations) -> Extracted:
     except Exception as exc:  # noqa: BLE001 - one file we did not foresee must not stop the batch
         rows = Extracted()
         item.tasks, item.indicators, item.blank = [], [], True   # nothing of it is stored
-        item.findings.append(finding(item, "", "", "", "unexpected_error", ERROR,
+        item.findings.append(finding(item, "", "", "", rules.UNEXPECTED_ERROR, ERROR,
                                      f"Không xử lý được tệp do lỗi không lường trước ({type(exc).__name__}: {exc}); "
                                      "hãy mở lại tệp bằng Excel, lưu lại rồi gửi, và báo lỗi này cho người quản "
                                      "trị phần mềm."))
@@ -461,7 +464,7 @@ def _schema_findings(failures, frame, kind, by_key, cell_of, cell_errors) -> Non
         seen.add(key)
         rule_spec = next((spec for prefix, spec in MESSAGES.get(column, {}).items() if check.startswith(prefix)), None)
         if rule_spec is None:
-            rule_spec = (check, "error", f"Không đạt kiểm tra {check}.")
+            rule_spec = (check, ERROR, f"Không đạt kiểm tra {check}.")
         row = frame.iloc[int(case.index)]
         item = by_key[int(row["file_key"])]
         if item.blank:
@@ -473,9 +476,9 @@ def _schema_findings(failures, frame, kind, by_key, cell_of, cell_errors) -> Non
         if value is None or (isinstance(value, float) and math.isnan(value)):
             value = ""
         rule, severity, message = rule_spec
-        text = value if isinstance(value, str) else show_value(value)
+        text = value if isinstance(value, str) else cell_text(value)
         item.findings.append(finding(item, sheet, cell, value, rule, severity,
-                                     message.format(value=show_value(text), length=len(text) if isinstance(text, str) else 0)))
+                                     message.format(value=cell_text(text), length=len(text) if isinstance(text, str) else 0)))
 
 
 def _info_location(item: Item, column: str) -> tuple[str, str]:
@@ -528,13 +531,13 @@ def _text_cell(item: Item, sheet: Sheet, row: int, letter: str, cell_errors, raw
         raw = _cell_value(sheet, row, letter)
     if isinstance(raw, CellError):
         ref = f"{letter}{row}"
-        item.findings.append(finding(item, sheet.name, ref, raw, "error_cell", ERROR,
+        item.findings.append(finding(item, sheet.name, ref, raw, rules.ERROR_CELL, ERROR,
                                      f"Ô bị lỗi ({raw}): hãy ghi nội dung trực tiếp."))
         cell_errors.add((item.key, sheet.name, ref))
         return None
     text, was_nfd = clean_text(raw)
     if was_nfd:
-        item.findings.append(finding(item, sheet.name, f"{letter}{row}", text, "nfd_text", WARNING,
+        item.findings.append(finding(item, sheet.name, f"{letter}{row}", text, rules.NFD_TEXT, WARNING,
                                      "Chữ tiếng Việt ở dạng Unicode tổ hợp (NFD), đã chuyển sang dạng dựng sẵn (NFC); "
                                      "nên dùng bộ gõ Unicode dựng sẵn."))
     return text
@@ -545,15 +548,15 @@ def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool,
     if raw is _UNREAD:
         raw = _cell_value(sheet, row, letter)
     if type(raw) is float and -ceiling <= raw <= ceiling:   # a plain number: the usual case (NaN fails too)
-        return raw, False, show_value(raw)
+        return raw, False, cell_text(raw)
     parsed = parse_number(raw, decimal)
     if parsed.value is not None and abs(parsed.value) > ceiling:
-        shown_ceiling = f"{ceiling:,.0f}".replace(",", ".")
-        parsed = Parsed(None, "above_ceiling", ERROR,
-                        f"Giá trị {show_value(parsed.value) if abs(parsed.value) < 1e15 else format(parsed.value, '.3g')} "
+        shown_ceiling = thousands(round(ceiling))
+        parsed = Parsed(None, rules.ABOVE_CEILING, ERROR,
+                        f"Giá trị {cell_text(parsed.value) if abs(parsed.value) < 1e15 else format(parsed.value, '.3g')} "
                         f"vượt quá mức tối đa hợp lý cho một đơn vị ({shown_ceiling}): hãy kiểm tra lại số đã ghi "
                         "(thừa chữ số, dán nhầm).")
-    shown = raw if isinstance(raw, str) else show_value(raw)
+    shown = raw if isinstance(raw, str) else cell_text(raw)
     if parsed.rule:
         ref = f"{letter}{row}"
         item.findings.append(finding(item, sheet.name, ref, shown, parsed.rule, parsed.severity, parsed.message))
@@ -567,12 +570,12 @@ def _cell_facts(item: Item, located: LocatedSheet, first_row: int) -> None:
     sheet = located.sheet
     for row in sheet.hidden_rows:
         if row >= first_row:
-            item.findings.append(finding(item, sheet.name, f"A{row}", "", "hidden_row", WARNING,
+            item.findings.append(finding(item, sheet.name, f"A{row}", "", rules.HIDDEN_ROW, WARNING,
                                          f"Dòng {row} đang bị ẩn; nội dung dòng ẩn vẫn được đọc: hãy bỏ ẩn và kiểm tra lại."))
     for merged in sheet.merged:
         start = merged.split(":")[0]
         if int(re.sub(r"[A-Z]", "", start)) >= first_row:
-            item.findings.append(finding(item, sheet.name, merged, "", "merged_cells", WARNING,
+            item.findings.append(finding(item, sheet.name, merged, "", rules.MERGED_CELLS, WARNING,
                                          f"Các ô {merged} bị gộp: chỉ ô đầu ({start}) được đọc, các ô còn lại coi như để "
                                          "trống. Hãy bỏ gộp ô và ghi riêng từng dòng."))
 
@@ -608,17 +611,17 @@ def _row_key(item, sheet: str, row: int, raw, seen: dict, owed, words: dict) -> 
     foreign row. `owed` is None when the unit's obligations are unknown."""
     key, _ = clean_text(raw)
     if not key:
-        item.findings.append(finding(item, sheet, f"A{row}", "", "row_inserted", ERROR,
+        item.findings.append(finding(item, sheet, f"A{row}", "", rules.ROW_INSERTED, ERROR,
                                      f"Dòng {row} có nội dung nhưng không có {words['key']} (dòng chèn thêm): hãy "
                                      f"ghi {words['content']} vào đúng dòng của {words['row_of']} và xoá dòng này."))
         return None
     if key in seen:
-        item.findings.append(finding(item, sheet, f"A{row}", key, "duplicate_row", ERROR,
+        item.findings.append(finding(item, sheet, f"A{row}", key, rules.DUPLICATE_ROW, ERROR,
                                      f"{words['what']} {key} xuất hiện hai lần (dòng {seen[key]} và dòng {row}): "
                                      "hãy giữ một dòng."))
         return None
     if owed is not None and key not in owed:
-        item.findings.append(finding(item, sheet, f"A{row}", key, "unexpected_row", ERROR,
+        item.findings.append(finding(item, sheet, f"A{row}", key, rules.UNEXPECTED_ROW, ERROR,
                                      f"{words['what']} {key} không thuộc {words['owed']}: "
                                      "hãy xoá dòng này hoặc dùng đúng biểu mẫu của đơn vị."))
         return None
@@ -654,7 +657,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
     if item.sheets and not _anything_typed(item, task_inputs, indicator_inputs):
         item.blank = True
         sheet = item.sheets.get(TASKS) or next(iter(item.sheets.values()))
-        item.findings.append(finding(item, sheet.sheet.name, f"E{sheet.header_row + 1}", "", "blank_template", ERROR,
+        item.findings.append(finding(item, sheet.sheet.name, f"E{sheet.header_row + 1}", "", rules.BLANK_TEMPLATE, ERROR,
                                      "Biểu mẫu chưa được điền: tất cả các ô nhập liệu đều trống. Hãy điền thông tin, "
                                      "tình trạng và kết quả từng nhiệm vụ, giá trị các chỉ tiêu rồi gửi lại."))
         return
@@ -672,8 +675,8 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                 ref = f"{layout.INFO_VALUE_COLUMN}{r}"
                 day = None if isinstance(raw, CellError) else parse_report_date(raw)
                 if raw not in ("", None) and day is None:
-                    item.findings.append(finding(item, s.name, ref, raw, "invalid_date", ERROR,
-                                                 f"Ngày lập báo cáo '{show_value(raw)}' không đúng dạng ngày/tháng/năm."))
+                    item.findings.append(finding(item, s.name, ref, raw, rules.INVALID_DATE, ERROR,
+                                                 f"Ngày lập báo cáo '{cell_text(raw)}' không đúng dạng ngày/tháng/năm."))
                     cell_errors.add((item.key, s.name, ref))
                 values[key] = day.isoformat() if day else None
             else:
@@ -727,14 +730,14 @@ def _check_set(item: Item, sheet: str, owed: dict, seen: dict[str, int], first_r
     """Exactly the owed rows; rows moved are read by their id, with a warning."""
     missing = [k for k in owed if k not in seen]
     for key in missing:
-        item.findings.append(finding(item, sheet, "", key, "row_missing", ERROR,
+        item.findings.append(finding(item, sheet, "", key, rules.ROW_MISSING, ERROR,
                                      f"Thiếu dòng {what} {key} (dòng đã bị xoá): hãy dùng biểu mẫu gốc, không xoá dòng."))
     if missing:
         return
     moved = [seen[k] for n, k in enumerate(owed) if seen[k] != first_row + n]
     if moved:
         first_bad = min(moved)
-        item.findings.append(finding(item, sheet, f"A{first_bad}", "", "rows_moved", WARNING,
+        item.findings.append(finding(item, sheet, f"A{first_bad}", "", rules.ROWS_MOVED, WARNING,
                                      f"Các dòng {what} đã bị chèn, xoá hoặc đổi thứ tự (từ dòng {first_bad}); đã đọc "
                                      f"theo mã {what}, không ảnh hưởng số liệu. Lần sau hãy giữ nguyên thứ tự dòng."))
 
@@ -756,8 +759,8 @@ def _outliers(items: list[Item], exp: Expectations) -> None:
             high = value > OUTLIER_RATIO * max(top, 1) and value - top >= OUTLIER_MIN_GAP
             low = top >= OUTLIER_MIN_GAP and value * OUTLIER_RATIO < top
             if high or low:
-                earlier = "; ".join(f"{p}: {show_value(v)}" for p, v in sorted(history))
+                earlier = "; ".join(f"{p}: {cell_text(v)}" for p, v in sorted(history))
                 item.findings.append(finding(
-                    item, ind["sheet"], ind["cell"], value, "far_from_history", WARNING,
-                    f"Giá trị {show_value(value)} khác xa các kỳ trước của đơn vị ({earlier}): hãy kiểm tra lại; "
+                    item, ind["sheet"], ind["cell"], value, rules.FAR_FROM_HISTORY, WARNING,
+                    f"Giá trị {cell_text(value)} khác xa các kỳ trước của đơn vị ({earlier}): hãy kiểm tra lại; "
                     "nếu đúng, ghi lý do ở cột Ghi chú."))

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.common.atomic import workbook_bytes
 from pipeline.common.cells import put
 from pipeline.report.consolidate import NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED
-from pipeline.intake.ingest import signed_copies
+from pipeline.intake.receive import signed_copies
 from pipeline.report.model import appendix1_rows, report_timestamp, unit_grid
 from pipeline.report.model import report_context
 
