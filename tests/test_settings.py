@@ -16,7 +16,11 @@ import pytest
 from pipeline.reference.settings import SECTIONS, Settings, load_settings
 from pipeline.common.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from conftest import FIXTURE_PROJECT
+
+# The tests' frozen copy of the bundled inputs/config.toml (the officer's own file may change next
+# year; test_units_periods.py::test_the_live_inputs_load checks that it still loads, strictly).
+PROJECT_ROOT = FIXTURE_PROJECT
 BUNDLED = (PROJECT_ROOT / "inputs" / "config.toml").read_text(encoding="utf-8")
 
 
