@@ -115,12 +115,12 @@ def load_collectives(settings: Settings) -> pd.DataFrame:
 def load_matrix(settings: Settings, registry: Registry) -> Matrix:
     from pipeline.errors import ConfigError
     from pipeline.io_csv import read_text_table, validate_table
-    from schemas.matrix import MESSAGES, AssignmentMatrixSchema
 
     path = settings.path("matrix")
     try:
         frame = read_text_table(path, MATRIX_COLUMNS)
-        frame = validate_table(frame, AssignmentMatrixSchema, MESSAGES, path)
+        frame = validate_table(frame, "schemas.matrix:AssignmentMatrixSchema", "schemas.matrix:MESSAGES", path,
+                               memo=settings.path("outputs"))
     except ConfigError as exc:
         raise MatrixError(str(exc)) from exc
     frame = frame.assign(timeframe_kind=frame["timeframe"].map(lambda t: timeframe_kind(t).value))
