@@ -780,6 +780,17 @@ def unit_grid(k: Consolidation, registry) -> tuple[pd.DataFrame, pd.DataFrame]:
     return values, owed
 
 
+def grid_cells(k: Consolidation, registry) -> tuple[list[str], dict, dict]:
+    """unit_grid as plain lookups, for the renderers' cell-by-cell loops (a `.loc` per cell costs
+    more than the rest of the rendering): the units in order, unit -> code -> value, unit -> code
+    -> whether the unit owes it. The values keep their types (numpy floats, NaN where not reported)."""
+    values, owed = unit_grid(k, registry)
+    codes = list(values.columns)
+    value_rows = {u: dict(zip(codes, row)) for u, row in zip(values.index, values.to_numpy())}
+    owed_rows = {u: dict(zip(codes, row)) for u, row in zip(owed.index, owed.to_numpy())}
+    return list(values.index), value_rows, owed_rows
+
+
 GRID_COLUMNS = 10   # indicators per block of the by-unit tables (landscape A4)
 
 
