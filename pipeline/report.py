@@ -13,6 +13,7 @@ proposal attributed to the units that gave it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,6 +119,11 @@ class ReportData:
     draft: bool = False           # forced below [report] min_completeness: "DỰ THẢO" on the first page
     # the officer's own words (read_officer_text: the file, its sections, warnings), read once
     officer: tuple = (None, {}, [])
+
+    @functools.cached_property
+    def grid(self) -> tuple[list[str], dict, dict]:
+        """grid_cells of the consolidation, built once for the Word and the HTML renderings."""
+        return grid_cells(self.consolidation, self.registry)
 
 
 class TooFewReports(BaocaoError):

@@ -16,7 +16,7 @@ def html_text(data, context: dict, pictures: dict) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, UndefinedError
 
     from pipeline.consolidate import vn_number
-    from pipeline.report import grid_cells, indicator_blocks
+    from pipeline.report import indicator_blocks
 
     folder = data.settings.root / "templates"
     if not (folder / TEMPLATE_NAME).is_file():
@@ -24,7 +24,7 @@ def html_text(data, context: dict, pictures: dict) -> str:
     env = Environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined, autoescape=True,
                       keep_trailing_newline=True)
     k = data.consolidation
-    units, values, owed = grid_cells(k, data.registry)
+    units, values, owed = data.grid
     names = dict(zip(data.registry.units["id"], data.registry.units["name"]))
     decimal = dict(zip(k.indicators["code"], k.indicators["value_type"] == "decimal"))
     column = {name: dict(zip(k.indicators["code"], k.indicators[name].to_numpy()))

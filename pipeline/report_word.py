@@ -110,10 +110,10 @@ def grid_xml(data) -> str:
     """Appendix II's table of values by unit, as WordprocessingML: blocks of at most GRID_COLUMNS
     indicators, one row per unit owing any of them, the province total last; "-" where a unit does
     not owe the indicator, blank where it did not report it. Unit names are XML-escaped."""
-    from pipeline.report import grid_cells, indicator_blocks
+    from pipeline.report import indicator_blocks
 
     k = data.consolidation
-    units, values, owed = grid_cells(k, data.registry)
+    units, values, owed = data.grid
     column = {name: dict(zip(k.indicators["code"], k.indicators[name].to_numpy()))
               for name in ("value_type", "unit_of_measure", "total")}
     names = dict(zip(data.registry.units["id"], data.registry.units["name"]))
