@@ -4,7 +4,7 @@ on the same files in the same run.
 
     python -m bench.ingest_bench [--period 2026S1] [--province-only]
 
-The filled workbooks (the generator's templates filled with pipeline/demo.py's figures) are built
+The filled workbooks (the generator's templates filled with pipeline/cli/demo.py's figures) are built
 once and cached in each benchmark province's inputs/submissions/<period>/ under outputs/bench/.
 Each measurement runs in a fresh process (so its peak memory is its own) on an empty ledger and
 archive, and includes writing kiem-tra.xlsx and the feedback workbooks. Prints a table; asserts
@@ -33,8 +33,8 @@ STAMP = ".filled"
 # ---------------------------------------------------------------- the files
 
 def _fill_one(job) -> None:
-    from pipeline.demo import fill_workbook, indicator_values, unit_rng
-    from pipeline.templates import build_workbook
+    from pipeline.cli.demo import fill_workbook, indicator_values, unit_rng
+    from pipeline.forms.templates import build_workbook
 
     spec, is_commune, folder, report_date = job
     rng = unit_rng(spec.unit_id, spec.period_code)
@@ -45,8 +45,8 @@ def _fill_one(job) -> None:
 
 
 def ensure_files(projects, period_code: str) -> None:
-    from pipeline.periods import parse_period
-    from pipeline.templates import template_specs
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import template_specs
 
     jobs = []
     for project in projects:
@@ -57,7 +57,7 @@ def ensure_files(projects, period_code: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         communes = set(project.registry.communes()["id"])
-        for spec in template_specs(project.settings, project.registry, project.matrix, project.catalogue, period):
+        for spec in template_specs(project, period):
             jobs.append((spec, spec.unit_id in communes, folder, period.cutoff + dt.timedelta(days=2)))
     if jobs:
         print(f"(building {len(jobs)} filled workbooks once; cached for later runs)", flush=True)
@@ -71,12 +71,12 @@ def ensure_files(projects, period_code: str) -> None:
 # ---------------------------------------------------------------- an openpyxl-only reader, for comparison
 
 def read_workbook_openpyxl(path: Path, skip=(), data: bytes | None = None):
-    """The same Workbook as pipeline.reader.read_workbook, read with openpyxl alone."""
+    """The same Workbook as pipeline.intake.reader.read_workbook, read with openpyxl alone."""
     import io
 
     import openpyxl
 
-    from pipeline.reader import Sheet, Unreadable, Workbook, sniff
+    from pipeline.intake.reader import Sheet, Unreadable, Workbook, sniff
 
     fmt = sniff(path) if data is None else _format_of(data, path)
     if fmt not in ("xlsx", "xlsm"):
@@ -102,7 +102,7 @@ def read_workbook_openpyxl(path: Path, skip=(), data: bytes | None = None):
 
 
 def _format_of(data: bytes, path: Path) -> str:
-    from pipeline.reader import _sniff
+    from pipeline.intake.reader import _sniff
 
     fmt, archive = _sniff(data, path.suffix)
     if archive is not None:
@@ -130,15 +130,15 @@ def _measure(scope: str, reader: str, period_code: str) -> dict:
     import pandas  # noqa: F401  the start-up the officer pays once
     import pandera.pandas  # noqa: F401
 
-    import pipeline.ingest as ingest_module
-    from pipeline.periods import parse_period
+    import pipeline.intake.ingest as ingest_module
+    from pipeline.reference.periods import parse_period
 
     startup = time.perf_counter() - t_import
     if reader == "openpyxl":
         ingest_module.read_workbook = read_workbook_openpyxl
     projects = province_projects(BASE, only=[12] if scope == "province" else None)
     empty_ledgers(projects, period_code)
-    sources = [ingest_module.Source(p.settings, p.registry, p.matrix, p.catalogue, parse_period(period_code, p.settings))
+    sources = [ingest_module.Source(p.project, parse_period(period_code, p.settings))
                for p in projects]
     with Clock() as clock:
         reports = ingest_module.ingest_many(sources, progress=False)   # the provinces in one run

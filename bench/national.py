@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.reference.project import Project
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +28,10 @@ class ProvinceProject:
     registry: object
     matrix: object
     catalogue: object
+
+    @property
+    def project(self) -> Project:
+        return Project.of(self.settings, self.registry, self.matrix, self.catalogue)
 
 
 def _write_config(root: Path, code: int, name: str, ledger: Path | None) -> None:
@@ -74,10 +80,10 @@ def province_projects(base: Path, only: list[int] | None = None, ledger: Path | 
     all writing to that one ledger file, else each to its own outputs/ledger.sqlite."""
     from vietnam_provinces import Province
 
-    from pipeline.catalogue import load_catalogue
-    from pipeline.config import load_settings
-    from pipeline.matrix import load_matrix
-    from pipeline.units import load_registry
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.settings import load_settings
+    from pipeline.reference.matrix import load_matrix
+    from pipeline.reference.units import load_registry
 
     projects = []
     for province in sorted(Province.iter_all(), key=lambda p: int(p.code)):

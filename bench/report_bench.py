@@ -16,6 +16,8 @@ import datetime as dt
 import time
 from pathlib import Path
 
+from pipeline.reference.project import Project
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = PROJECT_ROOT / "outputs" / "bench" / "report"
 STAMP = ".bench-ready"
@@ -23,14 +25,14 @@ STAMP = ".bench-ready"
 
 def prepare(workspace: Path):
     """The workspace with both periods filled and ingested (reused when already there)."""
-    from pipeline.catalogue import load_catalogue
-    from pipeline.config import load_settings
-    from pipeline.demo import fill_period, prepare_workspace
-    from pipeline.ingest import ingest
-    from pipeline.matrix import load_matrix
-    from pipeline.periods import parse_period
-    from pipeline.templates import write_templates
-    from pipeline.units import load_registry
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.settings import load_settings
+    from pipeline.cli.demo import fill_period, prepare_workspace
+    from pipeline.intake.ingest import ingest
+    from pipeline.reference.matrix import load_matrix
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import write_templates
+    from pipeline.reference.units import load_registry
 
     if not (workspace / STAMP).is_file():
         print("(filling and ingesting the province's workbooks once; reused by later runs)", flush=True)
@@ -44,36 +46,38 @@ def prepare(workspace: Path):
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)
     catalogue = load_catalogue(settings, matrix, registry)
+    project = Project.of(settings, registry, matrix, catalogue)
     s1, year = parse_period("2026S1", settings), parse_period("2026", settings)
     if not (workspace / STAMP).is_file():
         values = None
         for period in (s1, year):
-            write_templates(settings, registry, matrix, catalogue, period)
-            _, typed = fill_period(settings, registry, matrix, catalogue, period, first_half_values=values,
+            write_templates(project, period)
+            _, typed = fill_period(project, period, first_half_values=values,
                                    receipts_start=period.cutoff - dt.timedelta(days=3))
             values = typed
-            ingest(settings, registry, matrix, catalogue, period, progress=False, write_outputs=False)
+            ingest(project, period, progress=False, write_outputs=False)
         (workspace / STAMP).write_text("built by bench/report_bench.py\n")
     return settings, registry, matrix, catalogue, (s1, year)
 
 
 def measure(settings, registry, matrix, catalogue, period) -> dict[str, float]:
-    from pipeline import report
-    from pipeline.atomic import write_bytes
-    from pipeline.audit import rates, submission_status
-    from pipeline.consolidate import comparison_periods, consolidate, read_ledger
-    from pipeline.report_excel import excel_bytes
-    from pipeline.report_html import html_text
-    from pipeline.report_word import word_bytes
+    from pipeline.report import model as report
+    from pipeline.common.atomic import write_bytes
+    from pipeline.audit.status import rates, submission_status
+    from pipeline.report.consolidate import comparison_periods, consolidate, read_ledger
+    from pipeline.report.excel import excel_bytes
+    from pipeline.report.html import html_text
+    from pipeline.report.word import word_bytes
 
     as_of = dt.date.today()
+    project = Project.of(settings, registry, matrix, catalogue)
     times = {}
     t = time.perf_counter()
     data = read_ledger(settings.path("ledger"), comparison_periods(period))
     k = consolidate(matrix, registry, catalogue, period, data)
     times["consolidate (ledger -> frames)"] = time.perf_counter() - t
     t = time.perf_counter()
-    status = submission_status(settings, registry, matrix, period, as_of)
+    status = submission_status(project, period, as_of)
     times["submission status (audit)"] = time.perf_counter() - t
     gathered = report.ReportData(settings, registry, matrix, catalogue, period, as_of, k, status, rates(status),
                                  report.ReportOptions.from_settings(settings))
@@ -110,7 +114,7 @@ def main() -> None:
     import matplotlib  # noqa: F401  the start-up the officer pays once per command
     import pandas  # noqa: F401
 
-    import pipeline.report  # noqa: F401
+    import pipeline.report.build  # noqa: F401
     startup = time.perf_counter() - t
     settings, registry, matrix, catalogue, periods = prepare(WORKSPACE)
     results = {}

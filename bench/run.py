@@ -6,7 +6,7 @@ naive pipeline on the same files.
 The national synthetic set is built once and cached under outputs/bench/national/: the 34
 provinces of the official list (3,321 communes), each a project of its own with the plan's matrix
 and its own departments (bench/national.py), every unit's template filled with seeded realistic
-values (pipeline/demo.py). Every province writes to ONE ledger, outputs/bench/national/ledger.sqlite,
+values (pipeline/cli/demo.py). Every province writes to ONE ledger, outputs/bench/national/ledger.sqlite,
 as the ministry's would.
 
 Each stage runs in a fresh process (its peak memory is its own; `--stage` below), in this order
@@ -23,7 +23,7 @@ Each stage runs in a fresh process (its peak memory is its own; `--stage` below)
 - naive         the baseline: pandas read_excel(engine="openpyxl") of every sheet of every file,
                 then a plain Python loop checking and summing, as a careful scripter would;
 - consolidate   each province's consolidation and submission status from the ledger, and for the
-                country the national roll-up (pipeline/rollup.py) from the same ledger;
+                country the national roll-up (pipeline/report/rollup.py) from the same ledger;
 - report        each province's Word, Excel and HTML reports (the country: a pool over both cores);
 - pipeline      (one province) received files to all reports in one process, start-up included.
 
@@ -91,10 +91,10 @@ def stage_templates(projects, period_code: str) -> dict:
 
 def stage_ingest(projects, period_code: str, scope: str) -> dict:
     from bench.ingest_bench import empty_ledgers
-    from pipeline import feedback
-    from pipeline.ingest import Source, ingest_many
-    from pipeline.ledger import Ledger
-    from pipeline.periods import parse_period
+    from pipeline.intake import feedback
+    from pipeline.intake.ingest import Source, ingest_many
+    from pipeline.store.ledger import Ledger
+    from pipeline.reference.periods import parse_period
 
     # time spent inside the ledger's writes and the feedback workbooks, apart from reading and validating
     ledger_clock, feedback_clock = Clock(), Clock()
@@ -114,7 +114,7 @@ def stage_ingest(projects, period_code: str, scope: str) -> dict:
     sources = []
     for p in projects:
         period = parse_period(period_code, p.settings)
-        sources.append(Source(p.settings, p.registry, p.matrix, p.catalogue, period))
+        sources.append(Source(p.project, period))
     with Clock() as clock:
         # every province in one run, as the ministry's machine would (`ingest OTHERS...`)
         reports = ingest_many(sources, now=_received_at(sources[0].period), progress=False,
@@ -150,22 +150,22 @@ def _fork_map(function, jobs: list) -> list:
 
 def _consolidate_one(args):
     """One province's consolidation and submission status, as its report reads them."""
-    from pipeline.audit import submission_status
-    from pipeline.consolidate import consolidate
-    from pipeline.periods import parse_period
+    from pipeline.audit.status import submission_status
+    from pipeline.report.consolidate import consolidate
+    from pipeline.reference.periods import parse_period
 
     p, period_code = args
     period = parse_period(period_code, p.settings)
     consolidate(p.matrix, p.registry, p.catalogue, period, _LEDGER_DATA)
-    return p.code, submission_status(p.settings, p.registry, p.matrix, period, _as_of(period))
+    return p.code, submission_status(p.project, period, _as_of(period))
 
 
 def stage_consolidate(projects, period_code: str, scope: str) -> dict:
     global _LEDGER_DATA
-    from pipeline.audit import rates, read_receipts
-    from pipeline.consolidate import comparison_periods, read_ledger
-    from pipeline.periods import parse_period
-    from pipeline.rollup import ProvinceData, indicator_table, rollup
+    from pipeline.audit.status import rates, read_receipts
+    from pipeline.report.consolidate import comparison_periods, read_ledger
+    from pipeline.reference.periods import parse_period
+    from pipeline.report.rollup import ProvinceData, indicator_table, rollup
 
     rows = []
     with Clock() as clock:
@@ -195,17 +195,17 @@ def stage_consolidate(projects, period_code: str, scope: str) -> dict:
 
 
 def _report_one(args) -> int:
-    from pipeline.periods import parse_period
-    from pipeline.report import build_reports
+    from pipeline.reference.periods import parse_period
+    from pipeline.report.build import build_reports
 
     p, period_code = args
     period = parse_period(period_code, p.settings)
-    build_reports(p.settings, p.registry, p.matrix, p.catalogue, period, _as_of(period))
+    build_reports(p.project, period, _as_of(period))
     return 3
 
 
 def stage_report(projects, period_code: str) -> dict:
-    import pipeline.report  # noqa: F401  imported before the workers fork: they start warm
+    import pipeline.report.build  # noqa: F401  imported before the workers fork: they start warm
 
     jobs = [(p, period_code) for p in projects]
     with Clock() as clock:
@@ -272,14 +272,14 @@ def stage_pipeline(projects, period_code: str) -> dict:
 
     empty_ledgers(projects, period_code)
     with Clock() as clock:
-        from pipeline.ingest import ingest
-        from pipeline.periods import parse_period
-        from pipeline.report import build_reports
+        from pipeline.intake.ingest import ingest
+        from pipeline.reference.periods import parse_period
+        from pipeline.report.build import build_reports
 
         [p] = projects
         period = parse_period(period_code, p.settings)
-        ingest(p.settings, p.registry, p.matrix, p.catalogue, period, now=_received_at(period), progress=False)
-        build_reports(p.settings, p.registry, p.matrix, p.catalogue, period, _as_of(period))
+        ingest(p.project, period, now=_received_at(period), progress=False)
+        build_reports(p.project, period, _as_of(period))
     return {"rows": [{"stage": "received files -> all reports", "files": 0, "wall": clock.wall, "cpu": clock.cpu,
                       "note": "one process: ingest, check report, feedback, consolidate, Word/Excel/HTML"}]}
 

@@ -20,20 +20,20 @@ def generate(projects, period_code: str) -> int:
     """Every template of the period for these provinces, written afresh: one province as the
     officer's command does it, a whole country through one pool over every core rather than one
     pool per province. Returns the number of workbooks."""
-    from pipeline.periods import parse_period
-    from pipeline.templates import template_specs, templates_dir, write_template_files, write_templates
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import template_specs, templates_dir, write_template_files, write_templates
 
     if len(projects) == 1:
         [p] = projects
         shutil.rmtree(p.root / "outputs" / "templates", ignore_errors=True)
-        return len(write_templates(p.settings, p.registry, p.matrix, p.catalogue, parse_period(period_code, p.settings)))
+        return len(write_templates(p.project, parse_period(period_code, p.settings)))
     jobs = []
     for p in projects:
         shutil.rmtree(p.root / "outputs" / "templates", ignore_errors=True)
         period = parse_period(period_code, p.settings)
         folder = templates_dir(p.settings, period)
         folder.mkdir(parents=True)
-        jobs.extend((spec, folder) for spec in template_specs(p.settings, p.registry, p.matrix, p.catalogue, period))
+        jobs.extend((spec, folder) for spec in template_specs(p.project, period))
     write_template_files(jobs, workers=os.cpu_count())
     return len(jobs)
 

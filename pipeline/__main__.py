@@ -4,11 +4,11 @@ environment (the system Python, without click, pandas, ...)."""
 import sys
 
 try:
-    from pipeline.cli import main
+    from pipeline.cli.main import main
 except ModuleNotFoundError as exc:
     if (exc.name or "").split(".")[0] in ("pipeline", "schemas"):
         raise
-    from pipeline.errors import missing_library_message
+    from pipeline.common.errors import missing_library_message
 
     print(f"Lỗi: {missing_library_message(exc.name)}", file=sys.stderr)
     sys.exit(2)

@@ -36,5 +36,5 @@ MESSAGES = {
     "severity": {"isin": "mức độ chỉ nhận warning hoặc error"},
     "message": {"str_length": "thiếu câu thông báo"},
 }
-# (which subject and other a kind takes is checked row by row in pipeline/consistency.py `load_rules`)
+# (which subject and other a kind takes is checked row by row in pipeline/intake/consistency.py `load_rules`)
 INDICATOR_CODE = r"^[A-Z]{2}\d{2}$"

@@ -3,7 +3,7 @@
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from pipeline.periods import timeframe_kind
+from pipeline.reference.periods import timeframe_kind
 
 TASK_ID_PATTERN = r"^\d+\.\d+[a-z]?$"
 

@@ -10,7 +10,7 @@ schema, so the wording can change without touching the checks.
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from pipeline.layout import MAX_TEXT_LENGTH, STATUSES, STATUSES_NEEDING_RESULTS
+from pipeline.forms.layout import MAX_TEXT_LENGTH, STATUSES, STATUSES_NEEDING_RESULTS
 
 TEXT_LIMIT = {"max_value": MAX_TEXT_LENGTH}
 PHONE = r"^\+?[\d\s.()-]{8,20}$"

@@ -11,7 +11,7 @@ import csv
 import sys
 from pathlib import Path
 
-from pipeline import demo
+from pipeline.cli import demo
 
 EXPECTED = {
     "2026S1": ["bao-cao-6-thang-dau-nam-2026.docx", "bao-cao-6-thang-dau-nam-2026.html", "tong-hop-2026S1.xlsx",

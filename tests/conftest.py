@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.units import load_registry
+from pipeline.reference.settings import load_settings
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.units import load_registry
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEED = PROJECT_ROOT.parent / "shared" / "seeds" / "000_9771f4c775dbbc8a.txt"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from pipeline import layout
-from pipeline.templates import build_workbook, template_specs
+from pipeline.forms import layout
+from pipeline.forms.templates import build_workbook, template_specs
+from pipeline.reference.project import Project
 
 COMMUNE = "03405"       # Xã Tả Lèng
 DEPARTMENT = "12-SYT"
@@ -28,17 +30,22 @@ class Kit:
     @classmethod
     def load(cls, root: Path, period_code: str = "2026S1") -> "Kit":
         """The project at `root`, loaded."""
-        from pipeline.catalogue import load_catalogue
-        from pipeline.config import load_settings
-        from pipeline.matrix import load_matrix
-        from pipeline.periods import parse_period
-        from pipeline.units import load_registry
+        from pipeline.reference.catalogue import load_catalogue
+        from pipeline.reference.settings import load_settings
+        from pipeline.reference.matrix import load_matrix
+        from pipeline.reference.periods import parse_period
+        from pipeline.reference.units import load_registry
 
         settings = load_settings(root)
         registry = load_registry(settings)
         matrix = load_matrix(settings, registry)
         return cls(root, settings, registry, matrix, load_catalogue(settings, matrix, registry),
                    parse_period(period_code, settings))
+
+    @cached_property
+    def project(self) -> Project:
+        """The same parts as one Project, as the stages take them."""
+        return Project.of(self.settings, self.registry, self.matrix, self.catalogue)
 
     @property
     def folder(self) -> Path:
@@ -47,7 +54,7 @@ class Kit:
         return path
 
     def spec(self, unit_id: str, period=None):
-        return template_specs(self.settings, self.registry, self.matrix, self.catalogue, period or self.period,
+        return template_specs(self.project, period or self.period,
                               unit_id)[0]
 
     def blank(self, unit_id: str, period=None):
@@ -67,10 +74,10 @@ class Kit:
         return path
 
     def ingest(self, **kwargs):
-        from pipeline.ingest import ingest
+        from pipeline.intake.ingest import ingest
 
         kwargs.setdefault("now", dt.datetime(2026, 6, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7))))
-        return ingest(self.settings, self.registry, self.matrix, self.catalogue, self.period, **kwargs)
+        return ingest(self.project, self.period, **kwargs)
 
 
 def indicator_value(n: int) -> int:

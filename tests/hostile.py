@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from pipeline import layout
+from pipeline.forms import layout
 
 from filling import Kit, row_of, task_row, xlsx_bytes
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pipeline import clock
-from pipeline.cli import cli
+from pipeline.common import clock
+from pipeline.cli.main import cli
 
 from filling import Kit
 from test_audit_scenario import letter_text
@@ -44,7 +44,7 @@ def folder_of_44(tmp_path_factory):
 
     root = copy_project_data(tmp_path_factory.mktemp("first") / "project")
     kit = Kit.load(root)
-    from pipeline.obligations import expected_units
+    from pipeline.reference.obligations import expected_units
 
     expected = expected_units(kit.matrix, kit.registry, kit.period)["id"].tolist()
     assert len(expected) == 46
@@ -98,8 +98,8 @@ def test_the_receipt_day_is_vietnams_on_a_utc_machine(project, monkeypatch, utc_
                                                       days_late):
     from zoneinfo import ZoneInfo
 
-    from pipeline.audit import submission_status
-    from pipeline.ingest import ingest
+    from pipeline.audit.status import submission_status
+    from pipeline.intake.ingest import ingest
 
     kit = Kit.load(project)
     assert kit.period.deadline == dt.date(2026, 6, 18)
@@ -108,16 +108,16 @@ def test_the_receipt_day_is_vietnams_on_a_utc_machine(project, monkeypatch, utc_
     instant = vietnam_time.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     at(monkeypatch, instant)
     assert dt.datetime.fromtimestamp(instant.timestamp()).date() == dt.date(2026, 6, 18)   # the machine's day
-    ingest(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, progress=False)
-    row = submission_status(kit.settings, kit.registry, kit.matrix, kit.period).set_index("unit_id").loc["03405"]
+    ingest(kit.project, kit.period, progress=False)
+    row = submission_status(kit.project, kit.period).set_index("unit_id").loc["03405"]
     assert row["status"] == status
     assert (None if pd.isna(row["days_late"]) else row["days_late"]) == days_late
     assert row["receipt_date"] == vietnam_time.date()
 
 
 def test_the_zone_is_configured_in_one_place(project):
-    from pipeline.config import load_settings
-    from pipeline.errors import ConfigError
+    from pipeline.reference.settings import load_settings
+    from pipeline.common.errors import ConfigError
 
     config = project / "inputs" / "config.toml"
     text = config.read_text(encoding="utf-8")

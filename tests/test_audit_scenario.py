@@ -23,16 +23,16 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from pipeline.audit import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, rates, submission_history,
+from pipeline.audit.status import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, rates, submission_history,
                             submission_status)
-from pipeline.audit_outputs import LetterSettings, letter_addressees, status_lines, history_lines
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.register import Receipt, append_receipts
-from pipeline.units import load_registry
+from pipeline.audit.outputs import LetterSettings, letter_addressees, status_lines, history_lines
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.intake.register import Receipt, append_receipts
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, copy_project_data, soffice_convert
 from filling import Kit
@@ -105,7 +105,7 @@ def scenario(tmp_path_factory) -> Kit:
 
 
 def status_of(kit: Kit, as_of: dt.date, period: str = "2026S1") -> pd.DataFrame:
-    return submission_status(kit.settings, kit.registry, kit.matrix, parse_period(period, kit.settings),
+    return submission_status(kit.project, parse_period(period, kit.settings),
                              as_of).set_index("unit_id")
 
 
@@ -292,7 +292,7 @@ def test_audit_needs_a_period_or_history(scenario):
 # ---------------------------------------------------------------- history and the unit added mid-plan
 
 def test_history_grid_over_three_periods(scenario):
-    history = submission_history(scenario.settings, scenario.registry, scenario.matrix, d(1, 7, 2027))
+    history = submission_history(scenario.project, d(1, 7, 2027))
     assert history.periods == ["2026S1", "2026", "2027S1"]
     grid = history.grid()
     assert grid.loc[TA_LENG].tolist() == [LATE, MISSING, MISSING]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.catalogue import indicator_obligations, load_catalogue
-from pipeline.config import load_settings
-from pipeline.errors import ConfigError
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.units import load_registry
+from pipeline.reference.catalogue import indicator_obligations, load_catalogue
+from pipeline.reference.settings import load_settings
+from pipeline.common.errors import ConfigError
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.reference.units import load_registry
 
 # Tasks whose product cannot be counted: a database (5.2) and the periodic report itself (5.4).
 UNCOUNTABLE = {"5.2", "5.4"}

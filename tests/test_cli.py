@@ -16,8 +16,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pipeline import cli_vi
-from pipeline.cli import cli
+from pipeline.cli import vi as cli_vi
+from pipeline.cli.main import cli
 
 from conftest import PROJECT_ROOT
 
@@ -193,7 +193,7 @@ def test_a_unit_is_resolved_by_code_or_name(registry, typed, unit_id):
     ("99999", "Không có đơn vị mã '99999'", []),
 ])
 def test_an_ambiguous_or_unknown_unit_lists_the_closest(registry, typed, message, suggested):
-    from pipeline.errors import UnknownUnitError
+    from pipeline.common.errors import UnknownUnitError
 
     with pytest.raises(UnknownUnitError) as caught:
         registry.resolve(typed)

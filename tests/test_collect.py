@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, certificate, configure_mail, imap_config,  # noqa: F401
                           imap_server, imap_tls_server, set_emails, smtp_config, smtp_server)
-from pipeline.cli import cli
-from pipeline.collect import imap_utf7, safe_file_name, unpack_zip
-from pipeline.register import read_register
+from pipeline.cli.main import cli
+from pipeline.mail.collect import imap_utf7, safe_file_name, unpack_zip
+from pipeline.intake.register import read_register
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -460,7 +460,7 @@ def test_the_receipt_date_is_the_servers_arrival_not_the_date_the_sender_wrote(p
     """A report that reached the mailbox after the deadline with a forged Date of 10/06: received
     22/06, audited late, and the disagreement is a finding."""
     from filling import COMMUNE, Kit, xlsx_bytes
-    from pipeline.audit import LATE
+    from pipeline.audit.status import LATE
 
     configure_mail(project, **imap_config(imap_server))
     monkeypatch.setenv("BAOCAO_TEST_IMAP_PASSWORD", IMAP_PASSWORD)
@@ -523,7 +523,7 @@ def test_an_attachment_flood_saves_max_attachments_and_reports_the_rest(project,
 
 
 def test_collect_never_saves_a_name_ingestion_would_pass_over_nor_a_control_character(mailbox_project, imap_server):  # noqa: F811
-    from pipeline.ingest import discover
+    from pipeline.intake.ingest import discover
 
     arrive(imap_server, submission("ubnd.taleng@laichau.example.vn", "Tên tệp lạ",
                                    [("~$bao-cao.xlsx", TALENG), ("bao\x1b[31mcao\x07 usb.xlsx", CA),

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import layout
-from pipeline.consistency import load_rules
-from pipeline.errors import ConfigError
+from pipeline.forms import layout
+from pipeline.intake.consistency import load_rules
+from pipeline.common.errors import ConfigError
 
 from filling import COMMUNE, Kit, row_of, task_row
 

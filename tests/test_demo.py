@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline import demo
+from pipeline.cli import demo
 from scripts.check_demo import check
 
 from conftest import PROJECT_ROOT
@@ -21,19 +21,22 @@ def test_demo_writes_every_output_naming_the_expected_units(tmp_path, capsys):
 
 
 def test_demo_figures_are_deterministic_and_plausible(registry, matrix, settings):
-    from pipeline.catalogue import load_catalogue
-    from pipeline.periods import parse_period
-    from pipeline.templates import template_specs
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.periods import parse_period
+    from pipeline.forms.templates import template_specs
+
+    from pipeline.reference.project import Project
 
     catalogue = load_catalogue(settings, matrix, registry)
+    project = Project.of(settings, registry, matrix, catalogue)
     period = parse_period("2026S1", settings)
-    spec = template_specs(settings, registry, matrix, catalogue, period, "12-SYT")[0]
+    spec = template_specs(project, period, "12-SYT")[0]
     first = demo.indicator_values(spec, False, demo.unit_rng("12-SYT", "2026S1"))
     again = demo.indicator_values(spec, False, demo.unit_rng("12-SYT", "2026S1"))
     assert first == again
     assert first["KT04"] <= first["KT03"] and first["NL01"] <= first["NL02"]
     year = parse_period("2026", settings)
-    year_spec = template_specs(settings, registry, matrix, catalogue, year, "12-SYT")[0]
+    year_spec = template_specs(project, year, "12-SYT")[0]
     aggregation = dict(zip(catalogue.indicators["code"], catalogue.indicators["aggregation"]))
     annual = demo.indicator_values(year_spec, False, demo.unit_rng("12-SYT", "2026"), first, aggregation)
     assert all(annual[c] >= first[c] for c in first if aggregation[c] == "flow")

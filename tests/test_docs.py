@@ -15,7 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import cli
+from pipeline.cli.main import cli
 
 from conftest import PROJECT_ROOT
 

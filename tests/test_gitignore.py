@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from pipeline.demo import PROJECT_GITIGNORE
+from pipeline.cli.demo import PROJECT_GITIGNORE
 
 from conftest import PROJECT_ROOT
 
@@ -16,7 +16,7 @@ DATA = ["inputs/submissions/2026S1/03405.xlsx", "inputs/submissions/2026S1/gui S
         "outputs/ledger.sqlite", "outputs/ledger.sqlite-wal", "outputs/2026S1/bao-cao-6-thang-dau-nam-2026.docx",
         "outputs/archive/ab/abcd.xlsx", "du-lieu/ledger.sqlite"]
 KEPT = ["inputs/submissions/.gitkeep", "inputs/config.toml", "inputs/assignment_matrix.csv", "outputs/.gitkeep",
-        "schemas/indicators.csv", "pipeline/cli.py"]
+        "schemas/indicators.csv", "pipeline/cli/commands.py"]
 
 
 def ignored(folder, paths: list[str]) -> set[str]:
@@ -36,7 +36,7 @@ def test_the_data_is_ignored_and_the_code_is_not(tmp_path, text):
 
 
 def test_the_demo_writes_it(tmp_path):
-    from pipeline.demo import prepare_workspace
+    from pipeline.cli.demo import prepare_workspace
 
     workspace = prepare_workspace(PROJECT_ROOT, tmp_path / "demo")
     assert (workspace / ".gitignore").read_text(encoding="utf-8") == PROJECT_GITIGNORE

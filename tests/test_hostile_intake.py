@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from pipeline import layout
-from pipeline.cli import cli
+from pipeline.forms import layout
+from pipeline.cli.main import cli
 
 import hostile
 from conftest import PROJECT_ROOT, copy_project_data
@@ -254,8 +254,8 @@ def test_a_signed_pdf_beside_the_workbook_is_its_attachment(kit, province):
     history = CliRunner().invoke(cli, ["--root", str(kit.root), "history", "--unit", VICTIM, "--period", "2026S1"])
     assert history.exit_code == 0 and "scan-ban-ky.pdf" in history.output and "bản ký" in history.output
     # and in the summary workbook (tong-hop), on the unit's line of appendix III
-    from pipeline.report import gather
-    from pipeline.report_excel import SHEET_SUBMISSIONS, excel_bytes
+    from pipeline.report.model import gather
+    from pipeline.report.excel import SHEET_SUBMISSIONS, excel_bytes
 
     sheet = openpyxl.load_workbook(io.BytesIO(excel_bytes(gather(kit.settings, kit.registry, kit.matrix, kit.catalogue,
                                                                  kit.period))))[SHEET_SUBMISSIONS]
@@ -264,7 +264,7 @@ def test_a_signed_pdf_beside_the_workbook_is_its_attachment(kit, province):
 
 
 def test_a_pdf_alone_counts_as_sent_and_asks_for_the_excel_file(kit, province):
-    from pipeline.audit import MISSING, REJECTED, submission_status
+    from pipeline.audit.status import MISSING, REJECTED, submission_status
 
     units = _drop_good(kit, province)
     (kit.folder / "bao-cao-ta-leng-03405.pdf").write_bytes(hostile.pdf_bytes())
@@ -275,7 +275,7 @@ def test_a_pdf_alone_counts_as_sent_and_asks_for_the_excel_file(kit, province):
     import datetime as dt
 
     day = max(dt.date.today(), kit.period.deadline) + dt.timedelta(days=1)   # (received today, by the clock)
-    status = submission_status(kit.settings, kit.registry, kit.matrix, kit.period, day)
+    status = submission_status(kit.project, kit.period, day)
     mine = status.set_index("unit_id").loc[VICTIM, "status"]
     assert mine == REJECTED and mine != MISSING
     _assert_province_intact(kit, units)
@@ -335,7 +335,7 @@ def test_a_damaged_xls_that_asks_for_20_gb_kills_its_reader_not_the_batch(kit, p
 def test_a_reader_that_never_ends_is_stopped_and_its_file_rejected(kit, province, monkeypatch):
     import time
 
-    import pipeline.ingest as ingest_module
+    import pipeline.intake.ingest as ingest_module
 
     real = ingest_module._examine_file
 
@@ -357,7 +357,7 @@ def test_a_reader_that_never_ends_is_stopped_and_its_file_rejected(kit, province
 
 
 def test_a_reading_process_that_dies_rejects_its_file_not_the_batch(kit, province, monkeypatch):
-    import pipeline.ingest as ingest_module
+    import pipeline.intake.ingest as ingest_module
 
     real = ingest_module._examine_file
 
@@ -382,7 +382,7 @@ def test_a_reading_process_that_dies_rejects_its_file_not_the_batch(kit, provinc
 MEMORY_CHILD = textwrap.dedent("""
     import resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-    from pipeline.cli import main
+    from pipeline.cli.main import main
     sys.argv = ["pipeline", "--root", sys.argv[1], "ingest", "--period", "2026S1", "--no-progress"]
     main()
 """)

@@ -13,15 +13,15 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from pipeline import layout
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.ledger import Ledger
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.units import load_registry
-from pipeline.validate import parse_number
+from pipeline.forms import layout
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.store.ledger import Ledger
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.reference.units import load_registry
+from pipeline.intake.validate import parse_number
 
 from conftest import soffice_convert
 from filling import COMMUNE, DEPARTMENT, Kit, row_of, task_row, typed_values, xlsx_bytes
@@ -633,7 +633,7 @@ def test_annual_period_file_is_accepted(kit):
 
 
 def test_unit_not_expected_this_period_is_one_finding(kit):
-    from pipeline.units import Registry
+    from pipeline.reference.units import Registry
 
     _spec, wb = kit.filled("12-SNV")
     kit.save(wb, "noi vu.xlsx")
@@ -682,7 +682,7 @@ def test_feedback_for_a_file_saved_by_libreoffice(kit, tmp_path, target):
         assert feedback[layout.SHEET_INDICATORS][f"E{I1}"].comment is not None
 
 
-@pytest.mark.parametrize("stage", ["pipeline.ingest.identify", "pipeline.validate._extract"])
+@pytest.mark.parametrize("stage", ["pipeline.intake.ingest.identify", "pipeline.intake.validate._extract"])
 def test_a_file_that_breaks_a_stage_is_a_finding_and_the_batch_goes_on(kit, monkeypatch, stage):
     import importlib
 
@@ -710,7 +710,7 @@ def test_a_file_that_breaks_a_stage_is_a_finding_and_the_batch_goes_on(kit, monk
 
 
 def test_a_file_that_cannot_be_opened_is_reported_and_left_for_the_next_run(kit, monkeypatch):
-    import pipeline.ingest as ingest_module
+    import pipeline.intake.ingest as ingest_module
 
     real = ingest_module.received_content
 

@@ -12,11 +12,11 @@ import textwrap
 
 import pytest
 
-from pipeline.catalogue import load_catalogue
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.units import load_registry
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.reference.settings import load_settings
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT
 from filling import Kit
@@ -29,8 +29,8 @@ from filling import Kit
 CHILD = textwrap.dedent("""
     import os, signal, sys
     root, mode, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    import pipeline.ingest as ingest
-    from pipeline import ledger
+    import pipeline.intake.ingest as ingest
+    from pipeline.store import ledger
     calls = {"n": 0}
     if mode == "judge":
         ledger.GROUP_COMMIT = 2   # verdicts committed two files at a time
@@ -55,7 +55,7 @@ CHILD = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(*args)
         ingest.archive_file = archive_file
-    from pipeline.cli import main
+    from pipeline.cli.main import main
     sys.argv = ["pipeline", "--root", root, "ingest", "--period", "2026S1", "--no-progress"]
     main()
 """)

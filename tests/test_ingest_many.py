@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.national import province_root
-from pipeline.audit import unidentified_files
-from pipeline.cli import cli
-from pipeline.ingest import Source, archive_file, ingest_many, received_content
-from pipeline.ledger import Ledger, Received
+from pipeline.audit.status import unidentified_files
+from pipeline.cli.main import cli
+from pipeline.intake.ingest import Source, archive_file, ingest_many, received_content
+from pipeline.store.ledger import Ledger, Received
 
 from filling import Kit
 
@@ -112,8 +112,7 @@ def test_a_province_does_not_judge_what_another_left_pending(tmp_path):
         ledger.record_received("2026S1", run, [Received(sha, size, path.name, archived, NOW.isoformat(),
                                                         "2026-06-16", "first_seen")], 11)
 
-    [report] = ingest_many([Source(lai_chau.settings, lai_chau.registry, lai_chau.matrix, lai_chau.catalogue,
-                                   lai_chau.period)], now=NOW, progress=False)
+    [report] = ingest_many([Source(lai_chau.project, lai_chau.period)], now=NOW, progress=False)
     assert {j["original_name"] for j in report.judged} == {p.name for p in lai_chau.folder.iterdir()}
     with Ledger(dien_bien.settings.path("ledger")) as ledger:
         assert [r["original_name"] for r in ledger.pending("2026S1", 11)] == ["bao-cao-11-SYT.xlsx"]
@@ -136,7 +135,7 @@ CREATE TABLE submissions (
 
 
 def test_a_version_1_ledger_is_upgraded_and_its_files_belong_to_every_province(tmp_path):
-    from pipeline.ledger import _SCHEMA
+    from pipeline.store.ledger import _SCHEMA
 
     path = tmp_path / "ledger.sqlite"
     findings_table = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS findings"):]
@@ -169,7 +168,7 @@ def test_a_version_1_ledger_is_upgraded_and_its_files_belong_to_every_province(t
 
 @pytest.mark.parametrize("version", [3, 99])
 def test_a_ledger_from_a_newer_program_is_refused(tmp_path, version):
-    from pipeline.errors import ConfigError
+    from pipeline.common.errors import ConfigError
 
     path = tmp_path / "ledger.sqlite"
     with sqlite3.connect(path) as db:

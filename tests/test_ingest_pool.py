@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-import pipeline.ingest as ingest_module
+import pipeline.intake.ingest as ingest_module
 
 from conftest import PROJECT_ROOT
 from filling import Kit

@@ -15,7 +15,7 @@ from contextlib import closing
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import cli
+from pipeline.cli.main import cli
 
 from conftest import PROJECT_ROOT
 from filling import Kit
@@ -146,7 +146,7 @@ def test_reading_commands_open_the_ledger_read_only(ingested):
 
 CHILD = """
 import sys
-from pipeline.cli import main
+from pipeline.cli.main import main
 sys.argv = ["pipeline", "--root", sys.argv[1], "ingest", "--period", "2026S1", "--no-progress"]
 main()
 """
@@ -184,7 +184,7 @@ def test_two_ingestions_at_once_claim_each_file_once(project):
     ("no such column: x", None),          # not the ledger's state: a bug, reported as unexpected
 ])
 def test_a_ledger_failing_mid_command_is_one_vietnamese_line(error, start):
-    from pipeline.ledger import ledger_failure
+    from pipeline.store.ledger import ledger_failure
 
     line = ledger_failure(sqlite3.OperationalError(error))
     assert (line is None) if start is None else (line.startswith(start) and error in line)

@@ -10,10 +10,10 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from pipeline import clock
-from pipeline.audit import LATE, MISSING, submission_status
-from pipeline.cli import cli
-from pipeline.consolidate import read_ledger
+from pipeline.common import clock
+from pipeline.audit.status import LATE, MISSING, submission_status
+from pipeline.cli.main import cli
+from pipeline.report.consolidate import read_ledger
 
 from filling import Kit
 
@@ -46,7 +46,7 @@ def reports(kit: Kit) -> dict[str, bytes]:
 
 
 def status(kit: Kit, unit_id: str, as_of=dt.date(2026, 7, 30)) -> str:
-    return submission_status(kit.settings, kit.registry, kit.matrix, kit.period, as_of).set_index(
+    return submission_status(kit.project, kit.period, as_of).set_index(
         "unit_id").at[unit_id, "status"]
 
 

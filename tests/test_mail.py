@@ -14,12 +14,12 @@ from click.testing import CliRunner
 
 from mail_servers import (SMTP_PASSWORD, certificate, configure_mail, set_emails, smtp_config, smtp_server,  # noqa: F401
                           smtp_tls_server)
-from pipeline import layout
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.mail import (FEEDBACK, Outgoing, Recipient, compose, deliveries, mail_settings, parse_addresses,
+from pipeline.forms import layout
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.mail.send import (FEEDBACK, Outgoing, Recipient, compose, deliveries, mail_settings, parse_addresses,
                            send_messages)
-from pipeline.periods import parse_period
+from pipeline.reference.periods import parse_period
 
 # the test server warns that it takes a login without TLS: on loopback, that is the point
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -314,9 +314,9 @@ def test_feedback_after_ingestion_sends_the_unit_its_marked_file_and_the_cells_t
     feedback workbook ingestion wrote goes to that commune with the finding in the message."""
     from filling import COMMUNE, Kit, row_of
 
-    from pipeline.catalogue import load_catalogue
-    from pipeline.matrix import load_matrix
-    from pipeline.units import load_registry
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.matrix import load_matrix
+    from pipeline.reference.units import load_registry
 
     settings = load_settings(mail_project)
     registry = load_registry(settings)
@@ -397,9 +397,9 @@ def test_reminders_go_where_the_last_audit_addressed_its_letter(mail_project, sm
     and its list; send-reminders mails that letter to exactly the listed units that have an address."""
     from filling import COMMUNE, Kit
 
-    from pipeline.catalogue import load_catalogue
-    from pipeline.matrix import load_matrix
-    from pipeline.units import load_registry
+    from pipeline.reference.catalogue import load_catalogue
+    from pipeline.reference.matrix import load_matrix
+    from pipeline.reference.units import load_registry
 
     settings = load_settings(mail_project)
     registry = load_registry(settings)
@@ -529,6 +529,6 @@ def test_unit_text_in_the_feedback_mail_is_never_a_template(mail_project):
     ("CV 12 ngay 31.02.2026.pdf", "12", None),
 ])
 def test_letter_reference_from_the_file_name(name, number, day):
-    from pipeline.mail import letter_reference
+    from pipeline.mail.send import letter_reference
 
     assert letter_reference(name) == (number, day)

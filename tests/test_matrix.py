@@ -7,11 +7,11 @@ import csv
 import pandas as pd
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.errors import MatrixError
-from pipeline.matrix import LEAD, PARTNER, AgencyResolver, load_collectives, load_matrix
-from pipeline.text import fold, nfc
-from pipeline.units import load_registry
+from pipeline.reference.settings import load_settings
+from pipeline.common.errors import MatrixError
+from pipeline.reference.matrix import LEAD, PARTNER, AgencyResolver, load_collectives, load_matrix
+from pipeline.common.text import fold, nfc
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, SEED
 

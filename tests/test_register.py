@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.register import REGISTER_NAME, Receipt, append_receipts, read_register
+from pipeline.common.errors import ConfigError
+from pipeline.intake.register import REGISTER_NAME, Receipt, append_receipts, read_register
 
 
 def test_reads_a_register_typed_in_excel(tmp_path):

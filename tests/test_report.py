@@ -21,19 +21,21 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from pipeline import layout
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
+from pipeline.forms import layout
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.report.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
                                   LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status,
                                   vn_number)
-from pipeline.errors import BaocaoError
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.report import build_reports, gather, render_all, report_name
-from pipeline.report_excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
-from pipeline.units import load_registry
+from pipeline.common.errors import BaocaoError
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.reference.project import Project
+from pipeline.report.build import build_reports, render_all
+from pipeline.report.model import gather, report_name
+from pipeline.report.excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
+from pipeline.reference.units import load_registry
 
 from conftest import copy_project_data, soffice_convert
 from filling import Kit, fill, row_of, task_row
@@ -70,9 +72,9 @@ def _kit(root: Path, code: str) -> Kit:
 
 def _submit_province(kit: Kit, tl_value: int) -> None:
     """Every expected unit's template filled and saved, except the silent partner's; then ingested."""
-    from pipeline.templates import build_workbook, template_specs
+    from pipeline.forms.templates import build_workbook, template_specs
 
-    for spec in template_specs(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period):
+    for spec in template_specs(kit.project, kit.period):
         if spec.unit_id == SILENT_PARTNER:
             continue
         wb = build_workbook(spec)
@@ -101,8 +103,8 @@ def province(tmp_path_factory):
     year = _kit(root, "2026")
     _submit_province(year, 1000)   # below the first half: a cumulative figure cannot shrink
     outputs = {
-        "2026S1": build_reports(first.settings, first.registry, first.matrix, first.catalogue, first.period, AS_OF_S1),
-        "2026": build_reports(year.settings, year.registry, year.matrix, year.catalogue, year.period, AS_OF_YEAR),
+        "2026S1": build_reports(first.project, first.period, AS_OF_S1),
+        "2026": build_reports(year.project, year.period, AS_OF_YEAR),
     }
     return first, year, outputs
 
@@ -205,11 +207,11 @@ def test_difficulties_and_proposals_are_gathered_and_attributed(province):
 
 
 def test_appendix_three_is_the_audits_computation(province):
-    from pipeline.audit import rates, submission_status
+    from pipeline.audit.status import rates, submission_status
 
     first, _, outputs = province
     data = outputs["2026S1"].data
-    status = submission_status(first.settings, first.registry, first.matrix, first.period, AS_OF_S1)
+    status = submission_status(first.project, first.period, AS_OF_S1)
     pd.testing.assert_frame_equal(data.status, status)
     assert data.rates == rates(status)
     assert data.rates.expected == 46 and data.rates.accepted == 45
@@ -330,7 +332,7 @@ def test_nfd_text_in_the_ledger_is_normalised_in_every_output(province, tmp_path
         db.execute("UPDATE task_reports SET proposals = ? WHERE unit_id = ? AND period = '2026S1' AND task_id = '1.1'",
                    (NFD_PHRASE, "12-SYT"))
     kit = _kit(root, "2026S1")
-    out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
+    out = build_reports(kit.project, kit.period, AS_OF_S1)
     nfc_phrase = unicodedata.normalize("NFC", NFD_PHRASE)
     assert nfc_phrase in _docx_text(out.word) and NFD_PHRASE not in _docx_text(out.word)
     html = out.html.read_text(encoding="utf-8")
@@ -428,7 +430,7 @@ def test_word_report_converts_to_pdf_in_the_official_layout(province, tmp_path, 
 def test_same_ledger_gives_the_same_bytes(province):
     first, _, outputs = province
     before = {p.name: p.read_bytes() for p in (outputs["2026S1"].word, outputs["2026S1"].excel, outputs["2026S1"].html)}
-    again = build_reports(first.settings, first.registry, first.matrix, first.catalogue, first.period, AS_OF_S1)
+    again = build_reports(first.project, first.period, AS_OF_S1)
     after = {p.name: p.read_bytes() for p in (again.word, again.excel, again.html)}
     assert before == after
     for name in ("bao-cao-6-thang-dau-nam-2026.docx", "tong-hop-2026S1.xlsx"):
@@ -442,7 +444,7 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
     import multiprocessing
     import os
 
-    import pipeline.report as report_module
+    import pipeline.report.build as report_module
 
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("rendering forks a second process only with two cores and fork")
@@ -457,7 +459,7 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
 
     monkeypatch.setattr(report_module, "_beside", spy)
     first, _, _ = province
-    data = gather(first.settings, first.registry, first.matrix, first.catalogue, first.period, AS_OF_S1)
+    data = gather(first.project, first.period, AS_OF_S1)
     forked = render_all(data)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     alone = render_all(data)
@@ -482,11 +484,11 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     import os
 
     if where == "render":
-        import pipeline.report_excel
+        import pipeline.report.build
 
         def broken(data):
             raise KeyboardInterrupt  # the officer presses Ctrl+C while the workbook is built
-        monkeypatch.setattr(pipeline.report_excel, "excel_bytes", broken)
+        monkeypatch.setattr(pipeline.report.build, "excel_bytes", broken)
     else:
         real_fsync, calls = os.fsync, []
 
@@ -497,7 +499,7 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
             real_fsync(fd)
         monkeypatch.setattr(os, "fsync", dying_fsync)
     with pytest.raises(KeyboardInterrupt):
-        build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
+        build_reports(kit.project, kit.period, AS_OF_S1)
     monkeypatch.undo()
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []   # no temporary file left
     for name in names:
@@ -507,23 +509,20 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     if where == "write":
         assert b">987<" in zipfile.ZipFile(folder / names[0]).read("word/document.xml")   # the first, complete
     # and a clean rerun finishes the job
-    out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF_S1)
+    out = build_reports(kit.project, kit.period, AS_OF_S1)
     assert "987" in _docx_text(out.word)
 
 
 # ---------------------------------------------------------------- edges and the command line
 
 def test_report_with_an_empty_ledger_names_every_unit_as_not_reported(project):
-    from pipeline.report import TooFewReports
+    from pipeline.report.model import TooFewReports
 
-    settings = load_settings(project)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    catalogue = load_catalogue(settings, matrix, registry)
-    period = parse_period("2026S1", settings)
+    loaded = Project(project)
+    period = loaded.period("2026S1")
     with pytest.raises(TooFewReports, match="0/46"):
-        build_reports(settings, registry, matrix, catalogue, period, AS_OF_S1)
-    out = build_reports(settings, registry, matrix, catalogue, period, AS_OF_S1, force=True)
+        build_reports(loaded, period, AS_OF_S1)
+    out = build_reports(loaded, period, AS_OF_S1, force=True)
     k = out.data.consolidation
     assert set(k.tasks["status"]) == {NO_LEAD_REPORT} and not k.contributions["reported"].any()
     assert k.indicators["total"].isna().all()
@@ -539,11 +538,8 @@ def test_template_errors_in_an_edited_report_template(project, paragraph, messag
     doc = Document(str(project / "templates" / "bao-cao.docx"))
     doc.add_paragraph(paragraph)
     doc.save(str(project / "templates" / "bao-cao.docx"))
-    settings = load_settings(project)
-    registry = load_registry(settings)
-    matrix = load_matrix(settings, registry)
-    catalogue = load_catalogue(settings, matrix, registry)
-    data = gather(settings, registry, matrix, catalogue, parse_period("2026S1", settings), AS_OF_S1, force=True)
+    loaded = Project(project)
+    data = gather(loaded, loaded.period("2026S1"), AS_OF_S1, force=True)
     with pytest.raises(BaocaoError, match=message):
         render_all(data)
 

@@ -6,7 +6,6 @@ exact integers)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import shutil
@@ -19,14 +18,14 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from pipeline import demo
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.consolidate import LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, exact_sum, vn_number
-from pipeline.matrix import load_matrix
-from pipeline.periods import parse_period
-from pipeline.report import appendix2_rows, compare_note, read_officer_text
-from pipeline.units import load_registry
+from pipeline.cli import demo
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.report.consolidate import LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, exact_sum, vn_number
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.periods import parse_period
+from pipeline.report.model import appendix2_rows, compare_note, read_officer_text
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, soffice_convert
 from filling import Kit
@@ -152,7 +151,7 @@ def test_the_officers_words_survive_a_rerun_with_a_late_file(demo_workspace, tmp
 
 
 def test_the_officer_file_reader(project):
-    from pipeline.config import load_settings
+    from pipeline.reference.settings import load_settings
 
     settings = load_settings(project)
     period = parse_period("2026S1", settings)

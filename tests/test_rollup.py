@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.national import province_root
-from pipeline.cli import cli
-from pipeline.consolidate import consolidate, read_ledger
-from pipeline.obligations import expected_units
-from pipeline.rollup import NATIONAL, ProvinceData, indicator_table, rollup
+from pipeline.cli.main import cli
+from pipeline.report.consolidate import consolidate, read_ledger
+from pipeline.reference.obligations import expected_units
+from pipeline.report.rollup import NATIONAL, ProvinceData, indicator_table, rollup
 
 from filling import Kit
 
@@ -117,11 +117,11 @@ def test_rollup_command(country, tmp_path):
 
 
 def test_statuses_computed_already_give_the_same_rollup(country):
-    from pipeline.audit import submission_status
+    from pipeline.audit.status import submission_status
 
     kits, _, _ = country
     provinces = _provinces(kits)
-    given = {k.settings.province_code: submission_status(k.settings, k.registry, k.matrix, k.period, AS_OF)
+    given = {k.settings.province_code: submission_status(k.project, k.period, AS_OF)
              for k in kits.values()}
     a = rollup(provinces, kits[12].period, AS_OF)
     b = rollup(provinces, kits[12].period, AS_OF, statuses=given)

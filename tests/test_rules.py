@@ -7,8 +7,8 @@ import re
 
 from openpyxl import load_workbook
 
-from pipeline.consistency import FINDING_RULES
-from pipeline.rules import OTHER_RULE, rule_title, rule_titles
+from pipeline.intake.consistency import FINDING_RULES
+from pipeline.intake.rules import OTHER_RULE, rule_title, rule_titles
 
 from conftest import PROJECT_ROOT
 
@@ -61,7 +61,7 @@ def rule_codes_in_code() -> dict[str, str]:
                         found.setdefault(_literal(first), where)
     # the consistency rules' codes are data-driven: one per kind of relation
     for code in FINDING_RULES.values():
-        found.setdefault(code, "pipeline/consistency.py")
+        found.setdefault(code, "pipeline/intake/consistency.py")
     return found
 
 
@@ -92,7 +92,7 @@ def test_an_unknown_code_falls_back_visibly():
 def test_check_workbook_shows_rule_titles(project):
     from click.testing import CliRunner
 
-    from pipeline.cli import cli
+    from pipeline.cli.main import cli
 
     folder = project / "inputs" / "submissions" / "2026S1"
     folder.mkdir(parents=True)

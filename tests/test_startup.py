@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.errors import ConfigError
-from pipeline.io_csv import MEMO_NAME
-from pipeline.units import load_registry
+from pipeline.common.errors import ConfigError
+from pipeline.common.io_csv import MEMO_NAME
+from pipeline.reference.settings import load_settings
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT
 

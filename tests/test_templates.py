@@ -10,15 +10,16 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from pipeline import layout
-from pipeline.catalogue import load_catalogue
-from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.matrix import load_matrix
-from pipeline.obligations import expected_units, obligations
-from pipeline.periods import parse_period
-from pipeline.templates import MANIFEST_NAME, template_bytes, template_specs, templates_dir, write_templates
-from pipeline.units import load_registry
+from pipeline.forms import layout
+from pipeline.reference.catalogue import load_catalogue
+from pipeline.cli.main import cli
+from pipeline.reference.settings import load_settings
+from pipeline.reference.matrix import load_matrix
+from pipeline.reference.obligations import expected_units, obligations
+from pipeline.reference.periods import parse_period
+from pipeline.forms.templates import MANIFEST_NAME, template_bytes, template_specs, templates_dir, write_templates
+from pipeline.reference.project import Project
+from pipeline.reference.units import load_registry
 
 from conftest import PROJECT_ROOT, soffice_convert
 
@@ -33,10 +34,11 @@ def generated(tmp_path_factory):
     registry = load_registry(settings)
     matrix = load_matrix(settings, registry)
     catalogue = load_catalogue(settings, matrix, registry)
+    project = Project.of(settings, registry, matrix, catalogue)
     out = {}
     for code in ("2026S1", "2026"):
         period = parse_period(code, settings)
-        rows = write_templates(settings, registry, matrix, catalogue, period)
+        rows = write_templates(project, period)
         out[code] = (period, rows)
     return settings, registry, matrix, catalogue, out
 
@@ -167,8 +169,9 @@ def test_fonts_print_setup_and_frozen_headers(generated):
 
 def test_same_inputs_same_bytes(generated):
     settings, registry, matrix, catalogue, out = generated
+    project = Project.of(settings, registry, matrix, catalogue)
     period = out["2026S1"][0]
-    spec = template_specs(settings, registry, matrix, catalogue, period, "03388")[0]
+    spec = template_specs(project, period, "03388")[0]
     path = templates_dir(settings, period) / spec.file_name
     assert template_bytes(spec) == path.read_bytes()
 
@@ -185,9 +188,10 @@ def test_calamine_reads_the_template(generated):
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
 def test_libreoffice_round_trip_keeps_metadata_dropdowns_and_protection(generated, tmp_path, fmt):
     settings, registry, matrix, catalogue, out = generated
+    project = Project.of(settings, registry, matrix, catalogue)
     period = out["2026S1"][0]
     for unit_id in ("03405", "12-CA"):
-        spec = template_specs(settings, registry, matrix, catalogue, period, unit_id)[0]
+        spec = template_specs(project, period, unit_id)[0]
         source = templates_dir(settings, period) / spec.file_name
         saved = soffice_convert(source, fmt, tmp_path / fmt / unit_id)
         if fmt == "ods":  # read the .ods back through LibreOffice's own xlsx export

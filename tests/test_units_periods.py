@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from pipeline.config import load_settings
-from pipeline.errors import ConfigError, PeriodError, UnknownUnitError
-from pipeline.matrix import LEAD, load_matrix
-from pipeline.obligations import expected_units, obligations
-from pipeline.periods import PeriodKind, parse_period, plan_periods
-from pipeline.units import load_registry
+from pipeline.reference.settings import load_settings
+from pipeline.common.errors import ConfigError, PeriodError, UnknownUnitError
+from pipeline.reference.matrix import LEAD, load_matrix
+from pipeline.reference.obligations import expected_units, obligations
+from pipeline.reference.periods import PeriodKind, parse_period, plan_periods
+from pipeline.reference.units import load_registry
 
 
 def test_lai_chau_has_38_communes_36_xa_2_phuong(registry):

@@ -18,10 +18,11 @@ from docx import Document
 from docx.enum.text import WD_BREAK
 from lxml import etree
 
-from pipeline import charts as chart_module
-from pipeline.cli import cli
-from pipeline.docx_finish import LANGUAGE, draft_path, finish, Properties
-from pipeline.report import build_reports, charts, gather
+from pipeline.report import charts as chart_module
+from pipeline.cli.main import cli
+from pipeline.common.docx_finish import LANGUAGE, draft_path, finish, Properties
+from pipeline.report.build import build_reports
+from pipeline.report.model import charts, gather
 
 from conftest import copy_project_data, soffice_convert
 from filling import Kit
@@ -90,7 +91,7 @@ def issued(tmp_path_factory):
         kit.save(wb, f"{unit_id}.xlsx")
     kit.ingest()
     run(root, "audit", "--period", "2026S1", "--as-of", AS_OF.isoformat())
-    out = build_reports(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF)
+    out = build_reports(kit.project, kit.period, AS_OF)
     return kit, out.word, root / "outputs" / "2026S1" / "cong-van-don-doc-2026S1.docx"
 
 
@@ -290,7 +291,7 @@ def drawn(issued):
     patch = pytest.MonkeyPatch()
     patch.setattr(matplotlib.figure.Figure, "savefig", record)
     try:
-        data = gather(kit.settings, kit.registry, kit.matrix, kit.catalogue, kit.period, AS_OF)
+        data = gather(kit.project, kit.period, AS_OF)
         pictures = charts(data)
     finally:
         patch.undo()
@@ -332,7 +333,7 @@ def test_no_legend_entry_for_a_status_nobody_has(drawn):
     absent = [s for s in chart_module.STATUS_COLOURS if groups[s].sum() == 0]
     assert absent, "the fixture should leave some status empty"
     assert legends["task_status"] == present
-    from pipeline.audit import STATUS_LABELS
+    from pipeline.audit.status import STATUS_LABELS
 
     statuses = set(data.status["status"])
     assert legends["completeness"] == [STATUS_LABELS[s] for s in chart_module.SUBMISSION_COLOURS if s in statuses]

@@ -1,0 +1,1 @@
+"""The command line on top of the stages (Vietnamese help and errors) and the demo."""

@@ -1,0 +1,32 @@
+"""Writing one spreadsheet cell so that it stays what it is.
+
+Every workbook baocao writes (the summary, the audit, the findings and feedback) goes through
+`put`: numbers stay numbers, a blank stays blank, and text — above all text typed by a unit — is
+stored as text explicitly, so that "=SUM(A1)", "+84..." or "@x" never becomes a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from pipeline.common.text import printable
+
+
+def put(ws, row: int, column: int, value):
+    """One cell: numbers as numbers, NaN as blank, dates as dates, everything else as text."""
+    cell = ws.cell(row=row, column=column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return cell
+    if isinstance(value, bool):
+        cell.value = "Có" if value else "Không"
+        cell.data_type = "s"
+    elif isinstance(value, (dt.date, dt.datetime)):
+        cell.value = value
+    elif isinstance(value, (int, float)):
+        cell.value = int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
+    else:
+        cell.value = printable(str(value))   # (a control character would make openpyxl refuse the cell)
+        if cell.value:
+            cell.data_type = "s"   # "=SUM(A1)" typed by a unit stays these eight characters
+    return cell

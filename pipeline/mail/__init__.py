@@ -1,0 +1,1 @@
+"""Mail: composing and sending templates, feedback and reminders; collecting replies over IMAP."""

@@ -1,0 +1,121 @@
+"""The summary report of a period written: the Word, Excel and HTML files rendered in memory from
+the model (`pipeline.report.model`), then written into `outputs/<period>/`.
+
+`build_reports(...)` renders every file in memory first and then writes each one atomically
+(temporary file + rename), so a run that fails or is killed leaves the previous files intact.
+The same ledger, settings and as-of day give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.reference.periods import Period
+from pipeline.store.ledger import LedgerError
+from pipeline.store.lock import LockState, compare_issued, lock_state, remember_build
+from pipeline.report.excel import excel_bytes
+from pipeline.report.html import html_text
+from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
+from pipeline.report.word import word_bytes
+from pipeline.reference.project import Project
+from pipeline.common.docx_finish import write_issued
+
+
+@dataclass(frozen=True)
+class Outputs:
+    word: Path
+    excel: Path
+    html: Path
+    data: ReportData
+
+
+def render_all(data: ReportData) -> dict[str, bytes]:
+    """Every output file's name and bytes, rendered in memory."""
+    from pipeline.report import charts as _  # noqa: F401  (imported once, before a worker is forked)
+
+    name = report_name(data.period)
+    with _beside(data) as pool:
+        if pool is None:
+            context, pictures, xlsx = report_context(data), charts(data), None
+        else:
+            # on a second core: the commune charts, then the Excel file (which needs no chart);
+            # here meanwhile: the narrative and the other charts
+            communes, excel = pool.submit(_in_worker, "communes"), pool.submit(_in_worker, "excel")
+            context, others = report_context(data), charts(data, "others")
+            pictures = {"task_status": others["task_status"], **communes.result(),
+                        "completeness": others["completeness"]}
+        word = word_bytes(data, context, pictures)
+        html = html_text(data, context, pictures).encode("utf-8")
+        xlsx = excel.result() if pool is not None else excel_bytes(data)
+    return {f"{name}.docx": word, f"tong-hop-{data.period.code}.xlsx": xlsx, f"{name}.html": html}
+
+
+_FORKED_DATA = None   # what the forked worker inherits from the parent (no pickling of frames)
+
+
+@contextmanager
+def _beside(data):
+    """A forked process for part of the rendering, where there are several cores and the system
+    can fork (not Windows); else None, and the caller renders everything in this process."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED_DATA
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    _FORKED_DATA = data
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool
+    finally:
+        _FORKED_DATA = None
+
+
+def _in_worker(what: str):
+    return excel_bytes(_FORKED_DATA) if what == "excel" else charts(_FORKED_DATA, "communes")
+
+
+def build_reports(project: Project, period: Period, as_of: dt.date | None = None,
+                  force: bool = False) -> Outputs:
+    """Consolidates the period and writes its reports into outputs/<period>/ (see the module docstring).
+    Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
+    settings = project.settings
+
+    data = gather(project, period, as_of, force)
+    files = render_all(data)
+    folder = output_dir(settings, period)
+    written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
+    name = report_name(period)
+    return Outputs(written[f"{name}.docx"], folder / f"tong-hop-{period.code}.xlsx", folder / f"{name}.html", data)
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """A period's reports built as the officer's command builds them (see `report_period`)."""
+
+    outputs: Outputs
+    lock: LockState | None        # the period's lock: the reports were rebuilt from the figures as they were
+    not_recorded: str | None      # why this build is not recorded in the ledger (a read-only ledger)
+    changed: list[str] | None     # for a locked period, the files that differ from those issued
+
+
+def report_period(project: Project, period: Period, as_of: dt.date | None = None, force: bool = False) -> ReportRun:
+    """The period's reports, lock-aware: a locked period is rebuilt as of its lock's day and
+    compared with the issued files; otherwise the build is recorded (what `lock` will lock)."""
+    settings = project.settings
+    lock = lock_state(settings, period)
+    day = lock.report_as_of() if lock is not None else as_of
+    out = build_reports(project, period, day, force)
+    files = [out.word, out.excel, out.html]
+    not_recorded = None
+    if lock is None:   # (a locked period's figures are the lock's; a rebuild is not a new issue)
+        try:
+            remember_build(settings, period, out.data.as_of, files)
+        except LedgerError as exc:   # a read-only ledger: the reports are written, the build is not recorded
+            not_recorded = str(exc)
+    return ReportRun(out, lock, not_recorded, compare_issued(lock, files) if lock is not None else None)
