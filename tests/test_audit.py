@@ -104,7 +104,7 @@ def test_status_label_without_days():
 # ---------------------------------------------------------------- the letter's rendering
 
 def letter_context_for(settings, period, names, as_of=day(3), contact="Liên hệ: Phòng Nghiệp vụ Y & Dược <SYT>"):
-    from pipeline.audit.outputs import LetterSettings, letter_context
+    from pipeline.audit.letter import LetterSettings, letter_context
 
     addressed = pd.DataFrame({"unit_id": [f"12-X{n}" for n in range(len(names))], "unit_name": names,
                               "kind": ["department"] * len(names), "status": [MISSING] * len(names)})
@@ -115,7 +115,7 @@ def letter_context_for(settings, period, names, as_of=day(3), contact="Liên h�
 def test_letter_escapes_what_it_is_given(settings, period, tmp_path):
     from docx import Document
 
-    from pipeline.audit.outputs import render_letter
+    from pipeline.audit.letter import render_letter
     from conftest import PROJECT_ROOT
 
     names = ["Hội Liên hiệp Phụ nữ & Đoàn <Thanh niên> tỉnh", "Bộ Chỉ huy {{ Bộ đội }} Biên phòng tỉnh"]
@@ -131,7 +131,7 @@ def test_letter_escapes_what_it_is_given(settings, period, tmp_path):
 
 
 def test_a_missing_variable_fails_loudly(settings, period):
-    from pipeline.audit.outputs import render_letter
+    from pipeline.audit.letter import render_letter
     from pipeline.common.errors import ConfigError
     from conftest import PROJECT_ROOT
 
@@ -147,7 +147,7 @@ def test_a_missing_variable_fails_loudly(settings, period):
     (dt.date(2026, 6, 25), dt.date(2026, 6, 30)),   # Thursday + 5 = Tuesday
 ])
 def test_default_new_deadline_avoids_the_weekend(as_of, expected):
-    from pipeline.audit.outputs import default_new_deadline
+    from pipeline.audit.letter import default_new_deadline
 
     assert default_new_deadline(as_of, 5) == expected
 
@@ -158,13 +158,14 @@ def test_default_new_deadline_avoids_the_weekend(as_of, expected):
     (dt.date(2026, 12, 1), "ngày 01 tháng 12 năm 2026", "01/12/2026"),
 ])
 def test_dates_the_decree_30_way(day_, text, short):
-    from pipeline.audit.outputs import date_text, vn_date
+    from pipeline.common.formatting import date_text, vn_date
 
     assert (date_text(day_), vn_date(day_)) == (text, short)
 
 
 def test_the_new_deadline_is_the_original_one_until_it_passes(settings, period):
-    from pipeline.audit.outputs import AuditError, LetterSettings, resolve_new_deadline
+    from pipeline.audit.legend import AuditError
+    from pipeline.audit.letter import LetterSettings, resolve_new_deadline
 
     letter = LetterSettings.from_settings(settings)
     assert resolve_new_deadline(period, day(-2), day(5), letter) == D
@@ -174,7 +175,7 @@ def test_the_new_deadline_is_the_original_one_until_it_passes(settings, period):
 
 
 def test_many_communes_are_addressed_on_one_line(registry):
-    from pipeline.audit.outputs import addressee_lines
+    from pipeline.audit.letter import addressee_lines
 
     units = registry.units.rename(columns={"name": "unit_name"})
     some = units[units["id"].isin(["12-CA", "12-STP", "03388", "03390", "03405"])]
@@ -196,7 +197,7 @@ class _Terminal:
 
 @pytest.mark.parametrize("tty, no_color, expected", [(True, None, True), (True, "1", False), (False, None, False)])
 def test_colour_only_on_a_terminal_without_no_color(monkeypatch, tty, no_color, expected):
-    from pipeline.audit.outputs import use_colour
+    from pipeline.audit.terminal import use_colour
 
     if no_color is None:
         monkeypatch.delenv("NO_COLOR", raising=False)

@@ -123,7 +123,7 @@ def test_the_zone_is_configured_in_one_place(project):
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Bangkok"', 1), encoding="utf-8")
     settings = load_settings(project)
-    assert settings.timezone == "Asia/Bangkok" and settings.mail["timezone"] == "Asia/Bangkok"
+    assert settings.timezone == "Asia/Bangkok" and settings.mail.timezone == "Asia/Bangkok"
     config.write_text(text.replace('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Olympus"', 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="Mars/Olympus"):
         load_settings(project)

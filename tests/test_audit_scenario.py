@@ -25,7 +25,8 @@ from docx import Document
 
 from pipeline.audit.status import (LATE, MISSING, NOT_YET, ON_TIME, REJECTED, rates, submission_history,
                             submission_status)
-from pipeline.audit.outputs import LetterSettings, letter_addressees, status_lines, history_lines
+from pipeline.audit.letter import LetterSettings, letter_addressees
+from pipeline.audit.terminal import status_lines, history_lines
 from pipeline.reference.catalogue import load_catalogue
 from pipeline.cli.main import cli
 from pipeline.reference.settings import load_settings

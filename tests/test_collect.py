@@ -23,10 +23,10 @@ from mail_servers import (IMAP_PASSWORD, SMTP_PASSWORD, certificate, configure_m
 from pipeline.cli.main import cli
 from pipeline.mail.collect import imap_utf7, safe_file_name, unpack_zip
 from pipeline.intake.register import read_register
+from pipeline.common.filetypes import OLE_MAGIC
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def run(project, *args):

@@ -113,12 +113,55 @@ def test_every_module_is_in_a_stage_and_says_its_job():
         assert ast.get_docstring(tree), f"{path.relative_to(PROJECT_ROOT)} has no docstring saying its job"
 
 
+# SQL as the code writes it (upper case keywords): a query, a write, a table or view definition
+SQL = re.compile(r"\bSELECT\b.*?\bFROM\b|\bINSERT\s+(OR\s+[A-Z]+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|"
+                 r"\bDELETE\s+FROM\b|\b(CREATE|DROP|ALTER)\s+(TABLE|VIEW|INDEX|UNIQUE\s+INDEX|TRIGGER)\b|"
+                 r"\bPRAGMA\s+\w+", re.S)
+DATABASE_CALLS = re.compile(r"sqlite3\.connect|\.execute(many|script)?\(|\bread_sql(_query|_table)?\(")
+
+
+def strings_of(tree: ast.AST) -> list[str]:
+    """Every string literal, an f-string with each replacement field as "{}" (so that
+    f"SELECT {columns} FROM t" reads as one query)."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            out.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.append(node.value)
+    return out
+
+
+def sql_spoken(path: Path) -> list[str]:
+    """What in this file talks to the database: a connection or query call, or SQL in a string."""
+    text = path.read_text(encoding="utf-8")
+    found = [m.group(0) for m in DATABASE_CALLS.finditer(text)]
+    found += [m.group(0)[:40] for s in strings_of(ast.parse(text)) for m in SQL.finditer(s)]
+    return found
+
+
 def test_only_the_ledger_speaks_sql():
     offenders = []
     for name, path in project_modules().items():
         if name == "pipeline.store.ledger":
             continue
-        text = path.read_text(encoding="utf-8")
-        if "sqlite3.connect" in text or re.search(r"\.execute(many)?\(", text):
-            offenders.append(name)
-    assert not offenders, "SQL outside pipeline/store/ledger.py: " + ", ".join(offenders)
+        if spoken := sql_spoken(path):
+            offenders.append(f"{name}: {spoken[0]!r}")
+    assert not offenders, "SQL outside pipeline/store/ledger.py:\n" + "\n".join(offenders)
+
+
+def test_the_sql_finder_finds_sql(tmp_path):
+    """Each form of SQL the guard must see, and prose it must not mistake for SQL."""
+    speaking = ['db = sqlite3.connect(path)', 'rows = db.execute("SELECT 1")', 'pd.read_sql_query(q, db)',
+                'q = f"SELECT {cols} FROM t WHERE a = ?"', 'q = ("SELECT a "\n     "FROM t")',
+                'q = "INSERT OR IGNORE INTO t VALUES (?)"', 'q = "UPDATE t SET a = 1"', 'q = "DELETE FROM t"',
+                'S = """\nCREATE TABLE IF NOT EXISTS t (a)\n"""', 'q = "CREATE INDEX i ON t (a)"',
+                'q = "PRAGMA user_version"', 'conn.executescript(S)']
+    for number, line in enumerate(speaking):
+        path = tmp_path / f"speaking_{number}.py"
+        path.write_text(line + "\n", encoding="utf-8")
+        assert sql_spoken(path), line
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text('"""Select the rows from the ledger; update the set; the created table."""\n'
+                     'x = "Chọn từ danh sách"  # SELECT in a comment is not code\n', encoding="utf-8")
+    assert sql_spoken(quiet) == []

@@ -17,8 +17,8 @@ from mail_servers import (SMTP_PASSWORD, certificate, configure_mail, set_emails
 from pipeline.forms import layout
 from pipeline.cli.main import cli
 from pipeline.reference.settings import load_settings
-from pipeline.mail.send import (FEEDBACK, Outgoing, Recipient, compose, deliveries, mail_settings, parse_addresses,
-                           send_messages)
+from pipeline.mail.compose import FEEDBACK, Outgoing, Recipient, compose, parse_addresses
+from pipeline.mail.send import deliveries, send_messages
 from pipeline.reference.periods import parse_period
 
 # the test server warns that it takes a login without TLS: on loopback, that is the point
@@ -79,7 +79,7 @@ def test_compose_keeps_vietnamese_and_encodes_the_file_name_per_rfc2231(project,
     workbook = tmp_path / "Phản hồi - Xã Tả Lèng.xlsx"
     workbook.write_bytes(b"PK\x03\x04 test")
     unit = Recipient("03405", "Xã Tả Lèng", "commune", "a@x.vn", "Lò Thị Hương")
-    message = compose(settings, mail_settings(settings), FEEDBACK, period,
+    message = compose(settings, settings.mail, FEEDBACK, period,
                       Outgoing(unit, (workbook,), {"errors": 2, "warnings": 1, "findings": [
                           {"sheet": "Chỉ tiêu", "cell": "D14", "message": "Giá trị phải là số nguyên ≥ 0",
                            "severity": "error"}], "more": 2}), ["a@x.vn"])
@@ -529,6 +529,6 @@ def test_unit_text_in_the_feedback_mail_is_never_a_template(mail_project):
     ("CV 12 ngay 31.02.2026.pdf", "12", None),
 ])
 def test_letter_reference_from_the_file_name(name, number, day):
-    from pipeline.mail.send import letter_reference
+    from pipeline.mail.messages import letter_reference
 
     assert letter_reference(name) == (number, day)

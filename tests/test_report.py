@@ -26,8 +26,7 @@ from pipeline.reference.catalogue import load_catalogue
 from pipeline.cli.main import cli
 from pipeline.reference.settings import load_settings
 from pipeline.report.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_REPORTED, NOT_STARTED,
-                                  LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status,
-                                  vn_number)
+                                  LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, overall_status)
 from pipeline.common.errors import BaocaoError
 from pipeline.reference.matrix import load_matrix
 from pipeline.reference.periods import parse_period
@@ -36,6 +35,7 @@ from pipeline.report.build import build_reports, render_all
 from pipeline.report.model import gather, report_name
 from pipeline.report.excel import SHEET_CONTRIBUTIONS, SHEET_GRID, SHEET_INDICATORS, SHEET_PROVENANCE, SHEET_TASKS
 from pipeline.reference.units import load_registry
+from pipeline.common.formatting import vn_number
 
 from conftest import copy_project_data, soffice_convert
 from filling import Kit, fill, row_of, task_row

@@ -21,11 +21,12 @@ from docx import Document
 from pipeline.cli import demo
 from pipeline.reference.catalogue import load_catalogue
 from pipeline.cli.main import cli
-from pipeline.report.consolidate import LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, exact_sum, vn_number
+from pipeline.report.consolidate import LedgerData, TASK_REPORT_COLUMNS, VALUE_COLUMNS, consolidate, exact_sum
 from pipeline.reference.matrix import load_matrix
 from pipeline.reference.periods import parse_period
 from pipeline.report.model import appendix2_rows, compare_note, read_officer_text
 from pipeline.reference.units import load_registry
+from pipeline.common.formatting import vn_number
 
 from conftest import PROJECT_ROOT, soffice_convert
 from filling import Kit

@@ -84,8 +84,6 @@ def test_malformed_or_out_of_plan_period(settings, code):
 
 def test_deadline_override_from_configuration(project):
     config = project / "inputs" / "config.toml"
-    config.write_text(config.read_text(encoding="utf-8") + '\n[deadlines]\n"2026S1" = "2026-06-22"\n'
-                      .replace("[deadlines]\n", ""), encoding="utf-8")
     text = config.read_text(encoding="utf-8").replace('days_after_cutoff = 4', 'days_after_cutoff = 4\n"2026S1" = 2026-06-22')
     config.write_text(text, encoding="utf-8")
     settings = load_settings(project)

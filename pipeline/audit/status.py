@@ -30,14 +30,14 @@ accepted version was on time / expected units.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.common.clock import today
-from pipeline.store.ledger import open_readonly
+from pipeline.store.ledger import (judged_versions, pending_names, periods_received, received_hashes,
+                                   unidentified_names)
 from pipeline.reference.periods import Period
 from pipeline.reference.units import COMMUNE
 from pipeline.reference.project import Project
@@ -45,7 +45,6 @@ from pipeline.common.errors import BaocaoError
 from pipeline.intake.ingest import Source, discover, ingest_many, sha256_of, submissions_dir
 from pipeline.reference.obligations import expected_units
 from pipeline.reference.periods import parse_period
-from pipeline.store.ledger import LOCKED_OUT_SQL
 
 ON_TIME, LATE, REJECTED, NOT_YET, MISSING = "on_time", "late", "rejected", "not_yet_received", "missing"
 STATUSES = (ON_TIME, LATE, REJECTED, NOT_YET, MISSING)
@@ -74,25 +73,7 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     An absent ledger means nothing was received yet. Pending (not yet judged) files and files
     whose unit could not be identified are not a unit's submission.
     """
-    if not ledger_path.is_file():
-        return pd.DataFrame(columns=RECEIPT_COLUMNS)
-
-    # a file received after its period's lock does not count (pipeline/store/lock.py)
-    sql = ("SELECT unit_id, period, version, outcome, receipt_date, errors, warnings, original_name AS file "
-           "FROM submissions s WHERE unit_id IS NOT NULL AND version IS NOT NULL AND outcome != 'pending'")
-    args: tuple = ()
-    if period_codes is not None:
-        sql += f" AND period IN ({','.join('?' * len(period_codes))})"
-        args = tuple(period_codes)
-    db = open_readonly(ledger_path)
-    try:
-        if not _has_submissions(db):
-            return pd.DataFrame(columns=RECEIPT_COLUMNS)
-        if _has_table(db, "period_locks"):
-            sql += f" AND NOT {LOCKED_OUT_SQL}"
-        frame = pd.read_sql_query(sql + " ORDER BY period, unit_id, version", db, params=args)
-    finally:
-        db.close()
+    frame = judged_versions(ledger_path, period_codes)   # a file received after its period's lock does not count
     frame["receipt_date"] = frame["receipt_date"].map(lambda s: dt.date.fromisoformat(str(s)[:10]))
     return frame[RECEIPT_COLUMNS]
 
@@ -101,37 +82,12 @@ def unidentified_files(ledger_path: Path, period_code: str, as_of: dt.date, prov
     """Files received for the period by `as_of` whose unit could not be identified: a unit listed as
     missing may have sent one of them (their findings are in outputs/<period>/kiem-tra.xlsx). With
     `province`, only the files that province received (a ledger may be shared)."""
-    where = " AND (province IS NULL OR province = ?)" if province is not None else ""
-    rows = _submission_rows(ledger_path, "SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
-                            f"AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ?{where} "
-                            "ORDER BY original_name",
-                            (period_code, as_of.isoformat(), *(() if province is None else (province,))))
-    return [r[0] for r in rows]
+    return unidentified_names(ledger_path, period_code, as_of.isoformat(), province)
 
 
 def ledger_periods(ledger_path: Path) -> list[str]:
     """The period codes that have at least one file in the ledger."""
-    return [r[0] for r in _submission_rows(ledger_path, "SELECT DISTINCT period FROM submissions")]
-
-
-def _submission_rows(ledger_path: Path, sql: str, params: tuple = ()) -> list:
-    """The rows of a query on the ledger's submissions; none when there is no ledger or no file yet."""
-    if not ledger_path.is_file():
-        return []
-    db = open_readonly(ledger_path)
-    try:
-        return db.execute(sql, params).fetchall() if _has_submissions(db) else []
-    finally:
-        db.close()
-
-
-def _has_submissions(db: sqlite3.Connection) -> bool:
-    # a ledger another command created before any ingestion may not have the table yet
-    return _has_table(db, "submissions")
-
-
-def _has_table(db: sqlite3.Connection, name: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+    return periods_received(ledger_path)
 
 
 # ---------------------------------------------------------------- the one computation
@@ -333,12 +289,8 @@ def waiting_files(settings, period: Period) -> list[str]:
 
     folder = submissions_dir(settings, period)
     ledger_path = settings.path("ledger")
-    where = " AND (province IS NULL OR province = ?)"
-    known = {r[0] for r in _submission_rows(ledger_path, f"SELECT sha256 FROM submissions WHERE period = ?{where}",
-                                            (period.code, settings.province_code))}
-    pending = [r[0] for r in _submission_rows(
-        ledger_path, f"SELECT original_name FROM submissions WHERE period = ? AND outcome = 'pending'{where}",
-        (period.code, settings.province_code))]
+    known = received_hashes(ledger_path, period.code, settings.province_code)
+    pending = pending_names(ledger_path, period.code, settings.province_code)
     new = []
     for path in discover(folder):
         try:

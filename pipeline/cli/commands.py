@@ -13,6 +13,7 @@ from pipeline.cli import vi as cli_vi
 from pipeline.cli.vi import DATE, EXISTING_FOLDER, FILE, FOLDER, PERIOD, YEAR
 from pipeline.common.errors import BaocaoError
 from pipeline.reference.project import Project
+from pipeline.common.formatting import dmy, vn_number
 
 
 class OfficerError(click.ClickException):
@@ -140,8 +141,8 @@ def obligations(project: Project, period_code: str, unit_id: str | None) -> None
     )[["unit_id", "unit", "task_id", "role", "timeframe", "due"]]
     _echo_table(table.rename(columns={"unit_id": "Mã ĐV", "unit": "Đơn vị", "task_id": "Nhiệm vụ",
                                       "role": "Vai trò", "timeframe": "Thời gian", "due": "Kỳ này"}))
-    click.echo(f"\nKỳ {period.label} ({period.window_start:%d/%m/%Y}-{period.cutoff:%d/%m/%Y}), "
-               f"hạn nộp {period.deadline:%d/%m/%Y}: {frame['unit_id'].nunique()} đơn vị, {len(frame)} dòng nhiệm vụ.")
+    click.echo(f"\nKỳ {period.label} ({dmy(period.window_start)}-{dmy(period.cutoff)}), "
+               f"hạn nộp {dmy(period.deadline)}: {frame['unit_id'].nunique()} đơn vị, {len(frame)} dòng nhiệm vụ.")
 
 
 @cli.command()
@@ -164,7 +165,7 @@ def templates(project: Project, period_code: str, unit_id: str | None) -> None:
 
     _echo_table(pd.DataFrame(rows)[["Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu"]])
     folder = templates_dir(project.settings, period)
-    click.echo(f"\nĐã tạo {len(rows)} biểu mẫu kỳ {period.label} (hạn nộp {period.deadline:%d/%m/%Y}) "
+    click.echo(f"\nĐã tạo {len(rows)} biểu mẫu kỳ {period.label} (hạn nộp {dmy(period.deadline)}) "
                f"trong {folder}; danh sách: {folder / MANIFEST_NAME}")
 
 
@@ -189,9 +190,7 @@ def _mail_unset(settings) -> str:
     """What the mailbox settings still lack for --send, in the officer's words ('' when nothing)."""
     import os
 
-    from pipeline.mail.send import mail_settings
-
-    cfg = mail_settings(settings)
+    cfg = settings.mail
     keys = [f"[mail] {key}" for key in ("from_address", "smtp_host") if not getattr(cfg, key)]
     said = [f"điền {', '.join(keys)} trong inputs/config.toml"] if keys else []
     if cfg.smtp_auth and not os.environ.get(cfg.smtp_password_env):
@@ -214,7 +213,9 @@ def distribute(project: Project, period_code: str, unit_id: str | None, send: bo
 
     Ví dụ: python -m pipeline distribute --period 2026S1 --send
     """
-    from pipeline.mail.send import DISTRIBUTE, distribution, send_messages
+    from pipeline.mail.compose import DISTRIBUTE
+    from pipeline.mail.messages import distribution
+    from pipeline.mail.send import send_messages
 
     period = project.period(period_code)
     items = distribution(project, period, unit_id)
@@ -239,7 +240,9 @@ def send_feedback(project: Project, period_code: str, unit_id: str | None, folde
 
     Ví dụ: python -m pipeline send-feedback --period 2026S1 --send
     """
-    from pipeline.mail.send import FEEDBACK, feedback, send_messages
+    from pipeline.mail.compose import FEEDBACK
+    from pipeline.mail.messages import feedback
+    from pipeline.mail.send import send_messages
 
     period = project.period(period_code)
     _ingest_first(project, period, no_ingest)
@@ -275,8 +278,9 @@ def send_reminders(project: Project, period_code: str, unit_ids: tuple[str, ...]
     Ví dụ: python -m pipeline send-reminders --period 2026S1 --letter "123-SYT-NVY 20-06-2026.pdf" --send
     """
     from pipeline.common.errors import MailError
-    from pipeline.mail.send import (REMINDER, audit_addressees, reminder_letter_path, reminders, send_messages,
-                               signed_letter)
+    from pipeline.mail.compose import REMINDER
+    from pipeline.mail.messages import audit_addressees, reminder_letter_path, reminders, signed_letter
+    from pipeline.mail.send import send_messages
 
     if letter and draft:
         raise MailError("Chọn một trong hai: --letter (công văn đã ký) hoặc --draft (bản dự thảo), không dùng cả hai.")
@@ -453,7 +457,7 @@ def history(project: Project, unit_id: str, period_code: str, no_ingest: bool) -
         if not versions:
             return
         _echo_table(pd.DataFrame([{
-            "Bản": v["version"] or f"bản ký ({v['format']})", "Tệp": v["original_name"], "Ngày nhận": f"{pd.Timestamp(v['receipt_date']):%d/%m/%Y}",
+            "Bản": v["version"] or f"bản ký ({v['format']})", "Tệp": v["original_name"], "Ngày nhận": dmy(pd.Timestamp(v['receipt_date'])),
             "Kết quả": outcome_label(v["outcome"]), "Lỗi": v["errors"], "Cảnh báo": v["warnings"],
             "Trạng thái": "đang dùng" if v["is_current"] else ("đã thay thế" if v["superseded"] else
                                                                  "nhận sau khi khoá kỳ" if v["id"] in late else ""),
@@ -498,8 +502,10 @@ def audit(project: Project, period_code: str | None, as_of, new_deadline, show_h
     Ví dụ: python -m pipeline audit --period 2026S1 --as-of 2026-06-20
     """
     from pipeline.audit.status import submission_history, submission_status, unidentified_files
-    from pipeline.audit.outputs import (AuditError, dmy, history_lines, status_lines, use_colour, write_audit,
-                                        write_history_page)
+    from pipeline.audit.legend import AuditError
+    from pipeline.audit.outputs import write_audit
+    from pipeline.audit.page import write_history_page
+    from pipeline.audit.terminal import history_lines, status_lines, use_colour
     from pipeline.common.clock import today
 
     if not period_code and not show_history:
@@ -552,13 +558,13 @@ def _echo_after_lock(project: Project, period) -> set[str]:
     state = lock_state(project.settings, period)
     if state is None:
         return set()
-    click.echo(f"\nKỳ {period.code} đã khoá ngày {state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày "
-               f"{state.as_of:%d/%m/%Y}): {len(state.after)} tệp nhận sau khi khoá.")
+    click.echo(f"\nKỳ {period.code} đã khoá ngày {dmy(state.locked_on)} (báo cáo đã phát hành, số liệu tính đến ngày "
+               f"{dmy(state.as_of)}): {len(state.after)} tệp nhận sau khi khoá.")
     if state.after:
         names = project.registry.name_of
         _echo_table(pd.DataFrame([{
             "Tệp": r["original_name"], "Đơn vị": names.get(r["unit_id"], "") if r["unit_id"] else "(không xác định)",
-            "Ngày nhận": f"{pd.Timestamp(r['receipt_date']):%d/%m/%Y}",
+            "Ngày nhận": dmy(pd.Timestamp(r['receipt_date'])),
             "Tính vào báo cáo": "có (được chấp thuận)" if r["counted"] else "không",
         } for r in state.after]))
     return {r["unit_id"] for r in state.after if r["unit_id"]}
@@ -595,8 +601,8 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     lock, out = run.lock, run.outputs
     if lock is not None:
         day = out.data.as_of
-        click.echo(f"Kỳ {period.code} đã khoá ngày {lock.locked_on:%d/%m/%Y}: báo cáo được tạo lại từ số liệu lúc khoá "
-                   f"(tính đến ngày {day:%d/%m/%Y})" + (f", không theo --as-of {as_of:%d/%m/%Y}" if as_of else "")
+        click.echo(f"Kỳ {period.code} đã khoá ngày {dmy(lock.locked_on)}: báo cáo được tạo lại từ số liệu lúc khoá "
+                   f"(tính đến ngày {dmy(day)})" + (f", không theo --as-of {dmy(as_of)}" if as_of else "")
                    + (f"; tính cả tệp của đơn vị được chấp thuận nộp muộn: {', '.join(lock.exceptions)}"
                       if lock.exceptions else "") + ".")
     if run.not_recorded:
@@ -680,7 +686,7 @@ def lock(project: Project, period_code: str, exceptions: tuple[str, ...]) -> Non
         click.echo(f"Kỳ {period.code} đã khoá; đơn vị được chấp thuận nộp muộn: {', '.join(result.exceptions)}.")
         return
     click.echo(f"Đã khoá kỳ {period.label} ({period.code}): {len(result.files)} tệp báo cáo đã phát hành "
-               f"({', '.join(result.files)}), số liệu tính đến ngày {result.as_of:%d/%m/%Y}.")
+               f"({', '.join(result.files)}), số liệu tính đến ngày {dmy(result.as_of)}.")
     for name in result.edited:
         click.echo(f"Lưu ý: tệp {name} đã được sửa sau khi chương trình tạo; khi tạo lại, chương trình ra bản gốc "
                    "(không có phần sửa tay).")
@@ -724,7 +730,6 @@ def rollup(project: Project, period_code: str, as_of, out: Path | None, others: 
 
     Ví dụ: python -m pipeline rollup --period 2026S1 ../dien-bien ../son-la
     """
-    from pipeline.report.consolidate import vn_number
     from pipeline.report.rollup import ProvinceData, indicator_table, rollup as roll_up
 
     provinces = [ProvinceData.of(p.settings, p.registry, p.matrix, p.catalogue)

@@ -24,6 +24,7 @@ from pipeline.common.text import ascii_slug
 from pipeline.reference.project import Project
 from pipeline.common.errors import UnknownUnitError
 from pipeline.reference.obligations import expected_units, obligations
+from pipeline.common.formatting import dmy, thousands
 
 MANIFEST_NAME = "danh-sach-bieu-mau.csv"
 MANIFEST_COLUMNS = ("Mã đơn vị", "Tên đơn vị", "Tệp", "Số nhiệm vụ", "Số chỉ tiêu", "Phiên bản mẫu",
@@ -107,13 +108,13 @@ def template_specs(project: Project, period: Period, unit_id: str | None = None)
     owed = obligations(matrix, registry, period, unit_id)
     standing = registry.units[registry.units["name"] == settings.standing_unit]
     # units reply to the mailbox that `collect` reads; the standing unit's own address otherwise
-    standing_email = str(settings.mail.get("from_address") or "") or (standing["email"].iloc[0] if len(standing) else "")
+    standing_email = settings.mail.from_address or (standing["email"].iloc[0] if len(standing) else "")
     common = {
         "period_code": period.code, "period_label": period.label,
-        "window_start": f"{period.window_start:%d/%m/%Y}", "cutoff": f"{period.cutoff:%d/%m/%Y}",
-        "deadline": f"{period.deadline:%d/%m/%Y}", "standing_unit": settings.standing_unit,
+        "window_start": dmy(period.window_start), "cutoff": dmy(period.cutoff),
+        "deadline": dmy(period.deadline), "standing_unit": settings.standing_unit,
         "standing_email": standing_email, "plan_years": f"{settings.plan_first_year}-{settings.plan_last_year}",
-        "statuses": list(STATUS_MEANINGS.items()), "max_text": f"{layout.MAX_TEXT_LENGTH:,}".replace(",", "."),
+        "statuses": list(STATUS_MEANINGS.items()), "max_text": thousands(layout.MAX_TEXT_LENGTH),
     }
     # plain rows, grouped once: per-unit DataFrame filtering and itertuples cost more than the
     # workbooks themselves
@@ -303,7 +304,7 @@ def _write_guide(ws, spec: TemplateSpec, fmt: dict) -> None:
 def _write_title(ws, spec: TemplateSpec, title: str, last_column: str, fmt: dict) -> None:
     ws.merge_range(f"A1:{last_column}1", title, fmt["title"])
     ws.merge_range(f"A2:{last_column}2", f"Đơn vị: {spec.unit_name} - Kỳ báo cáo: {spec.period_label} "
-                                         f"(số liệu từ {spec.window_start:%d/%m/%Y} đến {spec.cutoff:%d/%m/%Y})",
+                                         f"(số liệu từ {dmy(spec.window_start)} đến {dmy(spec.cutoff)})",
                    fmt["subtitle"])
     ws.set_row(0, 22)
     ws.set_row(1, 32)
@@ -329,8 +330,8 @@ def _write_info(ws, spec: TemplateSpec, fmt: dict) -> None:
             ws.write_blank(cell, None, fmt["input_date"])
             dv = _validation("date", criteria="between", minimum=earliest, maximum=latest,
                              title="Ngày lập báo cáo",
-                             prompt=f"Ghi ngày theo dạng ngày/tháng/năm, từ {earliest:%d/%m/%Y} đến {latest:%d/%m/%Y}.",
-                             error=f"Ngày lập báo cáo phải là ngày hợp lệ từ {earliest:%d/%m/%Y} đến {latest:%d/%m/%Y}.")
+                             prompt=f"Ghi ngày theo dạng ngày/tháng/năm, từ {dmy(earliest)} đến {dmy(latest)}.",
+                             error=f"Ngày lập báo cáo phải là ngày hợp lệ từ {dmy(earliest)} đến {dmy(latest)}.")
         else:
             ws.write_blank(cell, None, fmt["input_text"])
             dv = _text_validation(label)

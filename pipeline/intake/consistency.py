@@ -24,6 +24,7 @@ from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
 from pipeline.intake.findings import WARNING, finding
 from pipeline.common.io_csv import read_text_table, validate_table
+from pipeline.common.formatting import decimal_comma, thousands
 
 RULES_FILE = "consistency.csv"
 # The finding's rule code for each kind of relation (titles in schemas/rules.csv).
@@ -162,7 +163,7 @@ def _nan(value) -> bool:
 def _show(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value).replace(".", ",")
+    return thousands(value) if isinstance(value, int) else decimal_comma(value)
 
 
 def _short(value, width: int = 40) -> str:

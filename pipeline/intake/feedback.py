@@ -27,6 +27,8 @@ from pipeline.store.ledger import OUTCOME_LABELS, Ledger
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug, printable
 from pipeline.intake.rules import rule_title
+from pipeline.common.filetypes import FORMATS, OOXML_FORMATS
+from pipeline.common.formatting import dmy_iso
 
 CHECK_REPORT_NAME = "kiem-tra.xlsx"
 FEEDBACK_DIR = "phan-hoi"
@@ -122,10 +124,6 @@ def write_check_report(settings, ledger: Ledger, period: Period, registry) -> Pa
     return path
 
 
-def _day(iso: str) -> str:
-    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
-
-
 def feedback_name(period: Period, unit_id: str | None, unit_name: str, sha: str) -> str:
     if unit_id:
         return f"{period.code}_{unit_id}_{ascii_slug(unit_name)}_phan-hoi.xlsx"
@@ -177,7 +175,7 @@ def feedback_bytes(source: Path, submission, unit_name: str, findings: list, per
     from openpyxl.styles import PatternFill
 
     wb = None
-    if submission["format"] in ("xlsx", "xlsm"):
+    if submission["format"] in OOXML_FORMATS:
         try:
             with warnings.catch_warnings():  # openpyxl notes what it drops (LibreOffice's extensions)
                 warnings.simplefilter("ignore")
@@ -249,12 +247,12 @@ def _write_feedback_list(ws, submission, unit_name: str, findings: list, period:
     put(ws, 1, 1, title).font = Font(name=FONT, bold=True, size=14)
     who = f"{unit_name} ({submission['unit_id']})" if submission["unit_id"] else "(chưa xác định được đơn vị)"
     put(ws, 2, 1, f"Đơn vị: {who} - Tệp: {submission['original_name']} - Bản {submission['version'] or '-'}, "
-                   f"nhận ngày {_day(submission['receipt_date'])}").font = Font(name=FONT, italic=True)
+                   f"nhận ngày {dmy_iso(submission['receipt_date'])}").font = Font(name=FONT, italic=True)
     verdict = (f"Báo cáo CHƯA được chấp nhận: có {errors} lỗi phải sửa. Hãy sửa các ô dưới đây (ô tô đỏ trong các trang) "
                "rồi gửi lại toàn bộ tệp." if errors else
                "Báo cáo đã được chấp nhận. Các cảnh báo dưới đây (ô tô vàng) cần kiểm tra lại; nếu số liệu đúng, "
                "không cần gửi lại.")
-    if not annotated and submission["format"] in ("ods", "xls"):
+    if not annotated and submission["format"] in FORMATS and submission["format"] not in OOXML_FORMATS:
         verdict += f" (Tệp gốc dạng .{submission['format']}: danh sách dưới đây chỉ rõ trang và ô cần sửa.)"
     put(ws, 3, 1, verdict).font = Font(name=FONT, bold=True, color="C00000" if errors else "806000")
     for row, height in ((1, 22), (2, 32), (3, 34)):

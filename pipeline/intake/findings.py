@@ -3,6 +3,7 @@ the check workbook and the unit's feedback all record it."""
 
 from __future__ import annotations
 
+from pipeline.common.formatting import thousands
 from pipeline.common.text import printable
 
 ERROR, WARNING = "error", "warning"
@@ -20,4 +21,4 @@ def show_value(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value)
-    return text if len(text) <= 200 else text[:200] + f"… ({len(text):,} ký tự)".replace(",", ".")
+    return text if len(text) <= 200 else text[:200] + f"… ({thousands(len(text))} ký tự)"

@@ -31,24 +31,23 @@ import hashlib
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.common import clock
-
+from pipeline.common.errors import BaocaoError, IngestError
+from pipeline.common.filetypes import ATTACHMENT_SUFFIXES, FORMATS, OLE_MAGIC, SIGNATURES, ZIP_MAGIC
+from pipeline.common.text import ascii_slug, fold, nfc, strip_controls
 from pipeline.forms import layout
 from pipeline.intake.consistency import load_rules, locked_texts
-from pipeline.common.errors import BaocaoError, IngestError
-from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, open_readonly, run_lock
+from pipeline.store.ledger import ACCEPTED, REJECTED, WARNED, Ledger, Received, run_lock, signed_scans
 from pipeline.reference.periods import Period, plan_periods
-from pipeline.intake.reader import FORMATS, MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
+from pipeline.intake.reader import MAX_FILE_BYTES, Unreadable, Workbook, defined_value, read_workbook
 from pipeline.intake.register import REGISTER_NAME, read_register
-from pipeline.common.text import ascii_slug, fold, nfc, strip_controls
 from pipeline.intake.findings import ERROR, WARNING, finding
 from pipeline.intake.validate import (Expectations, Item, check_across, check_schemas, extract, locate_sheets,
                                       read_findings)
@@ -60,7 +59,6 @@ from pipeline.reference.catalogue import indicator_obligations
 from pipeline.reference.obligations import obligations
 
 ARCHIVE_DIR = "archive"
-ATTACHMENT_SUFFIXES = ("pdf", "png", "jpg", "jpeg", "tif", "tiff")
 IDENTIFIED_BY_LABELS = {"metadata": "dữ liệu nhận diện của biểu mẫu", "sheet": "trang Thông tin",
                         "file_name": "tên tệp"}
 _PROGRESS_FROM = 30   # files; below this a batch takes less than a moment
@@ -118,7 +116,7 @@ def _not_a_report(path: Path, relative: Path) -> str | None:
             head = path.open("rb").read(8) if size else b""
         except OSError:
             return None
-        if size <= LOCK_FILE_BYTES and not head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        if size <= LOCK_FILE_BYTES and not head.startswith((ZIP_MAGIC, OLE_MAGIC)):
             return "tệp khoá của Office/LibreOffice (tệp đang mở)"
         return None
     if any(part.startswith(".") for part in relative.parts):
@@ -175,19 +173,8 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
 
 def signed_copies(settings, period_code: str) -> dict[str, list[str]]:
     """unit id -> the names of the signed scans (PDF, images) kept beside its workbook this period."""
-    path = settings.path("ledger")
-    if not path.is_file():
-        return {}
     out: dict[str, list[str]] = {}
-    with closing(open_readonly(path)) as db:
-        try:
-            rows = db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
-                              "AND version IS NULL AND format IN ('pdf', 'image') "
-                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
-                              (period_code, settings.province_code)).fetchall()
-        except sqlite3.OperationalError:   # a ledger without submissions yet
-            return {}
-    for unit_id, name in rows:
+    for unit_id, name in signed_scans(settings.path("ledger"), period_code, settings.province_code):
         out.setdefault(unit_id, []).append(name)
     return out
 
@@ -667,8 +654,6 @@ class _Read:
 READ_SECONDS = 20          # a file still being read after this long is rejected (a damaged .xls can loop)
 WORKER_MEMORY = 1 << 30    # the address space a reading process may add to what it inherits
 _IN_PROCESS = False        # read in this process (tests comparing with the reading processes set it)
-_SIGNATURES = ((b"%PDF", "pdf"), (b"\x89PNG", "image"), (b"\xff\xd8\xff", "image"), (b"II*\x00", "image"),
-               (b"MM\x00*", "image"))
 
 
 def _read_all(jobs: list, contexts: list, progress) -> list[_Read]:
@@ -885,7 +870,7 @@ def _examine_file(result: "_Read", path: Path | None, data: bytes | None, contex
     directory, exp, period, by_file, _known = contexts[result.batch]
     name = result.name
     head = data[:8] if data is not None else b""
-    kind = next((k for magic, k in _SIGNATURES if head.startswith(magic)), None)
+    kind = next((k for magic, k in SIGNATURES if head.startswith(magic)), None)
     if kind is not None:   # a signed scan or a photo: kept beside the unit's workbook, not read
         result.attachment = kind
         register = by_file.get(name) or by_file.get(Path(name).name)

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
+from pipeline.common.filetypes import EMPTY_ZIP_MAGIC, OLE_MAGIC, OOXML_FORMATS, ZIP_MAGIC
+from pipeline.common.formatting import thousands
+
 # A filled template is 20-60 KB; a unit pasting long texts might reach a few MB.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024   # the sum of the zip directory's sizes
@@ -39,8 +42,6 @@ MAX_ROW = 9999
 MAX_COLUMN = 702                            # ZZ
 EXCEL_MAX_ROW, EXCEL_MAX_COLUMN = 1048576, 16384
 
-FORMATS = ("xlsx", "xlsm", "xls", "ods")
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
@@ -103,7 +104,7 @@ def column_letter(index: int) -> str:
 
 
 def sniff(path: Path) -> str:
-    """The workbook format of `path` ('xlsx', 'xlsm', 'xls', 'ods'), judged from its bytes."""
+    """The workbook format of `path` (one of filetypes.FORMATS), judged from its bytes."""
     fmt, archive = _sniff(_file_bytes(path), path.suffix)
     if archive is not None:
         archive.close()
@@ -130,7 +131,7 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, zipfile.ZipFile | None]:
         raise Unreadable("empty_file", "Tệp rỗng (0 byte): tệp bị lỗi khi lưu hoặc gửi; hãy gửi lại tệp biểu mẫu đã điền.")
     head = data[:8]
     suffix = suffix.lower().lstrip(".")
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+    if head.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         return _sniff_zip(data)
     if head == OLE_MAGIC:
         if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
@@ -220,7 +221,7 @@ def _read(path: Path, data: bytes, fmt: str, archive: zipfile.ZipFile | None, sk
     defined: dict[str, str] = {}
     external = 0
     try:
-        if fmt in ("xlsx", "xlsm"):
+        if fmt in OOXML_FORMATS:
             defined, external = _scan_xlsx(archive, facts, skip)
         elif fmt == "ods":
             defined = _scan_ods(archive, facts)
@@ -276,8 +277,8 @@ def _damaged(exc: BaseException) -> Unreadable:
 
 def _far_cell(sheet: str, ref: str, row: int, column: int) -> Unreadable:
     beyond = row > EXCEL_MAX_ROW or column > EXCEL_MAX_COLUMN
-    why = ("vượt quá giới hạn của Excel (dòng 1.048.576, cột XFD)" if beyond else
-           f"nằm quá xa vùng biểu mẫu (quá dòng {MAX_ROW:,} hoặc cột {column_letter(MAX_COLUMN - 1)})".replace(",", "."))
+    why = (f"vượt quá giới hạn của Excel (dòng {thousands(EXCEL_MAX_ROW)}, cột XFD)" if beyond else
+           f"nằm quá xa vùng biểu mẫu (quá dòng {thousands(MAX_ROW)} hoặc cột {column_letter(MAX_COLUMN - 1)})")
     return Unreadable("cell_out_of_range", f"Trang '{sheet}' có ô {ref} {why}: tệp không được đọc để bảo đảm an "
                                            "toàn. Hãy xoá nội dung ở ô đó (hoặc chép số liệu sang biểu mẫu gốc) "
                                            "rồi gửi lại.")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
+from pipeline.common.formatting import dmy
 
 REGISTER_NAME = "so-den.csv"
 COLUMNS = ("Tên tệp", "Đơn vị", "Ngày đến", "Số đến", "Ghi chú")
@@ -80,7 +81,7 @@ def append_receipts(folder: Path, receipts: list[Receipt]) -> None:
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(COLUMNS)
             for r in [*existing, *receipts]:
-                writer.writerow([r.file_name, r.unit, r.received.strftime("%d/%m/%Y"), r.number, r.note])
+                writer.writerow([r.file_name, r.unit, dmy(r.received), r.number, r.note])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

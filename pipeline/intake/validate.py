@@ -28,6 +28,7 @@ from pipeline.intake.findings import ERROR, WARNING, finding, show_value
 from pipeline.intake.reader import Sheet, Workbook, column_index
 from pipeline.common.text import fold, nfc
 from pipeline.intake.register import parse_date
+from pipeline.common.formatting import dmy, dmy_hm, significant, thousands
 
 INFO, TASKS, INDICATORS = layout.SHEET_INFO, layout.SHEET_TASKS, layout.SHEET_INDICATORS
 DATA_SHEETS = (INFO, TASKS, INDICATORS)
@@ -262,7 +263,7 @@ def parse_number(raw, decimal: bool) -> Parsed:
         value = -value
     if not how and not suffix:
         return Parsed(value)
-    shown = f"{value:,.10g}".replace(",", "X").replace(".", ",").replace("X", ".")
+    shown = significant(value)
     parts = [p for p in (how, f"bỏ chữ '{suffix}'" if suffix else "") if p]
     return Parsed(value, "vietnamese_number", WARNING,
                   f"Đã hiểu '{text}' là {shown} ({', '.join(parts)}); lần sau hãy chỉ ghi số.")
@@ -275,9 +276,9 @@ def clean_text(raw) -> tuple[str | None, bool]:
     if isinstance(raw, float):
         text = str(int(raw)) if raw.is_integer() else repr(raw)
     elif isinstance(raw, dt.datetime):
-        text = f"{raw:%d/%m/%Y %H:%M}" if (raw.hour or raw.minute) else f"{raw:%d/%m/%Y}"
+        text = dmy_hm(raw) if (raw.hour or raw.minute) else dmy(raw)
     elif isinstance(raw, dt.date):
-        text = f"{raw:%d/%m/%Y}"
+        text = dmy(raw)
     else:
         text = str(raw)
     text = text.strip()
@@ -546,7 +547,7 @@ def _number_cell(item: Item, sheet: Sheet, row: int, letter: str, decimal: bool,
         return raw, False, show_value(raw)
     parsed = parse_number(raw, decimal)
     if parsed.value is not None and abs(parsed.value) > ceiling:
-        shown_ceiling = f"{ceiling:,.0f}".replace(",", ".")
+        shown_ceiling = thousands(round(ceiling))
         parsed = Parsed(None, "above_ceiling", ERROR,
                         f"Giá trị {show_value(parsed.value) if abs(parsed.value) < 1e15 else format(parsed.value, '.3g')} "
                         f"vượt quá mức tối đa hợp lý cho một đơn vị ({shown_ceiling}): hãy kiểm tra lại số đã ghi "

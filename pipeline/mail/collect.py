@@ -24,7 +24,6 @@ import hashlib
 import imaplib
 import io
 import re
-import sqlite3
 import ssl
 import unicodedata
 import zipfile
@@ -37,19 +36,18 @@ from pathlib import Path
 
 from pipeline.common import clock
 from pipeline.common.atomic import write_bytes
-from pipeline.reference.settings import Settings
+from pipeline.reference.settings import MailSettings, Settings
 from pipeline.common.errors import MailError
-from pipeline.mail.send import (MailSettings, check_plain_allowed, connect_ledger, first_sent,
-                           mail_settings, password_from_env)
+from pipeline.mail.send import check_plain_allowed, connect_ledger, first_sent, password_from_env
 from pipeline.reference.periods import Period
 from pipeline.intake.register import REGISTER_NAME, Receipt, append_receipts, read_register
 from pipeline.common.text import nfc
-from pipeline.mail.send import parse_addresses, recipients_from_registry
+from pipeline.mail.compose import parse_addresses, recipients_from_registry
 from pipeline.store.ledger import run_lock
+from pipeline.store.ledger import MailLog, SqliteError
+from pipeline.common.filetypes import OLE_MAGIC, ZIP_MAGIC, is_spreadsheet_name
+from pipeline.common.formatting import dmy, hm_dmy, megabytes
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # the legacy .xls container
 MAX_ZIP_MEMBERS = 200
 IMAP_TIMEOUT = 60
 FETCH_CHUNK = 200
@@ -62,26 +60,6 @@ _SYSTEM_NAMES = {"thumbs.db", "desktop.ini", ".ds_store", REGISTER_NAME}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SAVED, DUPLICATE, UNUSABLE = "saved", "duplicate", "unusable"
-
-COLLECTED_SCHEMA = """
-CREATE TABLE IF NOT EXISTS mail_collected (
-    id INTEGER PRIMARY KEY,
-    period TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    message_date TEXT NOT NULL,          -- the receipt date, ISO
-    attachment_name TEXT NOT NULL,       -- as sent; 'a.zip/b.xlsx' for a file inside a zip; '' for the message
-    attachment_sha256 TEXT NOT NULL,
-    saved_as TEXT NOT NULL,              -- relative to the period folder; '' when not saved
-    outcome TEXT NOT NULL,               -- saved | duplicate | unusable
-    reason TEXT NOT NULL,
-    time TEXT NOT NULL                   -- when it was collected, ISO 8601 UTC
-);
-CREATE INDEX IF NOT EXISTS mail_collected_message ON mail_collected (period, message_id);
-CREATE INDEX IF NOT EXISTS mail_collected_hash ON mail_collected (period, attachment_sha256);
-"""
-
 
 # ---------------------------------------------------------------------------------------------
 # Names and attachments (pure)
@@ -120,11 +98,11 @@ def safe_file_name(name: str) -> str:
 
 def spreadsheet_problem(name: str, data: bytes) -> str | None:
     """Why this attachment is not a spreadsheet we can take; None when it is one."""
-    if not name.lower().endswith(SPREADSHEET_SUFFIXES):
+    if not is_spreadsheet_name(name):
         return "không phải bảng tính (.xlsx, .xlsm, .xls, .ods)"
     if not data:
         return "tệp rỗng (0 byte)"
-    if not (data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC)):
+    if not data.startswith((ZIP_MAGIC, OLE_MAGIC)):
         return "có đuôi bảng tính nhưng nội dung không phải tệp Excel hay LibreOffice"
     return None
 
@@ -148,7 +126,7 @@ class Problem:
 def _mb(size: int) -> str:
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} KB"
-    return f"{size / 1024 / 1024:.1f}".replace(".", ",") + " MB"
+    return megabytes(size)
 
 
 def unpack_zip(name: str, data: bytes, limit: int) -> tuple[list[Attachment], list[Problem], list[str]]:
@@ -167,7 +145,7 @@ def unpack_zip(name: str, data: bytes, limit: int) -> tuple[list[Attachment], li
         for info in members:
             member = _zip_member_name(info)
             label = f"{name}/{member}"
-            if not member.lower().endswith(SPREADSHEET_SUFFIXES):
+            if not is_spreadsheet_name(member):
                 ignored.append(label)
                 continue
             if info.flag_bits & 0x1:
@@ -237,7 +215,7 @@ def attachments_of(message: Message, limit: int) -> tuple[list[Attachment], list
             ignored += inner_ignored
             if not (inner or inner_problems):
                 problems.append(Problem(name, "tệp nén không chứa bảng tính nào"))
-        elif name.lower().endswith(SPREADSHEET_SUFFIXES):
+        elif is_spreadsheet_name(name):
             problem = spreadsheet_problem(name, data)
             if problem:
                 problems.append(Problem(name, problem))
@@ -283,8 +261,8 @@ def receipt_date(message: Message, internal_date: dt.datetime | None, zone) -> t
             apart = dt.timedelta.max
         if apart > DATE_TOLERANCE:
             shown = written.astimezone(zone)
-            notes.append(f"ngày ghi trong thư ({shown:%H:%M %d/%m/%Y}) khác thời điểm máy chủ nhận thư "
-                         f"({arrived:%H:%M %d/%m/%Y}) hơn 1 ngày; ngày đến tính theo máy chủ: {arrived:%d/%m/%Y}")
+            notes.append(f"ngày ghi trong thư ({hm_dmy(shown)}) khác thời điểm máy chủ nhận thư "
+                         f"({hm_dmy(arrived)}) hơn 1 ngày; ngày đến tính theo máy chủ: {dmy(arrived)}")
     return arrived.date(), notes
 
 
@@ -519,22 +497,22 @@ class CollectReport:
     warnings: list[Taken] = field(default_factory=list)   # about a message still taken (its date, its sender)
 
     def lines(self) -> list[str]:
-        out = [f"Hộp thư: {self.examined} thư từ ngày {self.since:%d/%m/%Y}, {self.seen_before} thư đã lấy trước đó."]
+        out = [f"Hộp thư: {self.examined} thư từ ngày {dmy(self.since)}, {self.seen_before} thư đã lấy trước đó."]
         out.append(f"Đã lưu {len(self.saved)} tệp vào {self.folder} (ngày đến ghi vào {REGISTER_NAME}):")
-        out += [f"  {t.saved_as}  (ngày đến {t.received:%d/%m/%Y}; từ {t.sender}: {t.subject})" for t in self.saved]
+        out += [f"  {t.saved_as}  (ngày đến {dmy(t.received)}; từ {t.sender}: {t.subject})" for t in self.saved]
         if self.duplicates:
             out.append(f"Trùng với tệp đã lưu, không lưu lại: {len(self.duplicates)}")
             out += [f"  {t.attachment} (từ {t.sender}: {t.subject}): {t.note}" for t in self.duplicates]
         if self.unusable:
             out.append(f"Không dùng được, cần xem lại hoặc đề nghị đơn vị gửi lại: {len(self.unusable)}")
-            out += [f"  từ {t.sender} - \"{t.subject}\" ({t.received:%d/%m/%Y})"
+            out += [f"  từ {t.sender} - \"{t.subject}\" ({dmy(t.received)})"
                     f"{': ' + t.attachment if t.attachment else ''}: {t.note}" for t in self.unusable]
         if self.ignored:
             out.append(f"Tệp đính kèm khác (không phải bảng tính), bỏ qua: {len(self.ignored)}")
             out += [f"  {t.attachment} (từ {t.sender}: {t.subject})" for t in self.ignored]
         if self.warnings:
             out.append(f"Cần lưu ý (đã ghi vào cột Ghi chú của {REGISTER_NAME}): {len(self.warnings)}")
-            out += [f"  từ {t.sender} - \"{t.subject}\" (ngày đến {t.received:%d/%m/%Y}): {t.note}"
+            out += [f"  từ {t.sender} - \"{t.subject}\" (ngày đến {dmy(t.received)}): {t.note}"
                     for t in self.warnings]
         return out
 
@@ -550,8 +528,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             contacts: set[str] | None = None) -> CollectReport:
     """Takes the period's submissions from the mailbox. `contacts`: the units' addresses (a report
     from any other address is taken, with a warning naming the address); None: not checked."""
-
-    cfg = mail_settings(settings)
+    cfg = settings.mail
     since = since or default_since(settings, period, cfg)
     if since is None:
         raise MailError(f"Chưa có lần gửi biểu mẫu kỳ {period.code} nào được ghi lại, nên không biết lấy thư từ "
@@ -563,7 +540,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
     rules = _Rules(zone, limit, cfg.max_attachments, contacts)
     with run_lock(settings.path("ledger"), "lấy thư"), closing(connect_ledger(settings)) as ledger, \
             ImapSession(cfg) as box:
-        ledger.executescript(COLLECTED_SCHEMA)
+        ledger.start_collecting()
         envelopes = box.envelopes(box.since(since))
         report.examined = len(envelopes)
         for envelope in envelopes:
@@ -575,7 +552,7 @@ def collect(settings: Settings, period: Period, since: dt.date | None = None,
             raw = box.fetch(envelope.uid, header_only=too_large)
             try:
                 _take(ledger, period, folder, raw, envelope, rules, report, too_large=too_large)
-            except (sqlite3.Error, OSError, MailError):
+            except (SqliteError, OSError, MailError):
                 raise   # the ledger, the disk or the server: the run cannot go on
             except Exception as exc:   # one message's defect is that message's finding, never the run's end
                 received = (envelope.internal_date.astimezone(zone).date() if envelope.internal_date
@@ -607,9 +584,8 @@ class _Rules:
     contacts: set[str] | None   # the units' addresses; None: not checked
 
 
-def _taken_before(ledger: sqlite3.Connection, period: Period, key: str) -> bool:
-    return ledger.execute("SELECT 1 FROM mail_collected WHERE period = ? AND message_id = ? LIMIT 1",
-                          (period.code, key)).fetchone() is not None
+def _taken_before(ledger: MailLog, period: Period, key: str) -> bool:
+    return ledger.taken_before(period.code, key)
 
 
 def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_large=False) -> None:
@@ -658,9 +634,8 @@ def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_larg
         in_this_message: dict[str, str] = {}
         for attachment in found:
             sha = attachment.sha256
-            earlier = ledger.execute("SELECT saved_as FROM mail_collected WHERE period = ? AND attachment_sha256 = ? "
-                                     "AND outcome = ? LIMIT 1", (period.code, sha, SAVED)).fetchone()
-            earlier_name = earlier[0] if earlier else in_this_message.get(sha)
+            earlier = ledger.saved_as(period.code, sha, SAVED)
+            earlier_name = earlier if earlier is not None else in_this_message.get(sha)
             if earlier_name:
                 note = f"giống hệt tệp đã lưu {earlier_name}"
                 report.duplicates.append(Taken(sender, subject, received, attachment.name, earlier_name, note))
@@ -689,10 +664,7 @@ def _take(ledger, period, folder, raw, envelope, rules: _Rules, report, too_larg
     # The files are on disk and in the register before the ledger says they were taken: an
     # interruption in between makes the rerun find them (same name, same content) instead of copying twice.
     append_receipts(folder, receipts)
-    with ledger:
-        ledger.executemany("INSERT INTO mail_collected (period, message_id, sender, subject, message_date, "
-                           "attachment_name, attachment_sha256, saved_as, outcome, reason, time) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    ledger.record_collected(rows)
 
 
 def _save(folder: Path, attachment: Attachment) -> tuple[str, bool]:

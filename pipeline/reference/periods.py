@@ -13,6 +13,7 @@ from enum import Enum
 
 from pipeline.common.errors import PeriodError
 from pipeline.common.text import fold
+from pipeline.common.formatting import dmy
 
 _CODE = re.compile(r"^(\d{4})(S1)?$")
 ACCEPTED_FORMS = "2026S1 (6 tháng đầu năm) hoặc 2026 (cả năm)"
@@ -83,7 +84,7 @@ def parse_period(code: str, settings) -> Period:
     cutoff = dt.date(year, 6, 14) if kind is PeriodKind.SEMIANNUAL else dt.date(year, 12, 14)
     deadline = settings.deadline_overrides.get(text) or cutoff + dt.timedelta(days=settings.deadline_days_after_cutoff)
     if deadline <= cutoff:
-        raise PeriodError(f"Hạn nộp của kỳ {text} ({deadline:%d/%m/%Y}) phải sau ngày chốt số liệu ({cutoff:%d/%m/%Y}).")
+        raise PeriodError(f"Hạn nộp của kỳ {text} ({dmy(deadline)}) phải sau ngày chốt số liệu ({dmy(cutoff)}).")
     return Period(year=year, kind=kind, deadline=deadline)
 
 

@@ -41,13 +41,14 @@ import pandas as pd
 
 from pipeline.forms import layout
 from pipeline.reference.catalogue import Catalogue, indicator_obligations
-from pipeline.store.ledger import open_readonly
+from pipeline.store.ledger import current_rows
 from pipeline.reference.matrix import LEAD, PARTNER, Matrix
 from pipeline.reference.obligations import obligations
 from pipeline.reference.periods import Period, TimeframeKind
 from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE, Registry
 from pipeline.common.text import nfc
+from pipeline.common.formatting import vn_number
 
 DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE = layout.STATUSES[2], layout.STATUSES[1], layout.STATUSES[0], layout.STATUSES[3]
 NOT_REPORTED = "Chưa báo cáo"
@@ -91,17 +92,7 @@ def read_ledger(path: Path, periods: list[str]) -> LedgerData:
     yet reads as empty (nothing received), and is not created."""
     if not path.is_file() or not periods:
         return LedgerData(pd.DataFrame(columns=TASK_REPORT_COLUMNS), pd.DataFrame(columns=VALUE_COLUMNS))
-    marks = ",".join("?" * len(periods))
-    db = open_readonly(path)  # read only, checked; any path
-    try:
-        tasks = pd.read_sql_query(
-            f"SELECT {', '.join(TASK_REPORT_COLUMNS)} FROM current_task_reports WHERE period IN ({marks}) "
-            f"ORDER BY period, unit_id, row", db, params=periods)
-        values = pd.read_sql_query(
-            f"SELECT {', '.join(VALUE_COLUMNS)} FROM current_indicator_values WHERE period IN ({marks}) "
-            f"ORDER BY period, unit_id, code", db, params=periods)
-    finally:
-        db.close()
+    tasks, values = current_rows(path, periods, TASK_REPORT_COLUMNS, VALUE_COLUMNS)   # read only, checked
     values["value"] = pd.to_numeric(values["value"], errors="coerce").astype(float)
     tasks["quantity"] = pd.to_numeric(tasks["quantity"], errors="coerce").astype(float)
     return LedgerData(tasks, values)
@@ -493,32 +484,3 @@ def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFra
               "cell": f"{quantity}{t.row}", "version": t.version, "receipt_date": t.receipt_date}
              for t in counted.itertuples(index=False)]
     return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
-
-
-# ---------------------------------------------------------------- numbers the Vietnamese way
-
-def vn_number(value, decimal: bool | None = None) -> str:
-    """1234567 -> "1.234.567"; 12.5 -> "12,5"; NaN -> "" (thousands "." and decimals "," as written in
-    Vietnam). Exact for Python ints and Decimals of any size (no conversion to float)."""
-    if is_missing(value):
-        return ""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        number = Decimal(repr(float(value)))
-    else:
-        number = Decimal(int(value)) if not isinstance(value, Decimal) else value
-    if decimal is None:
-        decimal = number != number.to_integral_value()
-    if not decimal:
-        return f"{int(number.to_integral_value(ROUND_HALF_EVEN)):,}".replace(",", ".")
-    with localcontext() as context:
-        context.prec = max(28, number.adjusted() + 8)
-        text = f"{number.quantize(Decimal('0.01'), ROUND_HALF_EVEN):,.2f}".rstrip("0").rstrip(".")
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-def vn_percent(share: float) -> str:
-    if share is None or math.isnan(share):
-        return ""
-    return vn_number(round(share * 100, 1)) + "%"

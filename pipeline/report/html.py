@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 
 from pipeline.common.errors import BaocaoError
-from pipeline.report.consolidate import vn_number
 from pipeline.report.model import indicator_blocks
+from pipeline.common.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.html.j2"
 

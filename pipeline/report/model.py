@@ -19,7 +19,7 @@ import pandas as pd
 from pipeline.audit.status import LATE, ON_TIME, rates
 from pipeline.report.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED, PROVINCIAL,
                                   Consolidation, clean_text, consolidate, comparison_periods,
-                                  is_missing, read_ledger, vn_number, vn_percent)
+                                  is_missing, read_ledger)
 from pipeline.common.errors import BaocaoError
 from pipeline.reference.matrix import LEAD
 from pipeline.reference.periods import Period, TimeframeKind
@@ -32,8 +32,9 @@ from pipeline.common.clock import today
 from pipeline.common.errors import ConfigError
 from pipeline.common.io_csv import read_text_table
 from pipeline.store.lock import locked_note
+from pipeline.common.formatting import dmy, vn_number, vn_percent
 
-DEFAULT_RECIPIENTS = ("Bộ Y tế (b/c)", "UBND tỉnh (b/c)", "Các sở, ngành tỉnh", "UBND các xã, phường", "Lưu: VT, NVY")
+SIGNING_LINE = "……………………"      # no [report] signer_name: a dotted line to sign by hand
 
 
 def report_name(period: Period) -> str:
@@ -53,53 +54,33 @@ def report_timestamp(period: Period) -> dt.datetime:
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """[document] (the letterhead, shared with the reminder letter) and [report] in
-    inputs/config.toml, with defaults from [province]."""
+    """What the report's first and last lines say: [document] (the letterhead, shared with the
+    reminder letter) and [report] in inputs/config.toml, as pipeline/config.py loaded them."""
 
     parent_body: str
     issuing_body: str
     place: str
-    symbol: str = "BC-SYT"
-    recipients: tuple[str, ...] = DEFAULT_RECIPIENTS
-    signer_title: str = "KT. GIÁM ĐỐC"
-    signer_subtitle: str = "PHÓ GIÁM ĐỐC"
-    signer_name: str = "……………………"
-    chart_indicators: tuple[str, ...] = ()
-    min_completeness: float = 0.5
+    symbol: str
+    recipients: tuple[str, ...]
+    signer_title: str
+    signer_subtitle: str
+    signer_name: str
+    chart_indicators: tuple[str, ...]
+    min_completeness: float
 
     @classmethod
     def from_settings(cls, settings) -> "ReportOptions":
-
-        doc = dict(getattr(settings, "document", {}) or {})
-        raw = dict(getattr(settings, "report", {}) or {})
-        lists = {}
-        for key in ("recipients", "chart_indicators"):
-            value = raw.get(key, list(getattr(cls, key)))
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f'[report] {key} phải là danh sách, ví dụ ["Bộ Y tế (b/c)", "Lưu: VT"]')
-            lists[key] = tuple(v.strip() for v in value if v.strip())
+        doc, report = settings.document, settings.report
         return cls(
-            parent_body=str(doc.get("parent_body", settings.parent_body)),
-            issuing_body=str(doc.get("issuing_body", settings.standing_unit.upper())),
-            place=str(doc.get("place", settings.province_name)),
-            symbol=str(raw.get("symbol") or cls.symbol),
-            signer_title=str(raw.get("signer_title") or cls.signer_title),
-            signer_subtitle=str(raw.get("signer_subtitle", cls.signer_subtitle)),
-            signer_name=str(raw.get("signer_name") or cls.signer_name),
-            min_completeness=_share(raw.get("min_completeness", cls.min_completeness)),
-            **lists,
+            parent_body=doc.parent_body, issuing_body=doc.issuing_body, place=doc.place,
+            symbol=report.symbol, recipients=report.recipients, signer_title=report.signer_title,
+            signer_subtitle=report.signer_subtitle, signer_name=report.signer_name or SIGNING_LINE,
+            chart_indicators=report.chart_indicators, min_completeness=report.min_completeness,
         )
 
     def recipient_lines(self) -> list[str]:
         """"- Bộ Y tế (b/c);" ... "- Lưu: VT, NVY." as under "Nơi nhận"."""
         return [f"- {r}{'.' if n == len(self.recipients) - 1 else ';'}" for n, r in enumerate(self.recipients)]
-
-
-def _share(value) -> float:
-
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(f"[report] min_completeness phải là một số từ 0 đến 1 (ví dụ 0.5), không phải {value!r}")
-    return float(value)
 
 
 # ---------------------------------------------------------------- gathering the data
@@ -355,15 +336,15 @@ def _situation(data: ReportData) -> list[dict]:
                if (status["kind"] == kind).any()}
     detail = "; ".join(f"{x.accepted}/{x.expected} {'sở, ngành' if kind == 'department' else 'xã, phường'}"
                        for kind, x in by_kind.items())
-    text = (f"Tính đến ngày {data.as_of:%d/%m/%Y}, {r.accepted}/{r.expected} cơ quan, đơn vị ({detail}) đã gửi báo "
+    text = (f"Tính đến ngày {dmy(data.as_of)}, {r.accepted}/{r.expected} cơ quan, đơn vị ({detail}) đã gửi báo "
             f"cáo đạt yêu cầu, trong đó {r.on_time} đơn vị gửi đúng hạn, {r.late} đơn vị gửi muộn")
     owing = status[~status["status"].isin([ON_TIME, LATE])]
     if len(owing):
         names = owing["unit_name"].tolist()
         who = f" ({_names_list(names)})" if len(names) <= MAX_NAMED else ""
         text += f"; {len(owing)} đơn vị chưa gửi báo cáo hoặc báo cáo chưa đạt yêu cầu{who}"
-    items.append(_p(text + f". Số liệu báo cáo tính từ ngày {period.window_start:%d/%m/%Y} đến ngày "
-                           f"{period.cutoff:%d/%m/%Y}; tình hình gửi báo cáo của từng đơn vị tại Phụ lục III."))
+    items.append(_p(text + f". Số liệu báo cáo tính từ ngày {dmy(period.window_start)} đến ngày "
+                           f"{dmy(period.cutoff)}; tình hình gửi báo cáo của từng đơn vị tại Phụ lục III."))
     return items
 
 
@@ -711,7 +692,7 @@ def compare_note(k: Consolidation) -> str:
 
 def submission_summary(data: ReportData) -> str:
     r = data.rates
-    return (f"Tính đến ngày {data.as_of:%d/%m/%Y} (hạn gửi báo cáo {data.period.deadline:%d/%m/%Y}): {r.expected} cơ quan, "
+    return (f"Tính đến ngày {dmy(data.as_of)} (hạn gửi báo cáo {dmy(data.period.deadline)}): {r.expected} cơ quan, "
             f"đơn vị phải báo cáo; {r.accepted} đơn vị đã gửi báo cáo đạt yêu cầu (tỷ lệ đầy đủ "
             f"{vn_percent(r.completeness)}), trong đó {r.on_time} đúng hạn (tỷ lệ đúng hạn {vn_percent(r.timeliness)}) "
             f"và {r.late} muộn; {r.rejected} đơn vị có báo cáo chưa đạt yêu cầu; "
@@ -763,7 +744,7 @@ def appendix2_compare_rows(k: Consolidation) -> list[dict]:
 def appendix3_rows(data: ReportData) -> list[dict]:
     rows = []
     for n, u in enumerate(data.status.itertuples(index=False), start=1):
-        receipt = u.receipt_date.strftime("%d/%m/%Y") if isinstance(u.receipt_date, dt.date) else ""
+        receipt = dmy(u.receipt_date) if isinstance(u.receipt_date, dt.date) else ""
         rows.append({"no": n, "unit_id": u.unit_id, "name": u.unit_name, "receipt": receipt, "status": u.status_label,
                      "status_key": u.status, "versions": int(u.versions)})   # no file names in the signed report
     return rows

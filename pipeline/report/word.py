@@ -19,11 +19,11 @@ from xml.sax.saxutils import escape
 from markupsafe import Markup
 
 from pipeline.common.docx_finish import Properties, finished_bytes
-from pipeline.report.consolidate import vn_number
 from pipeline.common.errors import BaocaoError
 from pipeline.report.model import commune_charts
 from pipeline.report.model import indicator_blocks
 from pipeline.report.model import report_timestamp
+from pipeline.common.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.docx"
 

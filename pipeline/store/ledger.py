@@ -32,6 +32,15 @@ submission_info   the "Thông tin" inputs of each version read: submission_id, p
                   report_date (ISO), head_of_unit.
 indicator_values  one row per indicator read: submission_id, unit_id, period, code, value (REAL,
                   NULL when blank or unreadable), raw (the cell as typed), note, sheet, cell.
+report_builds, period_locks, lock_files, lock_exceptions, lock_events
+                  the period locks (issue 16): described with their schema below.
+mail_deliveries   one row per message sent (pipeline/mail/send.py): period, kind, unit_id, recipients,
+                  message_id, attachments, attachment_sha256, content_key, time, outcome, error.
+mail_collected    one row per attachment or message taken from the mailbox (pipeline/mail/collect.py):
+                  period, message_id, sender, subject, message_date, attachment_name,
+                  attachment_sha256, saved_as, outcome, reason, time.
+                  The two mail tables are created only by a command that sends or collects; a ledger
+                  without them reads as "nothing sent, nothing collected".
 
 Views (what the audit and consolidation read)
 -----
@@ -40,6 +49,10 @@ latest_submissions        the latest judged version of each unit and period (its
 current_task_reports      task rows of the current accepted versions, with file and version.
 current_indicator_values  indicator values of the current accepted versions, with their
                           provenance: file (original name), archive_path, sheet, cell, version.
+
+This module holds every table, view and query: the other stages call its functions (the `Ledger`,
+the period locks, the readers such as `judged_versions` and `current_rows`, the mail tables through
+`MailLog`) and get plain rows, dicts or DataFrames back.
 """
 
 from __future__ import annotations
@@ -49,14 +62,18 @@ import os
 import sqlite3
 import stat
 import sys
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.common.errors import BaocaoError
 from pipeline.common.errors import ConfigError
 from pipeline.forms.layout import TASK_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 2
 GROUP_COMMIT = 64   # verdicts per transaction while `judging`
@@ -198,6 +215,12 @@ def utc_now() -> str:
 
 class LedgerError(BaocaoError):
     """The ledger cannot be used as asked (damaged, read-only, busy): one line, nothing written."""
+
+
+# What the database raises when it fails under a command (the disk, another program, a file made
+# read-only meanwhile), for the stages that let it through without speaking to SQLite themselves.
+SqliteError = sqlite3.Error
+DatabaseError = sqlite3.DatabaseError
 
 
 LOCK_WAIT_SECONDS = 600   # how long a run waits for another one holding the ledger
@@ -683,8 +706,8 @@ CREATE TABLE IF NOT EXISTS lock_events (
     detail TEXT NOT NULL DEFAULT ''
 )"""
 
-# The SQL condition "submission s is after its period's active lock, without an exception" (readers
-# that query the ledger directly use it too: audit.read_receipts, ledger.after_lock).
+# The SQL condition "submission s is after its period's active lock, without an exception" (judge,
+# after_lock and judged_versions use it).
 LOCKED_OUT_SQL = """EXISTS (SELECT 1 FROM period_locks l
     WHERE l.unlocked_at IS NULL AND l.period = s.period AND s.id > l.last_submission
       AND (l.province IS NULL OR s.province IS NULL OR l.province = s.province)
@@ -799,3 +822,302 @@ def lock_exceptions(ledger: Ledger, lock_id: int) -> list[str]:
                                           (lock_id,))]
 
 
+
+
+# ------------------------------------------------------------ what the other stages read (read-only)
+#
+# Each opens the ledger read-only (`open_readonly`: checked, never created nor written) and returns
+# plain rows or a DataFrame. A ledger that does not exist, or that another command created before any
+# file was ingested (no `submissions` table yet), reads as "nothing received".
+
+RECEIPT_SQL = ("SELECT unit_id, period, version, outcome, receipt_date, errors, warnings, original_name AS file "
+               "FROM submissions s WHERE unit_id IS NOT NULL AND version IS NOT NULL AND outcome != 'pending'")
+RECEIPT_FIELDS = ("unit_id", "period", "version", "outcome", "receipt_date", "errors", "warnings", "file")
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _submission_rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """The rows of a query on the ledger's submissions; none when there is no ledger or no file yet."""
+    if not path.is_file():
+        return []
+    db = open_readonly(path)
+    try:
+        # a ledger another command created before any ingestion may not have the table yet
+        return db.execute(sql, params).fetchall() if _has_table(db, "submissions") else []
+    finally:
+        db.close()
+
+
+def judged_versions(path: Path, period_codes: list[str] | None = None) -> pd.DataFrame:
+    """Every judged version of every identified unit (of these periods), RECEIPT_FIELDS, ordered by
+    period, unit and version; a file received after its period's active lock is left out (it does
+    not count: pipeline/store/lock.py). An empty frame when nothing was received."""
+    import pandas as pd   # loaded late: most commands open the ledger without reading frames
+
+    empty = pd.DataFrame(columns=list(RECEIPT_FIELDS))
+    if not path.is_file():
+        return empty
+    sql = RECEIPT_SQL
+    args: tuple = ()
+    if period_codes is not None:
+        sql += f" AND period IN ({','.join('?' * len(period_codes))})"
+        args = tuple(period_codes)
+    db = open_readonly(path)
+    try:
+        if not _has_table(db, "submissions"):
+            return empty
+        if _has_table(db, "period_locks"):
+            sql += f" AND NOT {LOCKED_OUT_SQL}"
+        return pd.read_sql_query(sql + " ORDER BY period, unit_id, version", db, params=args)
+    finally:
+        db.close()
+
+
+def unidentified_names(path: Path, period_code: str, as_of: str, province: int | None = None) -> list[str]:
+    """The files judged for the period, received by `as_of` (ISO date), whose unit could not be
+    identified, by name; with `province`, only those that province received."""
+    where = " AND (province IS NULL OR province = ?)" if province is not None else ""
+    rows = _submission_rows(path, "SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
+                            f"AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ?{where} "
+                            "ORDER BY original_name",
+                            (period_code, as_of, *(() if province is None else (province,))))
+    return [r[0] for r in rows]
+
+
+def periods_received(path: Path) -> list[str]:
+    """The period codes that have at least one file in the ledger."""
+    return [r[0] for r in _submission_rows(path, "SELECT DISTINCT period FROM submissions")]
+
+
+def received_hashes(path: Path, period_code: str, province: int | None) -> set[str]:
+    """The SHA-256 of every file recorded for the period by this province (or before provinces were)."""
+    return {r[0] for r in _submission_rows(path, "SELECT sha256 FROM submissions WHERE period = ? "
+                                                 "AND (province IS NULL OR province = ?)", (period_code, province))}
+
+
+def pending_names(path: Path, period_code: str, province: int | None) -> list[str]:
+    """The files of the period recorded but not judged yet (a killed run left them pending)."""
+    return [r[0] for r in _submission_rows(
+        path, "SELECT original_name FROM submissions WHERE period = ? AND outcome = 'pending' "
+              "AND (province IS NULL OR province = ?)", (period_code, province))]
+
+
+def signed_scans(path: Path, period_code: str, province: int | None) -> list[tuple[str, str]]:
+    """(unit id, file name) of the signed scans (PDF, images) kept beside the units' workbooks."""
+    if not path.is_file():
+        return []
+    with closing(open_readonly(path)) as db:
+        try:
+            return db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
+                              "AND version IS NULL AND format IN ('pdf', 'image') "
+                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
+                              (period_code, province)).fetchall()
+        except sqlite3.OperationalError:   # a ledger without submissions yet
+            return []
+
+
+def current_rows(path: Path, periods: list[str], task_columns: list[str],
+                 value_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The current accepted task rows (`current_task_reports`) and indicator values
+    (`current_indicator_values`) of these periods, these columns, in a stable order, read in one
+    connection. The ledger must exist."""
+    import pandas as pd   # loaded late: most commands open the ledger without reading frames
+
+    marks = ",".join("?" * len(periods))
+    db = open_readonly(path)  # read only, checked; any path
+    try:
+        tasks = pd.read_sql_query(
+            f"SELECT {', '.join(task_columns)} FROM current_task_reports WHERE period IN ({marks}) "
+            f"ORDER BY period, unit_id, row", db, params=periods)
+        values = pd.read_sql_query(
+            f"SELECT {', '.join(value_columns)} FROM current_indicator_values WHERE period IN ({marks}) "
+            f"ORDER BY period, unit_id, code", db, params=periods)
+    finally:
+        db.close()
+    return tasks, values
+
+
+def latest_findings(path: Path, period_code: str, unit_id: str) -> list[dict]:
+    """The findings (sheet, cell, message, severity; errors first) of the unit's latest judged
+    version of the period; none without a ledger, a judged version, or ingestion's tables."""
+    if not path.is_file():
+        return []
+    with closing(open_readonly(path)) as db:
+        db.row_factory = sqlite3.Row
+        try:
+            latest = db.execute("SELECT id FROM latest_submissions WHERE period = ? AND unit_id = ? "
+                                "ORDER BY id DESC LIMIT 1", (period_code, unit_id)).fetchone()
+            if latest is None:
+                return []
+            rows = db.execute("SELECT sheet, cell, message, severity FROM findings WHERE submission_id = ? "
+                              "ORDER BY severity = 'warning', id", (latest["id"],)).fetchall()
+        except sqlite3.OperationalError:  # an older ledger without ingestion's tables
+            return []
+    return [dict(r) for r in rows]
+
+
+# ------------------------------------------------------------ mail (pipeline/mail)
+#
+# mail_deliveries  one row per message sent (send): period, kind (distribute | feedback | reminder),
+#                  unit_id, recipients, message_id, attachments (names, ' | ' separated),
+#                  attachment_sha256 (',' separated), content_key, time (UTC, ISO), outcome
+#                  (sending | sent | failed), error.
+# mail_collected   one row per attachment (or message) taken from the mailbox (collect): period,
+#                  message_id, sender, subject, message_date (the receipt date), attachment_name,
+#                  attachment_sha256, saved_as, outcome (saved | duplicate | unusable), reason, time.
+#
+# They are created only by a command that writes mail (sending; collecting), never by a dry run or a
+# reader: a ledger without them reads as "nothing sent, nothing collected".
+
+MAIL_DELIVERIES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS mail_deliveries (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    unit_id TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attachments TEXT NOT NULL,          -- file names, ' | ' separated
+    attachment_sha256 TEXT NOT NULL,    -- the files' SHA-256, ',' separated
+    content_key TEXT NOT NULL,          -- what "the same content" means for a rerun (see content_key)
+    time TEXT NOT NULL,                 -- ISO 8601, UTC
+    outcome TEXT NOT NULL,              -- sending | sent | failed
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS mail_deliveries_unit ON mail_deliveries (period, kind, unit_id);
+"""
+
+MAIL_COLLECTED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS mail_collected (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message_date TEXT NOT NULL,          -- the receipt date, ISO
+    attachment_name TEXT NOT NULL,       -- as sent; 'a.zip/b.xlsx' for a file inside a zip; '' for the message
+    attachment_sha256 TEXT NOT NULL,
+    saved_as TEXT NOT NULL,              -- relative to the period folder; '' when not saved
+    outcome TEXT NOT NULL,               -- saved | duplicate | unusable
+    reason TEXT NOT NULL,
+    time TEXT NOT NULL                   -- when it was collected, ISO 8601 UTC
+);
+CREATE INDEX IF NOT EXISTS mail_collected_message ON mail_collected (period, message_id);
+CREATE INDEX IF NOT EXISTS mail_collected_hash ON mail_collected (period, attachment_sha256);
+"""
+
+
+
+class MailLog:
+    """The ledger's mail tables, for sending and collecting (`open_mail_log`). Each write is its own
+    transaction, committed when the call returns."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ---- deliveries (pipeline/mail/send.py)
+
+    def last_delivery(self, period_code: str, kind: str, unit_id: str, outcomes: tuple[str, ...],
+                      content_key: str | None = None) -> dict | None:
+        """The latest delivery of this kind to this unit with one of `outcomes` (and, when given,
+        this content key); None when there is none, or no table (read-only, nothing ever sent)."""
+        query = (f"SELECT * FROM mail_deliveries WHERE period = ? AND kind = ? AND unit_id = ? "
+                 f"AND outcome IN ({', '.join('?' * len(outcomes))})")
+        args = [period_code, kind, unit_id, *outcomes]
+        if content_key is not None:
+            query += " AND content_key = ?"
+            args.append(content_key)
+        try:
+            row = self._db.execute(query + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        except sqlite3.OperationalError:   # read-only, and nothing was ever sent: no table yet
+            return None
+        return dict(row) if row is not None else None
+
+    def first_delivery_time(self, period_code: str, kind: str, outcome: str) -> str | None:
+        """The time (ISO, UTC) of the period's first delivery of this kind with this outcome."""
+        try:
+            row = self._db.execute("SELECT MIN(time) FROM mail_deliveries WHERE period = ? AND kind = ? "
+                                   "AND outcome = ?", (period_code, kind, outcome)).fetchone()
+        except sqlite3.OperationalError:   # no table: nothing was ever sent
+            return None
+        return row[0] if row else None
+
+    def deliveries(self, period_code: str | None = None) -> list[dict]:
+        """Every delivery (of the period), in the order recorded."""
+        try:
+            if period_code is None:
+                rows = self._db.execute("SELECT * FROM mail_deliveries ORDER BY id").fetchall()
+            else:
+                rows = self._db.execute("SELECT * FROM mail_deliveries WHERE period = ? ORDER BY id",
+                                        (period_code,)).fetchall()
+        except sqlite3.OperationalError:   # no table: nothing was ever sent
+            return []
+        return [dict(r) for r in rows]
+
+    def start_delivery(self, period_code: str, kind: str, unit_id: str, recipients: str, message_id: str,
+                       attachments: str, attachment_sha256: str, content_key: str, time: str, outcome: str) -> int:
+        """Records a delivery about to go out; its row id."""
+        with self._db:
+            return self._db.execute(
+                "INSERT INTO mail_deliveries (period, kind, unit_id, recipients, message_id, attachments, "
+                "attachment_sha256, content_key, time, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (period_code, kind, unit_id, recipients, message_id, attachments, attachment_sha256, content_key,
+                 time, outcome)).lastrowid
+
+    def end_delivery(self, row_id: int, outcome: str, error: str, time: str) -> None:
+        with self._db:
+            self._db.execute("UPDATE mail_deliveries SET outcome = ?, error = ?, time = ? WHERE id = ?",
+                             (outcome, error, time, row_id))
+
+    def forget_delivery(self, row_id: int) -> None:
+        """Removes a delivery that never left (the server refused the session, not the message)."""
+        with self._db:
+            self._db.execute("DELETE FROM mail_deliveries WHERE id = ?", (row_id,))
+
+    # ---- collected messages (pipeline/mail/collect.py)
+
+    def start_collecting(self) -> None:
+        """Creates the `mail_collected` table if needed (collecting writes)."""
+        self._db.executescript(MAIL_COLLECTED_SCHEMA)
+
+    def taken_before(self, period_code: str, message_key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM mail_collected WHERE period = ? AND message_id = ? LIMIT 1",
+                                (period_code, message_key)).fetchone() is not None
+
+    def saved_as(self, period_code: str, sha256: str, outcome: str) -> str | None:
+        """The name an attachment of this content was saved under for the period (rows with `outcome`)."""
+        row = self._db.execute("SELECT saved_as FROM mail_collected WHERE period = ? AND attachment_sha256 = ? "
+                               "AND outcome = ? LIMIT 1", (period_code, sha256, outcome)).fetchone()
+        return row[0] if row else None
+
+    def record_collected(self, rows: list[tuple]) -> None:
+        """Records what was taken from one message, all or none; each row: period, message_id, sender,
+        subject, message_date, attachment_name, attachment_sha256, saved_as, outcome, reason, time."""
+        with self._db:
+            self._db.executemany("INSERT INTO mail_collected (period, message_id, sender, subject, message_date, "
+                                 "attachment_name, attachment_sha256, saved_as, outcome, reason, time) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def open_mail_log(path: Path, write: bool = True) -> MailLog | None:
+    """The ledger's mail tables, the ledger checked first (damaged or read-only: one line, nothing
+    written). Read-only unless `write` (None when there is no ledger yet: nothing was sent); writing
+    creates the ledger and `mail_deliveries` if needed."""
+    if not write:
+        if not path.is_file():
+            return None
+        db = open_readonly(path)
+        db.row_factory = sqlite3.Row
+        return MailLog(db)
+    check_ledger(path, writing=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30)
+    db.row_factory = sqlite3.Row
+    db.executescript(MAIL_DELIVERIES_SCHEMA)
+    return MailLog(db)

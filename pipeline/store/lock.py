@@ -21,8 +21,9 @@ from pathlib import Path
 
 from pipeline.common import clock
 from pipeline.common.errors import BaocaoError
+from pipeline.common.formatting import dmy
 from pipeline.store.ledger import (Ledger, active_lock, add_exceptions, add_lock, after_lock, last_build, lock_exceptions,
-                             lock_files, record_build, unlock)
+                                   lock_files, record_build, unlock)
 from pipeline.reference.periods import Period
 from pipeline.reference.project import Project
 from pipeline.common.docx_finish import _DRAFT
@@ -173,5 +174,5 @@ def locked_note(settings, period: Period) -> str:
     if state is None:
         return ""
     return (f"Số liệu 6 tháng đầu năm {period.year} lấy từ kỳ {first.code} đã khoá ngày "
-            f"{state.locked_on:%d/%m/%Y} (báo cáo đã phát hành, số liệu tính đến ngày {state.as_of:%d/%m/%Y}); "
+            f"{dmy(state.locked_on)} (báo cáo đã phát hành, số liệu tính đến ngày {dmy(state.as_of)}); "
             f"tệp nhận sau khi khoá không được tính.")
