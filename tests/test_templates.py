@@ -156,6 +156,8 @@ def test_fonts_print_setup_and_frozen_headers(generated):
     period, rows = out["2026S1"]
     wb = openpyxl.load_workbook(templates_dir(settings, period) / rows[0]["Tệp"])
     ws = wb[layout.SHEET_TASKS]
+    assert wb.security.lockStructure   # sheets cannot be added, removed or unhidden without unprotecting
+    assert wb.active.title == layout.SHEET_INFO
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
     assert ws.print_title_rows == f"${layout.TASKS_HEADER_ROW}:${layout.TASKS_HEADER_ROW}"
     assert ws.freeze_panes == f"C{layout.TASKS_FIRST_ROW}"

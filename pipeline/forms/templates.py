@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.forms import layout
-from pipeline.common.atomic import workbook_bytes, write_bytes
+from pipeline.common.atomic import write_bytes
 from pipeline.reference.settings import Settings
 from pipeline.reference.periods import Period
 from pipeline.common.text import ascii_slug
@@ -116,249 +116,235 @@ def template_specs(project: Project, period: Period, unit_id: str | None = None)
         "standing_email": standing_email, "plan_years": f"{settings.plan_first_year}-{settings.plan_last_year}",
         "statuses": list(STATUS_MEANINGS.items()), "max_text": thousands(layout.MAX_TEXT_LENGTH),
     }
-    specs = []
-    tasks_by_unit = {uid: frame for uid, frame in owed.groupby("unit_id", sort=False)}
-    asked = catalogue.asked(period)
+    # plain rows, grouped once: per-unit DataFrame filtering and itertuples cost more than the
+    # workbooks themselves
+    tasks_by_unit: dict[str, list[dict]] = {}
+    for t in owed[["unit_id", "task_id", "task", "role", "product"]].to_dict("records"):
+        tasks_by_unit.setdefault(t["unit_id"], []).append(
+            {"task_id": t["task_id"], "task": t["task"], "role": layout.ROLES[t["role"]], "product": t["product"]})
+    asked = catalogue.asked(period)[["code", "name", "unit_of_measure", "tasks", "value_type"]].to_dict("records")
     codes_by_unit = catalogue.codes_by_unit()
-    for unit in expected.itertuples(index=False):
-        tasks = tasks_by_unit[unit.id]
-        indicators = asked[asked["code"].isin(codes_by_unit.get(unit.id, set()))]
-        guide = render_guide(settings, {**common, "unit_name": unit.name, "unit_id": unit.id,
+    specs = []
+    for unit in expected[["id", "name"]].to_dict("records"):
+        unit_id, unit_name = unit["id"], unit["name"]
+        tasks = tasks_by_unit[unit_id]
+        codes = codes_by_unit.get(unit_id, set())
+        indicators = tuple(dict(i) for i in asked if i["code"] in codes)
+        guide = render_guide(settings, {**common, "unit_name": unit_name, "unit_id": unit_id,
                                         "tasks": len(tasks), "indicators": len(indicators)})
         specs.append(TemplateSpec(
-            unit_id=unit.id, unit_name=unit.name, period_code=period.code, period_label=period.label,
+            unit_id=unit_id, unit_name=unit_name, period_code=period.code, period_label=period.label,
             window_start=period.window_start, cutoff=period.cutoff, deadline=period.deadline,
             plan_years=common["plan_years"], standing_unit=settings.standing_unit, standing_email=standing_email,
-            guide_lines=guide,
-            tasks=tuple({"task_id": t.task_id, "task": t.task, "role": layout.ROLES[t.role], "product": t.product}
-                        for t in tasks.itertuples(index=False)),
-            indicators=tuple({"code": i.code, "name": i.name, "unit_of_measure": i.unit_of_measure,
-                              "tasks": i.tasks, "value_type": i.value_type}
-                             for i in indicators.itertuples(index=False)),
-            file_name=template_file_name(period, unit.id, unit.name),
+            guide_lines=guide, tasks=tuple(tasks), indicators=indicators,
+            file_name=template_file_name(period, unit_id, unit_name),
         ))
     return specs
 
 
 # ---------------------------------------------------------------- building one workbook
 
-def build_workbook(spec: TemplateSpec):
-    """The blank, protected workbook for one unit and period (an openpyxl Workbook)."""
-    from openpyxl import Workbook
-    from openpyxl.workbook.defined_name import DefinedName
-    from openpyxl.workbook.protection import WorkbookProtection
+# The workbook is written with XlsxWriter, which streams each sheet's XML straight into the zip: a
+# third of the time openpyxl takes to build the same cells as objects and serialise them (issue 20).
+# Everything the reader and the tests rely on is written here: the sheets and their order, the
+# hidden lists and metadata sheets, the defined names, the data validations, the locked and
+# unlocked cells, sheet and structure protection, print setup and frozen headers.
 
-    wb = Workbook()
-    _register_styles(wb)
-    guide = wb.active
-    guide.title = layout.SHEET_GUIDE
-    _write_guide(guide, spec)
-    _write_info(wb.create_sheet(layout.SHEET_INFO), spec)
-    _write_tasks(wb.create_sheet(layout.SHEET_TASKS), spec)
-    _write_indicators(wb.create_sheet(layout.SHEET_INDICATORS), spec)
+BORDER = {"border": 1, "border_color": "#808080"}
+CELL = {"font_name": FONT, "font_size": 12, **BORDER, "text_wrap": True, "valign": "top", "num_format": "@"}
+INPUT = {**CELL, "pattern": 1, "bg_color": f"#{INPUT_FILL}", "locked": False}
+FORMATS = {
+    # cell styles of the data sheets
+    "text": CELL,
+    "label": {**CELL, "bold": True},
+    "header": {**CELL, "bold": True, "pattern": 1, "bg_color": f"#{HEADER_FILL}", "align": "center",
+               "valign": "vcenter"},
+    "input_text": INPUT,
+    "input_int": {**INPUT, "num_format": "#,##0"},
+    "input_dec": {**INPUT, "num_format": "#,##0.###"},
+    "input_date": {**INPUT, "num_format": "dd/mm/yyyy"},
+    # the titles above each table
+    "title": {"font_name": FONT, "font_size": 14, "bold": True, "align": "center", "valign": "vcenter",
+              "text_wrap": True},
+    "subtitle": {"font_name": FONT, "font_size": 12, "italic": True, "align": "center", "valign": "vcenter",
+                 "text_wrap": True},
+    # the guide's lines
+    "guide_title": {"font_name": FONT, "font_size": 14, "bold": True, "text_wrap": True, "valign": "top"},
+    "guide_heading": {"font_name": FONT, "font_size": 12, "bold": True, "text_wrap": True, "valign": "top"},
+    "guide_line": {"font_name": FONT, "font_size": 12, "text_wrap": True, "valign": "top"},
+    "as_text": {"num_format": "@"},
+}
+# protected without a password (a guard against slips, said so in "Hướng dẫn"); formatting rows and
+# columns and selecting any cell stay allowed
+PROTECTION = {"format_columns": True, "format_rows": True, "select_locked_cells": True,
+              "select_unlocked_cells": True}
+A4 = 9   # the paper size code of A4 in the file format
 
-    lists = wb.create_sheet(layout.SHEET_LISTS)
-    lists["A1"] = "Tình trạng thực hiện"
-    for n, status in enumerate(layout.STATUSES, start=2):
-        lists.cell(row=n, column=1, value=status)
-    lists.sheet_state = "hidden"
-    _protect(lists)
-    wb.defined_names[layout.LIST_NAME_STATUS] = DefinedName(
-        layout.LIST_NAME_STATUS, attr_text=f"'{layout.SHEET_LISTS}'!$A$2:$A${len(layout.STATUSES) + 1}")
 
-    meta = wb.create_sheet(layout.SHEET_META)
+def _workbook_class():
+    # XlsxWriter is imported here, not at the top: commands that only read workbooks never load it
+    import xlsxwriter
+
+    class ProtectedStructure(xlsxwriter.Workbook):
+        """A workbook whose structure is locked (sheets cannot be added, removed, renamed or
+        unhidden without first unprotecting), which XlsxWriter does not offer by itself."""
+
+        def _write_workbook_pr(self) -> None:
+            super()._write_workbook_pr()
+            self._xml_empty_tag("workbookProtection", [("lockStructure", 1)])
+
+    return ProtectedStructure
+
+
+def template_bytes(spec: TemplateSpec) -> bytes:
+    """The blank, protected workbook for one unit and period, as .xlsx bytes: the same spec always
+    gives the same bytes (document dates are the period's start, zip entries carry a fixed time)."""
+    buffer = io.BytesIO()
+    wb = _workbook_class()(buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                    "strings_to_urls": False})
+    wb.set_properties({"created": template_timestamp(spec)})
+    fmt = {name: wb.add_format(props) for name, props in FORMATS.items()}
+    guide = wb.add_worksheet(layout.SHEET_GUIDE)
+    _write_guide(guide, spec, fmt)
+    info = wb.add_worksheet(layout.SHEET_INFO)
+    _write_info(info, spec, fmt)
+    _write_tasks(wb.add_worksheet(layout.SHEET_TASKS), spec, fmt)
+    _write_indicators(wb.add_worksheet(layout.SHEET_INDICATORS), spec, fmt)
+
+    lists = wb.add_worksheet(layout.SHEET_LISTS)
+    lists.write_string(0, 0, "Tình trạng thực hiện")
+    for n, status in enumerate(layout.STATUSES, start=1):
+        lists.write_string(n, 0, status)
+    lists.hide()
+    lists.protect("", PROTECTION)
+    wb.define_name(layout.LIST_NAME_STATUS, f"='{layout.SHEET_LISTS}'!$A$2:$A${len(layout.STATUSES) + 1}")
+
+    meta = wb.add_worksheet(layout.SHEET_META)
     values = {"unit_id": spec.unit_id, "period": spec.period_code,
               "template_version": layout.TEMPLATE_VERSION, "fingerprint": spec.fingerprint}
     for n, key in enumerate(layout.META_KEYS, start=layout.META_FIRST_ROW):
-        meta.cell(row=n, column=1, value=key)
-        cell = meta.cell(row=n, column=2, value=values[key])
-        cell.number_format = "@"
-        wb.defined_names[layout.DEFINED_NAME_PREFIX + key] = DefinedName(
-            layout.DEFINED_NAME_PREFIX + key, attr_text=f"'{layout.SHEET_META}'!$B${n}")
-    meta.sheet_state = "hidden"
-    _protect(meta)
+        meta.write_string(n - 1, 0, key)
+        meta.write_string(n - 1, 1, values[key], fmt["as_text"])
+        wb.define_name(layout.DEFINED_NAME_PREFIX + key, f"='{layout.SHEET_META}'!$B${n}")
+    meta.hide()
+    meta.protect("", PROTECTION)
 
-    wb.security = WorkbookProtection(lockStructure=True)
-    wb.active = 1  # open on "Thông tin"
-    return wb
+    info.activate()  # open on "Thông tin"
+    wb.close()
+    return buffer.getvalue()
 
 
-def _styles():
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+def build_workbook(spec: TemplateSpec):
+    """The unit's blank template as an openpyxl Workbook, to fill in (the demo, the tests)."""
+    from openpyxl import load_workbook
 
-    thin = Side(style="thin", color="808080")
-    return {
-        "font": Font(name=FONT, size=12),
-        "bold": Font(name=FONT, size=12, bold=True),
-        "title": Font(name=FONT, size=14, bold=True),
-        "italic": Font(name=FONT, size=12, italic=True),
-        "border": Border(left=thin, right=thin, top=thin, bottom=thin),
-        "input_fill": PatternFill("solid", fgColor=INPUT_FILL),
-        "header_fill": PatternFill("solid", fgColor=HEADER_FILL),
-        "wrap": Alignment(wrap_text=True, vertical="top"),
-        "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
-        "unlocked": Protection(locked=False),
-        "locked": Protection(locked=True),
-    }
+    return load_workbook(io.BytesIO(template_bytes(spec)))
 
 
-# Cell styles as named styles: one assignment per cell instead of six (openpyxl hashes each one).
-TEXT, LABEL, HEADER = "bc_text", "bc_label", "bc_header"
-INPUT_TEXT, INPUT_INT, INPUT_DEC, INPUT_DATE = "bc_input_text", "bc_input_int", "bc_input_dec", "bc_input_date"
+def _page_setup(ws, landscape: bool, title_row: int | None = None) -> None:
+    ws.set_paper(A4)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    if title_row:
+        ws.repeat_rows(title_row - 1)
 
 
-def _register_styles(wb) -> None:
-    from openpyxl.styles import NamedStyle
-
-    s = _styles()
-    locked = {"font": s["font"], "border": s["border"], "alignment": s["wrap"], "protection": s["locked"],
-              "number_format": "@"}
-    inputs = {**locked, "fill": s["input_fill"], "protection": s["unlocked"]}
-    for name, attrs in (
-        (TEXT, locked),
-        (LABEL, {**locked, "font": s["bold"]}),
-        (HEADER, {**locked, "font": s["bold"], "fill": s["header_fill"], "alignment": s["center"]}),
-        (INPUT_TEXT, inputs),
-        (INPUT_INT, {**inputs, "number_format": "#,##0"}),
-        (INPUT_DEC, {**inputs, "number_format": "#,##0.###"}),
-        (INPUT_DATE, {**inputs, "number_format": "dd/mm/yyyy"}),
-    ):
-        wb.add_named_style(NamedStyle(name=name, **attrs))
+def _validation(kind: str, *, title: str, prompt: str, error: str, **options) -> dict:
+    return {"validate": kind, "ignore_blank": True, "show_input": True, "show_error": True,
+            "input_title": title[:32], "input_message": prompt[:255], "error_title": "Giá trị không hợp lệ",
+            "error_message": error[:255], **options}
 
 
-def _protect(ws) -> None:
-    # protected without a password: a guard against slips, said so in "Hướng dẫn"
-    ws.protection.sheet = True
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
-    ws.protection.selectLockedCells = False
-    ws.protection.selectUnlockedCells = False
-
-
-def _page_setup(ws, landscape: bool, title_rows: str | None = None) -> None:
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    if title_rows:
-        ws.print_title_rows = title_rows
-
-
-def _validation(kind: str, *, title: str, prompt: str, error: str, **kwargs):
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    dv = DataValidation(type=kind, allow_blank=True, showInputMessage=True, showErrorMessage=True,
-                        promptTitle=title[:32], prompt=prompt[:255], errorTitle="Giá trị không hợp lệ",
-                        error=error[:255], **kwargs)
-    return dv
-
-
-def _add_validations(ws, validations) -> None:
-    # a validation over no cell is an empty sqref, which Excel calls a corrupt file
-    for dv in validations:
-        if dv.sqref.ranges:
-            ws.add_data_validation(dv)
-
-
-def _text_validation(what: str):
+def _text_validation(what: str) -> dict:
     return _validation(
-        "textLength", operator="lessThanOrEqual", formula1=str(layout.MAX_TEXT_LENGTH),
+        "length", criteria="<=", value=layout.MAX_TEXT_LENGTH,
         title=what, prompt=f"{what}: ghi bằng chữ, tối đa {layout.MAX_TEXT_LENGTH} ký tự.",
         error=f"{what} dài quá {layout.MAX_TEXT_LENGTH} ký tự. Hãy rút gọn.")
 
 
-def _number_validation(what: str, decimal: bool):
+def _number_validation(what: str, decimal: bool) -> dict:
     if decimal:
-        return _validation("decimal", operator="greaterThanOrEqual", formula1="0", title=what,
+        return _validation("decimal", criteria=">=", value=0, title=what,
                            prompt=f"{what}: ghi số lớn hơn hoặc bằng 0, được có phần thập phân. Không có số liệu thì ghi 0.",
                            error="Chỉ ghi số lớn hơn hoặc bằng 0 (được có phần thập phân), không kèm chữ.")
-    return _validation("whole", operator="greaterThanOrEqual", formula1="0", title=what,
+    return _validation("integer", criteria=">=", value=0, title=what,
                        prompt=f"{what}: ghi số nguyên lớn hơn hoặc bằng 0. Không có số liệu thì ghi 0.",
                        error="Chỉ ghi số nguyên lớn hơn hoặc bằng 0, không kèm chữ.")
 
 
-def _write_guide(ws, spec: TemplateSpec) -> None:
-    s = _styles()
-    ws.column_dimensions["A"].width = 72
-    for n, line in enumerate(spec.guide_lines, start=1):
+def _validate(ws, cells: list[str], options: dict) -> None:
+    """One validation over `cells` ("E5:E20", "E7", ...); none over no cell (an empty range is what
+    Excel calls a corrupt file)."""
+    if cells:
+        ws.data_validation(cells[0], {**options, "multi_range": " ".join(cells)})
+
+
+def _write_guide(ws, spec: TemplateSpec, fmt: dict) -> None:
+    ws.set_column(0, 0, 72)
+    for n, line in enumerate(spec.guide_lines):
         if line.startswith("# "):
-            cell = ws.cell(row=n, column=1, value=line[2:])
-            cell.font = s["title"] if n == 1 else s["bold"]
+            text, style = line[2:], fmt["guide_title"] if n == 0 else fmt["guide_heading"]
         elif line.startswith("- "):
-            cell = ws.cell(row=n, column=1, value="•  " + line[2:])
-            cell.font = s["font"]
+            text, style = "•  " + line[2:], fmt["guide_line"]
         else:
-            cell = ws.cell(row=n, column=1, value=line or None)
-            cell.font = s["font"]
-        cell.alignment = s["wrap"]
-        ws.row_dimensions[n].height = 16.5 * max(1, math.ceil(len(str(cell.value or "")) / 66))
+            text, style = line, fmt["guide_line"]
+        if text:
+            ws.write_string(n, 0, text, style)
+        else:
+            ws.write_blank(n, 0, None, style)
+        ws.set_row(n, 16.5 * max(1, math.ceil(len(text) / 66)))
     _page_setup(ws, landscape=False)
-    _protect(ws)
+    ws.protect("", PROTECTION)
 
 
-def _write_title(ws, spec: TemplateSpec, title: str, last_column: str) -> None:
-    s = _styles()
-    ws.merge_cells(f"A1:{last_column}1")
-    ws["A1"] = title
-    ws["A1"].font = s["title"]
-    ws["A1"].alignment = s["center"]
-    ws.merge_cells(f"A2:{last_column}2")
-    ws["A2"] = f"Đơn vị: {spec.unit_name} - Kỳ báo cáo: {spec.period_label} (số liệu từ {dmy(spec.window_start)} đến {dmy(spec.cutoff)})"
-    ws["A2"].font = s["italic"]
-    ws["A2"].alignment = s["center"]
-    ws.row_dimensions[1].height = 22
-    ws.row_dimensions[2].height = 32
+def _write_title(ws, spec: TemplateSpec, title: str, last_column: str, fmt: dict) -> None:
+    ws.merge_range(f"A1:{last_column}1", title, fmt["title"])
+    ws.merge_range(f"A2:{last_column}2", f"Đơn vị: {spec.unit_name} - Kỳ báo cáo: {spec.period_label} "
+                                         f"(số liệu từ {dmy(spec.window_start)} đến {dmy(spec.cutoff)})",
+                   fmt["subtitle"])
+    ws.set_row(0, 22)
+    ws.set_row(1, 32)
 
 
-def _write_info(ws, spec: TemplateSpec) -> None:
-    s = _styles()
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 60
-    ws.merge_cells("A1:B1")
-    ws["A1"] = "THÔNG TIN ĐƠN VỊ BÁO CÁO"
-    ws["A1"].font = s["title"]
-    ws["A1"].alignment = s["center"]
-    for col, text in (("A", "Mục"), ("B", "Nội dung")):
-        cell = ws[f"{col}{layout.INFO_HEADER_ROW}"]
-        cell.value, cell.style = text, HEADER
+def _write_info(ws, spec: TemplateSpec, fmt: dict) -> None:
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 1, 60)
+    ws.merge_range("A1:B1", "THÔNG TIN ĐƠN VỊ BÁO CÁO", fmt["title"])
+    ws.write_string(f"A{layout.INFO_HEADER_ROW}", "Mục", fmt["header"])
+    ws.write_string(f"B{layout.INFO_HEADER_ROW}", "Nội dung", fmt["header"])
     prefilled = {"unit_name": spec.unit_name, "unit_id": spec.unit_id,
                  "period_label": f"{spec.period_label} ({spec.period_code})"}
     earliest, latest = spec.window_start, spec.deadline + dt.timedelta(days=120)
     for row, key, label, is_input, _required in layout.INFO_FIELDS:
-        ws.cell(row=row, column=1, value=label).style = LABEL
-        cell = ws[f"{layout.INFO_VALUE_COLUMN}{row}"]
-        ws.row_dimensions[row].height = 22
+        ws.write_string(f"A{row}", label, fmt["label"])
+        cell = f"{layout.INFO_VALUE_COLUMN}{row}"
+        ws.set_row(row - 1, 22)
         if not is_input:
-            cell.value, cell.style = prefilled[key], TEXT
+            ws.write_string(cell, prefilled[key], fmt["text"])
             continue
         if key == "report_date":
-            cell.style = INPUT_DATE
-            dv = _validation("date", operator="between", formula1=_excel_date(earliest), formula2=_excel_date(latest),
+            ws.write_blank(cell, None, fmt["input_date"])
+            dv = _validation("date", criteria="between", minimum=earliest, maximum=latest,
                              title="Ngày lập báo cáo",
                              prompt=f"Ghi ngày theo dạng ngày/tháng/năm, từ {dmy(earliest)} đến {dmy(latest)}.",
                              error=f"Ngày lập báo cáo phải là ngày hợp lệ từ {dmy(earliest)} đến {dmy(latest)}.")
         else:
-            cell.style = INPUT_TEXT
+            ws.write_blank(cell, None, fmt["input_text"])
             dv = _text_validation(label)
-        ws.add_data_validation(dv)
-        dv.add(cell.coordinate)
+        _validate(ws, [cell], dv)
     _page_setup(ws, landscape=False)
-    _protect(ws)
+    ws.protect("", PROTECTION)
 
 
-def _excel_date(day: dt.date) -> str:
-    return str((day - dt.date(1899, 12, 30)).days)
-
-
-def _header_row(ws, columns, row: int) -> None:
-    for c in columns:
-        cell = ws[f"{c.letter}{row}"]
-        cell.value, cell.style = c.header, HEADER
-        ws.column_dimensions[c.letter].width = c.width
-    ws.row_dimensions[row].height = 48
+def _header_row(ws, columns, row: int, fmt: dict) -> None:
+    for n, c in enumerate(columns):
+        ws.write_string(row - 1, n, c.header, fmt["header"])
+        ws.set_column(n, n, c.width)
+    ws.set_row(row - 1, 48)
 
 
 def _row_height(values: dict, columns) -> float:
@@ -369,13 +355,13 @@ def _row_height(values: dict, columns) -> float:
     return 15.75 * lines
 
 
-def _write_tasks(ws, spec: TemplateSpec) -> None:
+def _write_tasks(ws, spec: TemplateSpec, fmt: dict) -> None:
     columns = layout.TASK_COLUMNS
     last = columns[-1].letter
-    _write_title(ws, spec, f"KẾT QUẢ THỰC HIỆN CÁC NHIỆM VỤ ĐƯỢC GIAO - {spec.period_label.upper()}", last)
-    _header_row(ws, columns, layout.TASKS_HEADER_ROW)
+    _write_title(ws, spec, f"KẾT QUẢ THỰC HIỆN CÁC NHIỆM VỤ ĐƯỢC GIAO - {spec.period_label.upper()}", last, fmt)
+    _header_row(ws, columns, layout.TASKS_HEADER_ROW, fmt)
     validations = {
-        "status": _validation("list", formula1=layout.LIST_NAME_STATUS, title="Tình trạng thực hiện",
+        "status": _validation("list", source=f"={layout.LIST_NAME_STATUS}", title="Tình trạng thực hiện",
                               prompt="Chọn một trong: " + "; ".join(layout.STATUSES) + ".",
                               error="Hãy chọn tình trạng trong danh sách: " + "; ".join(layout.STATUSES) + "."),
         "results": _text_validation("Kết quả thực hiện"),
@@ -384,53 +370,59 @@ def _write_tasks(ws, spec: TemplateSpec) -> None:
         "difficulties": _text_validation("Khó khăn, vướng mắc"),
         "proposals": _text_validation("Đề xuất, kiến nghị"),
     }
-    last_row = layout.TASKS_FIRST_ROW + len(spec.tasks) - 1
-    for c in columns:
-        if c.is_input and spec.tasks:
-            validations[c.key].add(f"{c.letter}{layout.TASKS_FIRST_ROW}:{c.letter}{last_row}")
-    _add_validations(ws, validations.values())
-    for n, task in enumerate(spec.tasks):
-        row = layout.TASKS_FIRST_ROW + n
+    first_row, last_row = layout.TASKS_FIRST_ROW, layout.TASKS_FIRST_ROW + len(spec.tasks) - 1
+    if spec.tasks:
         for c in columns:
-            cell = ws[f"{c.letter}{row}"]
             if c.is_input:
-                cell.style = INPUT_INT if c.key == "quantity" else INPUT_TEXT
+                _validate(ws, [f"{c.letter}{first_row}:{c.letter}{last_row}"], validations[c.key])
+    for n, task in enumerate(spec.tasks):
+        row = first_row + n - 1   # 0-based
+        for col, c in enumerate(columns):
+            if c.is_input:
+                ws.write_blank(row, col, None, fmt["input_int" if c.key == "quantity" else "input_text"])
             else:
-                cell.value, cell.style = task[c.key], TEXT
-        ws.row_dimensions[row].height = _row_height(task, columns)
-    ws.freeze_panes = f"C{layout.TASKS_FIRST_ROW}"
-    _page_setup(ws, landscape=True, title_rows=f"{layout.TASKS_HEADER_ROW}:{layout.TASKS_HEADER_ROW}")
-    _protect(ws)
+                _write_text(ws, row, col, task[c.key], fmt["text"])
+        ws.set_row(row, _row_height(task, columns))
+    ws.freeze_panes(layout.TASKS_FIRST_ROW - 1, 2)   # C5
+    _page_setup(ws, landscape=True, title_row=layout.TASKS_HEADER_ROW)
+    ws.protect("", PROTECTION)
 
 
-def _write_indicators(ws, spec: TemplateSpec) -> None:
+def _write_text(ws, row: int, col: int, value, style) -> None:
+    """A locked text cell; an empty value leaves the cell blank, with its style."""
+    if value:
+        ws.write_string(row, col, str(value), style)
+    else:
+        ws.write_blank(row, col, None, style)
+
+
+def _write_indicators(ws, spec: TemplateSpec, fmt: dict) -> None:
     columns = layout.INDICATOR_COLUMNS
     last = columns[-1].letter
-    _write_title(ws, spec, f"CHỈ TIÊU THỐNG KÊ - {spec.period_label.upper()}", last)
-    _header_row(ws, columns, layout.INDICATORS_HEADER_ROW)
-    whole = _number_validation("Giá trị", decimal=False)
-    decimal = _number_validation("Giá trị", decimal=True)
-    note = _text_validation("Ghi chú")
-    note_column = layout.column(columns, "note").letter
-    if spec.indicators:
-        note.add(f"{note_column}{layout.INDICATORS_FIRST_ROW}:{note_column}{layout.INDICATORS_FIRST_ROW + len(spec.indicators) - 1}")
+    _write_title(ws, spec, f"CHỈ TIÊU THỐNG KÊ - {spec.period_label.upper()}", last, fmt)
+    _header_row(ws, columns, layout.INDICATORS_HEADER_ROW, fmt)
+    whole, decimal = [], []
     for n, indicator in enumerate(spec.indicators):
-        row = layout.INDICATORS_FIRST_ROW + n
-        for c in columns:
-            cell = ws[f"{c.letter}{row}"]
+        row = layout.INDICATORS_FIRST_ROW + n - 1   # 0-based
+        for col, c in enumerate(columns):
             if c.key == "value":
                 is_decimal = indicator["value_type"] == "decimal"
-                cell.style = INPUT_DEC if is_decimal else INPUT_INT
-                (decimal if is_decimal else whole).add(cell.coordinate)
+                ws.write_blank(row, col, None, fmt["input_dec" if is_decimal else "input_int"])
+                (decimal if is_decimal else whole).append(f"{c.letter}{row + 1}")
             elif c.is_input:
-                cell.style = INPUT_TEXT
+                ws.write_blank(row, col, None, fmt["input_text"])
             else:
-                cell.value, cell.style = indicator[c.key] or None, TEXT
-        ws.row_dimensions[row].height = max(31.5, _row_height(indicator, columns) / 1.5)
-    _add_validations(ws, (whole, decimal, note))
-    ws.freeze_panes = f"C{layout.INDICATORS_FIRST_ROW}"
-    _page_setup(ws, landscape=True, title_rows=f"{layout.INDICATORS_HEADER_ROW}:{layout.INDICATORS_HEADER_ROW}")
-    _protect(ws)
+                _write_text(ws, row, col, indicator[c.key], fmt["text"])
+        ws.set_row(row, max(31.5, _row_height(indicator, columns) / 1.5))
+    _validate(ws, whole, _number_validation("Giá trị", decimal=False))
+    _validate(ws, decimal, _number_validation("Giá trị", decimal=True))
+    if spec.indicators:
+        note = layout.column(columns, "note").letter
+        first, last_row = layout.INDICATORS_FIRST_ROW, layout.INDICATORS_FIRST_ROW + len(spec.indicators) - 1
+        _validate(ws, [f"{note}{first}:{note}{last_row}"], _text_validation("Ghi chú"))
+    ws.freeze_panes(layout.INDICATORS_FIRST_ROW - 1, 2)   # C5
+    _page_setup(ws, landscape=True, title_row=layout.INDICATORS_HEADER_ROW)
+    ws.protect("", PROTECTION)
 
 
 # ---------------------------------------------------------------- writing a period's templates
@@ -438,10 +430,6 @@ def _write_indicators(ws, spec: TemplateSpec) -> None:
 def template_timestamp(spec: TemplateSpec) -> dt.datetime:
     """Document dates are the period's start, so the same inputs give the same bytes."""
     return dt.datetime.combine(spec.window_start, dt.time())
-
-
-def template_bytes(spec: TemplateSpec) -> bytes:
-    return workbook_bytes(build_workbook(spec), template_timestamp(spec))
 
 
 def _write_one(args: tuple[TemplateSpec, Path]) -> None:

@@ -56,13 +56,13 @@ def load_rules(folder: Path) -> list[Rule]:
     """The rules of `folder`/consistency.csv (none when the file is absent); a malformed file is
     one ConfigError naming every bad line."""
     # late: the schemas bring pandera, which only validation needs
-    from schemas.consistency import INDICATOR_CODE, INDICATOR_KINDS, MESSAGES, TASK_FIELDS, ConsistencyRuleSchema
+    from schemas.consistency import INDICATOR_CODE, INDICATOR_KINDS, TASK_FIELDS
 
     path = folder / RULES_FILE
     if not path.is_file():
         return []
     frame = read_text_table(path, ["kind", "subject", "other", "severity", "message"])
-    frame = validate_table(frame, ConsistencyRuleSchema, MESSAGES, path)
+    frame = validate_table(frame, "schemas.consistency:ConsistencyRuleSchema", "schemas.consistency:MESSAGES", path)
     rules = []
     for n, row in enumerate(frame.itertuples(index=False), start=2):
         other = [p.strip() for p in row.other.split(";") if p.strip()]

@@ -40,12 +40,11 @@ class Catalogue:
 
 
 def load_catalogue(settings: Settings, matrix: Matrix, registry: Registry) -> Catalogue:
-    # late: the schemas bring pandera, which only validation needs
-    from schemas.catalogue import MESSAGES, IndicatorCatalogueSchema
 
     path = settings.path("indicators")
     table = read_text_table(path, CATALOGUE_COLUMNS, optional=("max_value",))
-    frame = validate_table(table, IndicatorCatalogueSchema, MESSAGES, path)
+    frame = validate_table(table, "schemas.catalogue:IndicatorCatalogueSchema", "schemas.catalogue:MESSAGES", path,
+                           memo=settings.path("outputs"))
     task_ids = set(matrix.tasks["id"])
     resolver = AgencyResolver(registry, load_collectives(settings))
     errors, reporters = [], []

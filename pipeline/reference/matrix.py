@@ -115,13 +115,12 @@ def load_collectives(settings: Settings) -> pd.DataFrame:
 
 
 def load_matrix(settings: Settings, registry: Registry) -> Matrix:
-    # late: the schemas bring pandera, which only validation needs
-    from schemas.matrix import MESSAGES, AssignmentMatrixSchema
 
     path = settings.path("matrix")
     try:
         frame = read_text_table(path, MATRIX_COLUMNS)
-        frame = validate_table(frame, AssignmentMatrixSchema, MESSAGES, path)
+        frame = validate_table(frame, "schemas.matrix:AssignmentMatrixSchema", "schemas.matrix:MESSAGES", path,
+                               memo=settings.path("outputs"))
     except ConfigError as exc:
         raise MatrixError(str(exc)) from exc
     frame = frame.assign(timeframe_kind=frame["timeframe"].map(lambda t: timeframe_kind(t).value))

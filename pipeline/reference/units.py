@@ -143,15 +143,13 @@ def _plain_key(text: str) -> str:
 
 
 def load_registry(settings: Settings) -> Registry:
-    # late: the schemas bring pandera, which only validation needs
-    from schemas.units import (COMMUNE_MESSAGES, DEPARTMENT_MESSAGES, CommuneContactsFileSchema,
-                               DepartmentsFileSchema)
 
     dept_path = settings.path("departments")
     contact_cols = ["active_from", "email", "phone", "contact_person"]
     departments = read_text_table(dept_path, ["id", "name", "short_name", "aliases", *contact_cols],
                                   optional=tuple(contact_cols))
-    departments = validate_table(departments, DepartmentsFileSchema, DEPARTMENT_MESSAGES, dept_path)
+    departments = validate_table(departments, "schemas.units:DepartmentsFileSchema", "schemas.units:DEPARTMENT_MESSAGES",
+                                 dept_path, memo=settings.path("outputs"))
     wrong_province = departments[~departments["id"].str.startswith(f"{settings.province_code:02d}-")]
     if not wrong_province.empty:
         raise ConfigError(f"{dept_path.name}: mã đơn vị phải bắt đầu bằng mã tỉnh "
@@ -161,7 +159,8 @@ def load_registry(settings: Settings) -> Registry:
     contacts_path = settings.path("commune_contacts")
     if contacts_path.is_file():
         contacts = read_text_table(contacts_path, ["id", "name", *contact_cols], optional=tuple(contact_cols))
-        contacts = validate_table(contacts, CommuneContactsFileSchema, COMMUNE_MESSAGES, contacts_path)
+        contacts = validate_table(contacts, "schemas.units:CommuneContactsFileSchema", "schemas.units:COMMUNE_MESSAGES",
+                                  contacts_path, memo=settings.path("outputs"))
         unknown = sorted(set(contacts["id"]) - set(communes["id"]))
         if unknown:
             raise ConfigError(f"{contacts_path.name}: mã không có trong danh mục xã/phường chính thức của tỉnh: "

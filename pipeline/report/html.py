@@ -9,7 +9,6 @@ import base64
 
 from pipeline.common.errors import BaocaoError
 from pipeline.report.model import indicator_blocks
-from pipeline.report.model import unit_grid
 from pipeline.common.formatting import vn_number
 
 TEMPLATE_NAME = "bao-cao.html.j2"
@@ -24,22 +23,22 @@ def html_text(data, context: dict, pictures: dict) -> str:
     env = Environment(loader=FileSystemLoader(str(folder)), undefined=StrictUndefined, autoescape=True,
                       keep_trailing_newline=True)
     k = data.consolidation
-    values, owed = unit_grid(k, data.registry)
-    names = data.registry.units.set_index("id")["name"]
+    units, values, owed = data.grid
+    names = dict(zip(data.registry.units["id"], data.registry.units["name"]))
     decimal = dict(zip(k.indicators["code"], k.indicators["value_type"] == "decimal"))
-
-    indicators = k.indicators.set_index("code")
+    column = {name: dict(zip(k.indicators["code"], k.indicators[name].to_numpy()))
+              for name in ("name", "unit_of_measure", "total")}
     grid = []
     for block in indicator_blocks(k.indicators["code"].tolist()):
-        units = [u for u in values.index if owed.loc[u, block].any()]
-        if not units:
+        owing = [u for u in units if any(owed[u][c] for c in block)]
+        if not owing:
             continue
         grid.append({
-            "codes": [{"code": c, "name": indicators.loc[c, "name"], "unit_of_measure": indicators.loc[c, "unit_of_measure"]}
+            "codes": [{"code": c, "name": column["name"][c], "unit_of_measure": column["unit_of_measure"][c]}
                       for c in block],
-            "rows": [{"name": names[u], "cells": [(vn_number(values.loc[u, c], decimal[c]) if owed.loc[u, c] else "-")
-                                                  for c in block]} for u in units],
-            "totals": [vn_number(indicators.loc[c, "total"], decimal[c]) for c in block],
+            "rows": [{"name": names[u], "cells": [(vn_number(values[u][c], decimal[c]) if owed[u][c] else "-")
+                                                  for c in block]} for u in owing],
+            "totals": [vn_number(column["total"][c], decimal[c]) for c in block],
         })
     charts = {key: {"title": chart.title, "src": "data:image/png;base64," + base64.b64encode(chart.png).decode("ascii")}
               for key, chart in pictures.items()}

@@ -9,6 +9,7 @@ proposal attributed to the units that gave it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,11 @@ class ReportData:
     draft: bool = False           # forced below [report] min_completeness: "DỰ THẢO" on the first page
     # the officer's own words (read_officer_text: the file, its sections, warnings), read once
     officer: tuple = (None, {}, [])
+
+    @functools.cached_property
+    def grid(self) -> tuple[list[str], dict, dict]:
+        """grid_cells of the consolidation, built once for the Word and the HTML renderings."""
+        return grid_cells(self.consolidation, self.registry)
 
 
 class TooFewReports(BaocaoError):
@@ -754,6 +760,17 @@ def unit_grid(k: Consolidation, registry) -> tuple[pd.DataFrame, pd.DataFrame]:
     owed = (k.values.assign(one=True).pivot_table(index="unit_id", columns="code", values="one", aggfunc="any")
             .reindex(index=unit_ids, columns=codes).fillna(False).astype(bool))
     return values, owed
+
+
+def grid_cells(k: Consolidation, registry) -> tuple[list[str], dict, dict]:
+    """unit_grid as plain lookups, for the renderers' cell-by-cell loops (a `.loc` per cell costs
+    more than the rest of the rendering): the units in order, unit -> code -> value, unit -> code
+    -> whether the unit owes it. The values keep their types (numpy floats, NaN where not reported)."""
+    values, owed = unit_grid(k, registry)
+    codes = list(values.columns)
+    value_rows = {u: dict(zip(codes, row)) for u, row in zip(values.index, values.to_numpy())}
+    owed_rows = {u: dict(zip(codes, row)) for u, row in zip(owed.index, owed.to_numpy())}
+    return list(values.index), value_rows, owed_rows
 
 
 GRID_COLUMNS = 10   # indicators per block of the by-unit tables (landscape A4)

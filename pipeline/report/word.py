@@ -21,7 +21,7 @@ from markupsafe import Markup
 from pipeline.common.docx_finish import Properties, finished_bytes
 from pipeline.common.errors import BaocaoError
 from pipeline.report.model import commune_charts
-from pipeline.report.model import indicator_blocks, unit_grid
+from pipeline.report.model import indicator_blocks
 from pipeline.report.model import report_timestamp
 from pipeline.common.formatting import vn_number
 
@@ -110,42 +110,42 @@ def grid_xml(data) -> str:
     """Appendix II's table of values by unit, as WordprocessingML: blocks of at most GRID_COLUMNS
     indicators, one row per unit owing any of them, the province total last; "-" where a unit does
     not owe the indicator, blank where it did not report it. Unit names are XML-escaped."""
-
     k = data.consolidation
-    values, owed = unit_grid(k, data.registry)
-    indicators = k.indicators.set_index("code")
-    names = data.registry.units.set_index("id")["name"]
+    units, values, owed = data.grid
+    column = {name: dict(zip(k.indicators["code"], k.indicators[name].to_numpy()))
+              for name in ("value_type", "unit_of_measure", "total")}
+    names = dict(zip(data.registry.units["id"], data.registry.units["name"]))
     usable = 25.2
     parts = []
     for n, block in enumerate(indicator_blocks(k.indicators["code"].tolist())):
-        rows = [u for u in values.index if owed.loc[u, block].any()]
+        rows = [u for u in units if any(owed[u][code] for code in block)]
         if not rows:
             continue
         if parts:
             parts.append('<w:p><w:pPr><w:spacing w:before="0" w:after="120"/></w:pPr></w:p>')
         widths = [1.0, 5.4] + [min(2.2, (usable - 6.4) / len(block))] * len(block)
         twips = [round(w * 567) for w in widths]
-        decimal = {code: indicators.loc[code, "value_type"] == "decimal" for code in block}
+        decimal = {code: column["value_type"][code] == "decimal" for code in block}
         xml = [f'<w:tbl><w:tblPr><w:tblW w:w="{sum(twips)}" w:type="dxa"/><w:jc w:val="center"/>'
                f'<w:tblBorders>{_BORDERS}</w:tblBorders><w:tblLayout w:type="fixed"/>'
                '<w:tblCellMar><w:left w:w="57" w:type="dxa"/><w:right w:w="57" w:type="dxa"/></w:tblCellMar>'
                '</w:tblPr><w:tblGrid>' + "".join(f'<w:gridCol w:w="{t}"/>' for t in twips) + '</w:tblGrid>']
         header = [_cell_xml("STT", twips[0], bold=True, align="center"),
                   _cell_xml("Cơ quan, đơn vị", twips[1], bold=True, align="center")]
-        header += [_cell_xml(f"{code}\n({indicators.loc[code, 'unit_of_measure']})", twips[c + 2], bold=True,
+        header += [_cell_xml(f"{code}\n({column['unit_of_measure'][code]})", twips[c + 2], bold=True,
                              align="center") for c, code in enumerate(block)]
         xml.append('<w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>' + "".join(header) + "</w:tr>")
         for r, unit_id in enumerate(rows, start=1):
             cells = [_cell_xml(str(r), twips[0], align="center"), _cell_xml(names[unit_id], twips[1], align="left")]
             for c, code in enumerate(block):
-                if not owed.loc[unit_id, code]:
+                if not owed[unit_id][code]:
                     cells.append(_cell_xml("-", twips[c + 2], align="center"))
                 else:
-                    value = values.loc[unit_id, code]
+                    value = values[unit_id][code]
                     cells.append(_cell_xml("" if math.isnan(value) else vn_number(value, decimal[code]), twips[c + 2]))
             xml.append('<w:tr><w:trPr><w:cantSplit/></w:trPr>' + "".join(cells) + "</w:tr>")
         total = [_cell_xml("Toàn tỉnh", twips[0] + twips[1], bold=True, align="center", span=2)]
-        total += [_cell_xml(vn_number(indicators.loc[code, "total"], decimal[code]), twips[c + 2], bold=True)
+        total += [_cell_xml(vn_number(column["total"][code], decimal[code]), twips[c + 2], bold=True)
                   for c, code in enumerate(block)]
         xml.append('<w:tr><w:trPr><w:cantSplit/></w:trPr>' + "".join(total) + "</w:tr></w:tbl>")
         parts.append("".join(xml))
