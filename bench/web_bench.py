@@ -32,7 +32,7 @@ def prepare(workspace: Path):
     from pipeline.intake.ingest import ingest
     from pipeline.intake.register import append_receipts
     from pipeline.reference.project import Project
-    from pipeline.web.links import write_links
+    from pipeline.mail.links import write_links
 
     prepare_workspace(ROOT, workspace)
     p = Project(workspace)

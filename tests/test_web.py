@@ -13,7 +13,7 @@ from web_kit import make_site
 from pipeline.common.errors import ConfigError
 from pipeline.store.ledger import Ledger
 from pipeline.web.app import create_app
-from pipeline.web.links import LINKS_NAME, token_hash, write_links
+from pipeline.mail.links import LINKS_NAME, token_hash, write_links
 from pipeline.web.security import FORM_SLACK, OfficerGate, Throttle
 from pipeline.web.server import ServeError, check_bind
 from pipeline.web.settings import WebSettings, load_web_settings
@@ -337,3 +337,47 @@ def test_the_links_and_serve_commands(site, monkeypatch):
     assert client(site, ("192.0.2.71", 1)).get(site.urls[COMMUNE]).status_code == 404
     result = CliRunner().invoke(cli, ["--root", root, "serve", "--host", "0.0.0.0", "--no-browser"])
     assert result.exit_code == 2 and "officer_password_env" in result.output and "Traceback" not in result.output
+
+
+def test_distribute_puts_each_units_own_link_in_its_email(tmp_path, monkeypatch):
+    """With [web] public_url set, each unit's template email carries its own live upload link (the
+    same one the officer's list gives, until revoked); without it, no link is written."""
+    from email import policy
+    from email.parser import BytesParser
+
+    from pipeline.mail.messages import distribution
+    from pipeline.reference.project import Project
+
+    s = make_site(tmp_path, monkeypatch)
+    config = s.root / "inputs" / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    assert "[web]" in text
+    config.write_text(re.sub(r"(?m)^public_url = .*$", 'public_url = "https://baocao.laichau.example.vn"', text)
+                      if re.search(r"(?m)^public_url = ", text) else
+                      text.replace("[web]", '[web]\npublic_url = "https://baocao.laichau.example.vn"', 1), encoding="utf-8")
+    project = Project(s.root)
+    items = {o.recipient.unit_id: o for o in distribution(project, s.kit.period)}
+    url = items["03405"].context["upload_url"]
+    assert url.startswith("https://baocao.laichau.example.vn/nop/") and items["12-CA"].context["upload_url"] != url
+    token = url.rsplit("/", 1)[-1]
+    with Ledger(project.settings.path("ledger")) as ledger:
+        from pipeline.store.ledger import live_links
+        assert live_links(ledger, s.kit.period.code, project.settings.province_code)["03405"] == token_hash(token)
+    # the same link at a second run, and in the draft the officer opens
+    assert distribution(project, s.kit.period)[0].context == distribution(project, s.kit.period)[0].context
+    from click.testing import CliRunner
+    from pipeline.cli.main import cli
+    contacts = s.root / "inputs" / "commune_contacts.csv"   # the draft needs the unit's address
+    contacts.write_text(contacts.read_text(encoding="utf-8-sig").replace(
+        "03405,Xã Tả Lèng,,,,", "03405,Xã Tả Lèng,,ubnd.taleng@laichau.example.vn,,"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--root", str(s.root), "distribute", "--period", "2026S1", "--unit", "03405"])
+    assert result.exit_code == 0, result.output
+    drafts = list((s.root / "outputs" / "mail").rglob("*.eml"))
+    assert len(drafts) == 1, result.output
+    [draft] = drafts
+    body = BytesParser(policy=policy.default).parsebytes(draft.read_bytes()).get_body(("plain",)).get_content()
+    assert url in body and "đường dẫn riêng của Quý đơn vị" in body
+    # without public_url: no link, no sentence about it
+    config.write_text(text, encoding="utf-8")
+    plain = distribution(Project(s.root), s.kit.period)
+    assert all("upload_url" not in o.context for o in plain)

@@ -13,7 +13,7 @@ from filling import Kit, row_of, xlsx_bytes
 from pipeline.common import clock
 from pipeline.reference.project import Project
 from pipeline.web.app import create_app, unwrap
-from pipeline.web.links import write_links
+from pipeline.mail.links import write_links
 from pipeline.web.security import OfficerGate, Throttle
 from pipeline.web.server import ServerThread as LiveServer  # noqa: F401  (the tests' name for it)
 from pipeline.web.settings import WebSettings

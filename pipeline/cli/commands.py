@@ -768,7 +768,7 @@ def links(project: Project, period_code: str, revoked: tuple[str, ...]) -> None:
 
     Ví dụ: python -m pipeline links --period 2026S1 --revoke 03405
     """
-    from pipeline.web.links import write_links
+    from pipeline.mail.links import write_links
     from pipeline.web.settings import load_web_settings
 
     period = project.period(period_code)

@@ -27,7 +27,7 @@ FEEDBACK = "feedback"
 REMINDER = "reminder"
 KINDS = (DISTRIBUTE, FEEDBACK, REMINDER)
 
-KIND_DEFAULTS = {DISTRIBUTE: {}, FEEDBACK: {"errors": 0, "warnings": 0, "findings": [], "more": 0},
+KIND_DEFAULTS = {DISTRIBUTE: {"upload_url": ""}, FEEDBACK: {"errors": 0, "warnings": 0, "findings": [], "more": 0},
                  REMINDER: {"status": "", "new_deadline": "", "letter_number": "", "letter_date": ""}}
 KIND_LABELS = {DISTRIBUTE: "biểu mẫu", FEEDBACK: "kết quả kiểm tra", REMINDER: "công văn đôn đốc"}
 

@@ -22,6 +22,7 @@ from pipeline.intake.register import parse_date
 from pipeline.store.ledger import latest_findings
 from pipeline.common.filetypes import LETTER_SUFFIXES, SPREADSHEET_SUFFIXES
 from pipeline.common.formatting import dmy
+from pipeline.mail.links import LINKS_COLUMNS, write_links
 from pipeline.mail.compose import Outgoing, recipients_from_registry
 
 
@@ -39,7 +40,12 @@ def distribution(project: Project, period: Period, unit_id: str | None = None) -
     if any(not p.is_file() for p in paths.values()):
         write_templates(project, period, unit_id)
     recipients = {r.unit_id: r for r in recipients_from_registry(registry, list(paths))}
-    return [Outgoing(recipients[uid], (path,)) for uid, path in paths.items()]
+    urls = {}
+    if settings.web.public_url:   # each unit its own upload link (the same one at every run until revoked)
+        urls = {row[LINKS_COLUMNS[0]]: row[LINKS_COLUMNS[3]]
+                for row in write_links(project, period, settings.web.public_url).rows}
+    return [Outgoing(recipients[uid], (path,), {"upload_url": urls[uid]} if uid in urls else {})
+            for uid, path in paths.items()]
 
 
 MAX_FINDINGS_IN_MAIL = 10

@@ -123,7 +123,7 @@ def ingest_waiting(project, period) -> None:
 
 def issue_links(project, period, base_url: str, revoke: list[str] = ()):
     """The `links` command's work: every unit's live link for the period, `revoke` re-issued."""
-    from pipeline.web.links import write_links
+    from pipeline.mail.links import write_links
 
     with WRITER:
         return write_links(project, period, base_url, list(revoke))

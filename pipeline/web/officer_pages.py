@@ -225,7 +225,7 @@ def routes(state) -> list[Route]:
 
         manifest = await run_in_threadpool(read_manifest, templates_dir(settings, period))
         sent = await run_in_threadpool(_distribution, settings, period)
-        from pipeline.web.links import LINKS_NAME, links_path
+        from pipeline.mail.links import LINKS_NAME, links_path
 
         return page(request, "templates.html", "bieu-mau", period, manifest=manifest, sent=sent,
                     job=state.jobs.latest(period.code, "templates"), links_name=LINKS_NAME,

@@ -14,7 +14,7 @@ from pipeline.forms.templates import template_path
 from pipeline.intake.feedback import FEEDBACK_DIR, feedback_name, outcome_label
 from pipeline.store.ledger import Ledger, link_owner, submission_findings, unit_submissions
 from pipeline.web.actions import WEB_FOLDER, UploadRefused, check_spreadsheet, make_templates, receive_unit_file
-from pipeline.web.links import token_hash
+from pipeline.mail.links import token_hash
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,80}")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

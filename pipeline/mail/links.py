@@ -1,5 +1,6 @@
 """The units' upload links: one random token per unit and period, only its hash kept in the ledger,
-and the officer's list of links (outputs/<period>/duong-dan-nop-bao-cao.csv)."""
+and the officer's list of links (outputs/<period>/duong-dan-nop-bao-cao.csv). `distribute` puts each
+unit's link in its email when `[web] public_url` is set; the web pages (pipeline/web/) answer them."""
 
 from __future__ import annotations
 
