@@ -50,6 +50,16 @@ def routes(state) -> list[Route]:
         """The period of the page's address (?ky=), the next deadline's without one; None: no such period."""
         return state.period(request.query_params.get("ky"))
 
+    def officer_period(request):
+        """The officer's guard, then the page's period: (period, None), or (None, the answer: sign in,
+        refused, or no such period)."""
+        if (answer := guard(request)) is not None:
+            return None, answer
+        period = period_or_404(request)
+        if period is None:
+            return None, state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
+        return period, None
+
     async def form_checked(request, max_files: int = 1):
         """The posted form once its CSRF token is checked, else (None, the answer refusing it)."""
         form, answer = await state.form(request, max_files)
@@ -114,11 +124,9 @@ def routes(state) -> list[Route]:
         return rows, waiting, rates(status)
 
     async def overview(request):
-        if (answer := guard(request)) is not None:
+        period, answer = officer_period(request)
+        if answer is not None:
             return answer
-        period = period_or_404(request)
-        if period is None:
-            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         rows, waiting, rate = await run_in_threadpool(status_rows, period)
         return page(request, "overview.html", "tong-quan", period, rows=rows, waiting=waiting, rate=rate,
                     today=clock.today(settings))
@@ -135,11 +143,9 @@ def routes(state) -> list[Route]:
     # ------------------------------------------------------------ Tiếp nhận
 
     async def intake(request):
-        if (answer := guard(request)) is not None:
+        period, answer = officer_period(request)
+        if answer is not None:
             return answer
-        period = period_or_404(request)
-        if period is None:
-            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "GET":
             return page(request, "intake.html", "tiep-nhan", period, job=state.jobs.latest(period.code, "intake"),
                         problem="")
@@ -204,11 +210,9 @@ def routes(state) -> list[Route]:
     # ------------------------------------------------------------ Biểu mẫu
 
     async def templates_page(request):
-        if (answer := guard(request)) is not None:
+        period, answer = officer_period(request)
+        if answer is not None:
             return answer
-        period = period_or_404(request)
-        if period is None:
-            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "POST":
             form, answer = await form_checked(request)
             if form is None:
@@ -234,11 +238,9 @@ def routes(state) -> list[Route]:
 
     async def unit_links(request):
         """Issues the units' links for the period (the `links` command), or revokes and re-issues one."""
-        if (answer := guard(request)) is not None:
+        period, answer = officer_period(request)
+        if answer is not None:
             return answer
-        period = period_or_404(request)
-        if period is None:
-            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         form, answer = await form_checked(request)
         if form is None:
             return answer
@@ -275,11 +277,9 @@ def routes(state) -> list[Route]:
     # ------------------------------------------------------------ Đôn đốc, Báo cáo
 
     async def reminders(request):
-        if (answer := guard(request)) is not None:
+        period, answer = officer_period(request)
+        if answer is not None:
             return answer
-        period = period_or_404(request)
-        if period is None:
-            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "POST":
             form, answer = await form_checked(request)
             if form is None:
@@ -298,11 +298,9 @@ def routes(state) -> list[Route]:
             job=state.jobs.latest(period.code, "audit"))
 
     async def report(request):
-        if (answer := guard(request)) is not None:
+        period, answer = officer_period(request)
+        if answer is not None:
             return answer
-        period = period_or_404(request)
-        if period is None:
-            return state.message("Không có kỳ này", "Mã kỳ không đúng (ví dụ 2026S1 hoặc 2026).", 404)
         if request.method == "POST":
             form, answer = await form_checked(request)
             if form is None:
