@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.reference.settings import load_settings
-from pipeline.reference.matrix import load_matrix
-from pipeline.reference.units import load_registry
+from pipeline.reference.project import Project
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent        # the checkout: code, templates, README
 FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixture_project"   # the frozen data: read, never write
@@ -56,18 +54,24 @@ def frozen_project(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(frozen_project):
-    return load_settings(frozen_project)
+def frozen(frozen_project) -> Project:
+    """The frozen project loaded once, as the stages take it (settings, units, matrix, catalogue)."""
+    return Project(frozen_project)
 
 
 @pytest.fixture(scope="session")
-def registry(settings):
-    return load_registry(settings)
+def settings(frozen):
+    return frozen.settings
 
 
 @pytest.fixture(scope="session")
-def matrix(settings, registry):
-    return load_matrix(settings, registry)
+def registry(frozen):
+    return frozen.registry
+
+
+@pytest.fixture(scope="session")
+def matrix(frozen):
+    return frozen.matrix
 
 
 def copy_project_data(root: Path) -> Path:
