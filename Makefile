@@ -154,6 +154,7 @@ demo: $(STAMP)
 # Benchmark (README, "Benchmarks"): builds the national synthetic set once under outputs/bench/.
 bench: $(STAMP)
 	$(PY) -m bench.run $(if $(PROVINCE_ONLY),--province-only)
+	$(PY) -m bench.web_bench
 
 # The web pages (README, "In the browser"): the officer's cycle and each unit's upload page.
 serve: $(STAMP)
