@@ -314,10 +314,14 @@ def _sum(series: pd.Series, decimal: bool = False):
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     """A frame whose figure columns keep Python ints and Decimals as they are (object dtype)."""
-    frame = pd.DataFrame(rows, columns=columns)
-    for column in _NUMBER_COLUMNS:
-        if column in frame:
-            frame[column] = pd.Series([r[column] for r in rows], index=frame.index, dtype=object)
+    # (the figures never pass through pandas' own inference: pandas 2.2.0 turns a huge int into a
+    # float and fails on one beyond a double)
+    numbers = [c for c in _NUMBER_COLUMNS if c in columns]
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k not in numbers} for r in rows],
+                         columns=[c for c in columns if c not in numbers])
+    for column in numbers:
+        frame[column] = pd.Series([r[column] for r in rows], index=frame.index, dtype=object)
+    frame = frame[columns]
     return frame
 
 
