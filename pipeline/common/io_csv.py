@@ -104,9 +104,10 @@ def _memo_add(folder: Path, key: str) -> None:
 
     from pipeline.common.atomic import write_text
 
+    if not folder.is_dir():
+        return   # a cache never creates the project's outputs/ (a data-only folder stays as it is)
     keys = [k for k in _memo_read(folder) if k != key][-(_MEMO_KEEP - 1):] + [key]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         write_text(folder / MEMO_NAME, json.dumps(keys))
     except OSError:
         pass   # a read-only project: validated every time, as before
