@@ -271,6 +271,14 @@ def stage_naive(projects, period_code: str) -> dict:
                       "cpu": clock.cpu, "note": f"one process; {len(totals)} indicator totals, {len(errors)} errors"}]}
 
 
+def forget_renderings(projects) -> None:
+    """The reports are rendered, not taken from the copy a previous run kept (pipeline/report/reuse.py)."""
+    from pipeline.report.reuse import CACHE_NAME
+
+    for p in projects:
+        shutil.rmtree(p.settings.path("outputs") / CACHE_NAME, ignore_errors=True)
+
+
 def stage_pipeline(projects, period_code: str) -> dict:
     """One province from received files to all reports, one process, as `make semiannual` does."""
     from bench.ingest_bench import empty_ledgers
@@ -301,6 +309,8 @@ def measure_stage(stage: str, scope: str, period_code: str) -> dict:
 
     startup = time.perf_counter() - started
     projects = projects_of(scope)
+    if stage in ("report", "pipeline"):
+        forget_renderings(projects)
     function = STAGES[stage]
     result = function(projects, period_code, scope) if stage in WITH_SCOPE else function(projects, period_code)
     result.update(scope=scope, stage=stage, startup=startup, peak_mib=peak_mib(), workers_peak_mib=workers_peak_mib())
@@ -336,9 +346,11 @@ def officer_project(period_code: str):
 
 
 def _empty(root, period_code: str) -> None:
-    """Nothing ingested: no ledger, no archive, no outputs of the period."""
+    """Nothing ingested: no ledger, no archive, no outputs of the period, no rendering kept."""
+    from pipeline.report.reuse import CACHE_NAME
+
     outputs = root / "outputs"
-    for folder in ("archive", period_code):
+    for folder in ("archive", period_code, CACHE_NAME):
         shutil.rmtree(outputs / folder, ignore_errors=True)
     for suffix in ("", "-wal", "-shm"):
         (outputs / f"ledger.sqlite{suffix}").unlink(missing_ok=True)

@@ -486,11 +486,11 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     import os
 
     if where == "render":
-        import pipeline.report.build
+        import pipeline.report.excel
 
         def broken(data):
             raise KeyboardInterrupt  # the officer presses Ctrl+C while the workbook is built
-        monkeypatch.setattr(pipeline.report.build, "excel_bytes", broken)
+        monkeypatch.setattr(pipeline.report.excel, "excel_bytes", broken)
     else:
         real_fsync, calls = os.fsync, []
 
@@ -513,6 +513,154 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     # and a clean rerun finishes the job
     out = build_reports(kit.project, kit.period, AS_OF_S1)
     assert "987" in _docx_text(out.word)
+
+
+# ---------------------------------------------------------------- the rendering kept for a rerun
+
+def _reports(out) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (out.word, out.excel, out.html)}
+
+
+@pytest.fixture
+def rerun(province, tmp_path, monkeypatch):
+    """A copy of the province with its reports built, and a counter of the renderings that follow."""
+    import pipeline.report.build as build
+
+    first, _, outputs = province
+    root = tmp_path / "project"
+    shutil.copytree(first.root, root)
+    kit = _kit(root, "2026S1")
+    before = build_reports(kit.project, kit.period, AS_OF_S1)   # (keeps this copy's rendering)
+    renders = []
+    real = build.render_all
+
+    def counted(data):
+        renders.append(data)
+        return real(data)
+    monkeypatch.setattr(build, "render_all", counted)
+    return kit, _reports(before), renders
+
+
+def test_a_rerun_with_nothing_changed_writes_the_kept_rendering(rerun):
+    kit, before, renders = rerun
+    again = build_reports(kit.project, kit.period, AS_OF_S1)
+    assert renders == [] and _reports(again) == before
+    # the officer deleted the period's folder: the same files come back, still without drawing
+    shutil.rmtree(kit.root / "outputs" / "2026S1")
+    assert _reports(build_reports(kit.project, kit.period, AS_OF_S1)) == before and renders == []
+    # the kept rendering is what a rendering gives, byte for byte
+    assert render_all(gather(kit.project, kit.period, AS_OF_S1)) == before
+
+
+def _officer_text(kit):
+    path = kit.root / "inputs" / "bao-cao" / "2026S1.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("## Đánh giá chung\n\nCán bộ tự viết đoạn đánh giá này.\n", encoding="utf-8")
+    return "Cán bộ tự viết đoạn đánh giá này."
+
+
+def _template(kit):
+    path = kit.root / "templates" / "bao-cao.html.j2"
+    path.write_text(path.read_text(encoding="utf-8").replace("</body>", "<p>Mẫu đã sửa</p></body>"), encoding="utf-8")
+    return "Mẫu đã sửa"
+
+
+def _setting(kit):
+    path = kit.root / "inputs" / "config.toml"
+    text = path.read_text(encoding="utf-8")
+    assert 'signer_name = ""' in text
+    path.write_text(text.replace('signer_name = ""', 'signer_name = "Nguyễn Văn Ký"', 1), encoding="utf-8")
+    kit.project = Project(kit.root)
+    return "Nguyễn Văn Ký"
+
+
+def _new_file(kit):
+    _spec, wb = kit.filled(COMMUNE, values={"TT01": 987})
+    kit.save(wb, "ta-leng-ban-2.xlsx")
+    kit.ingest()
+    return "987"
+
+
+def _kept_file_damaged(kit):
+    from pipeline.report.reuse import CACHE_NAME
+
+    kept = kit.root / "outputs" / CACHE_NAME / "2026S1" / "tong-hop-2026S1.xlsx"
+    kept.write_bytes(kept.read_bytes()[:-10])
+    return None
+
+
+def _library_upgraded(kit, monkeypatch):
+    from pipeline.report import reuse
+
+    real = reuse.metadata.version
+    monkeypatch.setattr(reuse.metadata, "version", lambda name: "99.0" if name == "openpyxl" else real(name))
+    return None
+
+
+def _code_changed(kit, monkeypatch):
+    from pipeline.report import reuse
+
+    package = kit.root / "code-copy" / "pipeline"
+    shutil.copytree(reuse._PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "report" / "html.py").write_text((package / "report" / "html.py").read_text() + "\n# changed\n")
+    monkeypatch.setattr(reuse, "_PACKAGE", package)
+    return None
+
+
+def _fonts_changed(kit, monkeypatch):
+    from pipeline.report import reuse
+
+    real = reuse._font_list
+    monkeypatch.setattr(reuse, "_font_list", lambda: real() + b"Times New Roman installed")
+    return None
+
+
+@pytest.mark.parametrize("change", [_officer_text, _template, _setting, _new_file, _kept_file_damaged,
+                                    _library_upgraded, _code_changed, _fonts_changed])
+def test_whatever_the_reports_are_rendered_from_renders_them_again(rerun, change, monkeypatch):
+    """The officer's text, a template, a setting, a new file, a damaged kept copy, a library
+    upgraded, the code, the fonts: each one renders the reports again (and shows in them)."""
+    kit, before, renders = rerun
+    import inspect
+
+    shown = change(kit, monkeypatch) if len(inspect.signature(change).parameters) == 2 else change(kit)
+    out = build_reports(kit.project, kit.period, AS_OF_S1)
+    assert len(renders) == 1
+    if shown is not None:
+        assert shown in _docx_text(out.word) + out.html.read_text(encoding="utf-8")
+        assert _reports(out) != before
+    else:
+        assert _reports(out) == before   # rendered again, to the same bytes
+    # and the rendering just made is the one kept for the next run
+    build_reports(kit.project, kit.period, AS_OF_S1)
+    assert len(renders) == 1
+
+
+def test_another_as_of_day_renders_again(rerun):
+    kit, before, renders = rerun
+    out = build_reports(kit.project, kit.period, AS_OF_S1 + dt.timedelta(days=30))
+    assert len(renders) == 1 and _reports(out) != before
+
+
+def test_without_matplotlibs_font_list_nothing_is_kept(rerun, monkeypatch):
+    """Where matplotlib's font list cannot be found the charts' font is unknown: render every time."""
+    from pipeline.report import reuse
+
+    kit, before, renders = rerun
+    monkeypatch.setattr(reuse, "_font_list", lambda: None)
+    for _ in range(2):
+        assert _reports(build_reports(kit.project, kit.period, AS_OF_S1)) == before
+    assert len(renders) == 2
+
+
+def test_the_rendering_reads_only_the_gathered_data_and_the_templates(rerun):
+    """What the renderers read is in ReportData (the key hashes it) or under templates/: with the
+    ledger and inputs/ gone after gathering, the same bytes."""
+    kit, before, _ = rerun
+    data = gather(kit.project, kit.period, AS_OF_S1)
+    shutil.move(kit.root / "inputs", kit.root / "inputs-away")
+    shutil.move(kit.root / "outputs", kit.root / "outputs-away")
+    assert render_all(data) == before
 
 
 # ---------------------------------------------------------------- edges and the command line

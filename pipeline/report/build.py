@@ -16,12 +16,9 @@ from pathlib import Path
 from pipeline.reference.periods import Period
 from pipeline.store.ledger import LedgerError
 from pipeline.store.lock import LockState, compare_issued, lock_state, remember_build
-from pipeline.report.excel import excel_bytes
-from pipeline.report.html import html_text
+from pipeline.report import reuse
 from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
-from pipeline.report.word import word_bytes
 from pipeline.reference.project import Project
-from pipeline.common.docx_finish import write_issued
 
 
 @dataclass(frozen=True)
@@ -35,6 +32,9 @@ class Outputs:
 def render_all(data: ReportData) -> dict[str, bytes]:
     """Every output file's name and bytes, rendered in memory."""
     from pipeline.report import charts as _  # noqa: F401  (imported once, before a worker is forked)
+    from pipeline.report.excel import excel_bytes
+    from pipeline.report.html import html_text
+    from pipeline.report.word import word_bytes
 
     name = report_name(data.period)
     with _beside(data) as pool:
@@ -77,6 +77,8 @@ def _beside(data):
 
 
 def _in_worker(what: str):
+    from pipeline.report.excel import excel_bytes
+
     return excel_bytes(_FORKED_DATA) if what == "excel" else charts(_FORKED_DATA, "communes")
 
 
@@ -86,10 +88,18 @@ def build_reports(project: Project, period: Period, as_of: dt.date | None = None
     Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
     settings = project.settings
 
+    from pipeline.common.docx_finish import write_issued
+
     data = gather(project, period, as_of, force)
-    files = render_all(data)
+    kept_in = reuse.cache_dir(settings, period.code)
+    files = reuse.load(kept_in, reuse.render_key(data))   # nothing changed since the last run: its files
+    rendered = files is None
+    if rendered:
+        files = render_all(data)
     folder = output_dir(settings, period)
     written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
+    if rendered:   # (the key again: the first chart ever drawn may have built matplotlib's font list)
+        reuse.save(kept_in, reuse.render_key(data), files)
     name = report_name(period)
     return Outputs(written[f"{name}.docx"], folder / f"tong-hop-{period.code}.xlsx", folder / f"{name}.html", data)
 

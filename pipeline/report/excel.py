@@ -18,7 +18,6 @@ from openpyxl.utils import get_column_letter
 from pipeline.common.atomic import workbook_bytes
 from pipeline.common.cells import put
 from pipeline.report.consolidate import NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED
-from pipeline.intake.receive import signed_copies
 from pipeline.report.model import appendix1_rows, report_timestamp, unit_grid
 from pipeline.report.model import report_context
 
@@ -185,7 +184,7 @@ def excel_bytes(data) -> bytes:
                 number_format={n: _DEC_STYLE for n in range(3, len(codes) + 3)})
     ws.freeze_panes = "C2"
 
-    signed = signed_copies(data.settings, period.code)   # the signed scans kept beside the workbooks
+    signed = data.signed   # the signed scans kept beside the workbooks
     _sheet(wb, SHEET_SUBMISSIONS,
            [("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30), ("Tình trạng", 26), ("Ngày nhận", 12), ("Số ngày muộn", 10),
             ("Số lần gửi", 9), ("Tệp", 30), ("Bản ký (PDF, ảnh)", 30)],

@@ -8,6 +8,7 @@ proposal attributed to the units that gave it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -100,6 +101,9 @@ class ReportData:
     draft: bool = False           # forced below [report] min_completeness: "DỰ THẢO" on the first page
     # the officer's own words (read_officer_text: the file, its sections, warnings), read once
     officer: tuple = (None, {}, [])
+    # from the ledger, read here so that the renderings read nothing but this and templates/:
+    locked: str = ""              # store.lock.locked_note: the first half's figures come from a locked period
+    signed: dict = dataclasses.field(default_factory=dict)   # intake.receive.signed_copies: unit id -> scans
 
     @functools.cached_property
     def grid(self) -> tuple[list[str], dict, dict]:
@@ -137,8 +141,11 @@ def gather(project: Project, period: Period, as_of: dt.date | None = None,
         raise TooFewReports(stop)
     data = read_ledger(settings.path("ledger"), comparison_periods(period))
     consolidation = consolidate(matrix, registry, catalogue, period, data)
+    from pipeline.intake.receive import signed_copies
+
     return ReportData(settings, registry, matrix, catalogue, period, as_of, consolidation, status, rated, options,
-                      draft=stop is not None, officer=read_officer_text(settings, period))
+                      draft=stop is not None, officer=read_officer_text(settings, period),
+                      locked=locked_note(settings, period), signed=signed_copies(settings, period.code))
 
 
 # ---------------------------------------------------------------- the narrative
@@ -625,7 +632,7 @@ def report_context(data: ReportData) -> dict:
 
     s, period, k, options = data.settings, data.period, data.consolidation, data.options
     r = data.rates
-    locked = locked_note(s, period)   # the first half's figures come from a locked period
+    locked = data.locked   # the first half's figures come from a locked period
     themes = load_themes(s)
     _, officer, _ = data.officer
     overview, groups = _groups_section(data)

@@ -1,0 +1,143 @@
+"""The last rendering of a period's reports, kept so that a rerun with nothing changed does not
+draw and write the same files again (the rerun after an officer opened, printed or re-sent them).
+
+The Word, Excel and HTML files are pure functions of what they are rendered from: the period's
+data as `gather` returns it (`ReportData`: the figures, the submission status, the options and
+settings, the officer's own words, the lock note and the signed scans, all read from the ledger
+and the inputs there), every file under `templates/`, the code of `pipeline/`, the versions of the
+libraries that render, and the fonts matplotlib knows (the charts' font). `render_key` hashes all of
+that; when the key is the one recorded with the kept files, and the kept files still have the
+SHA-256 recorded beside them, the kept bytes are the rendering, byte for byte. Anything else
+(a new file ingested, an edited `inputs/bao-cao/<period>.md`, a changed template or setting, an
+upgraded library, a changed clock day when the report is as of today) changes the key and the
+files are rendered again.
+
+The copy lives in `outputs/.bao-cao-da-lap/<period>/` (a cache: deleting it only costs one
+rendering). Where outputs/ cannot be written the reports are rendered every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from pipeline.common.atomic import write_bytes
+
+CACHE_NAME = ".bao-cao-da-lap"
+MANIFEST = "manifest.json"
+# the libraries whose output is in the files (a new release may change a byte)
+RENDERING_LIBRARIES = ("matplotlib", "pillow", "numpy", "python-docx", "docxtpl", "openpyxl", "jinja2", "markupsafe",
+                       "lxml", "pandas")
+_PACKAGE = Path(__file__).resolve().parents[1]     # pipeline/
+
+
+def cache_dir(settings, period_code: str) -> Path:
+    return settings.path("outputs") / CACHE_NAME / period_code
+
+
+def render_key(data) -> str | None:
+    """The SHA-256 of everything a rendering of `data` reads (see the module docstring); None when
+    matplotlib's font list cannot be found (the charts' font unknown: render every time)."""
+    fonts = _font_list()
+    if fonts is None:
+        return None
+    digest = hashlib.sha256()
+
+    def part(label: str, content: bytes) -> None:
+        digest.update(label.encode("utf-8") + b"\0" + len(content).to_bytes(8, "big") + content)
+
+    state = dict(data.__dict__)
+    state.pop("grid", None)       # a cached view of the consolidation, not an input
+    part("data", pickle.dumps(sorted(state.items()), protocol=5))
+    templates = data.settings.root / "templates"
+    for path in _files(templates):
+        part("templates/" + path.relative_to(templates).as_posix(), path.read_bytes())
+    for path in _files(_PACKAGE):
+        if path.suffix == ".py":
+            part("code/" + path.relative_to(_PACKAGE).as_posix(), path.read_bytes())
+    part("python", sys.version.encode("utf-8"))
+    for name in RENDERING_LIBRARIES:
+        try:
+            part(name, metadata.version(name).encode("utf-8"))
+        except metadata.PackageNotFoundError:
+            part(name, b"")
+    part("fonts", fonts)
+    return digest.hexdigest()
+
+
+def load(folder: Path, key: str | None) -> dict[str, bytes] | None:
+    """The files kept under `key`, or None (another key, a file missing or not the bytes recorded)."""
+    if key is None:
+        return None
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("key") != key or not isinstance(manifest.get("files"), dict):
+        return None
+    files = {}
+    for name, sha in manifest["files"].items():
+        try:
+            content = (folder / name).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(content).hexdigest() != sha:
+            return None
+        files[name] = content
+    return files
+
+
+def save(folder: Path, key: str | None, files: dict[str, bytes]) -> None:
+    """Keeps `files` under `key` (the manifest written last, so a half-written copy is never used)."""
+    if key is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)
+        for name, content in files.items():
+            write_bytes(folder / name, content)
+        manifest = {"key": key, "files": {name: hashlib.sha256(c).hexdigest() for name, c in files.items()}}
+        write_bytes(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+    except OSError:
+        pass   # outputs/ read-only or full: the next run renders again
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts),
+                  key=lambda p: p.as_posix())
+
+
+def _font_list() -> bytes | None:
+    """What matplotlib knows of the installed fonts: its font cache (fontlist-v*.json), which it
+    builds once and from which the charts' font is chosen (`charts.chart_font`). Found where
+    matplotlib keeps it (`matplotlib.get_cachedir`, without importing matplotlib, which would cost
+    more than this whole check); None where there is none, and then nothing is reused."""
+    for folder in _matplotlib_cache_dirs():
+        lists = sorted(folder.glob("fontlist-*.json"))
+        if lists:
+            return b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in lists)
+    return None
+
+
+def _matplotlib_cache_dirs() -> list[Path]:
+    """Where matplotlib's cache is, as `matplotlib._get_config_or_cache_dir` looks for it."""
+    import os
+
+    if os.environ.get("MPLCONFIGDIR"):
+        return [Path(os.environ["MPLCONFIGDIR"])]
+    try:
+        home = Path.home()
+    except RuntimeError:
+        return []
+    if sys.platform.startswith(("linux", "freebsd")):
+        return [Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA")
+        return [home / ".matplotlib", *([Path(local) / "matplotlib"] if local else [])]
+    return [home / ".matplotlib"]
