@@ -40,3 +40,41 @@ def test_a_list_edited_after_it_passed_is_checked_again(project):
     path.write_text(text.replace("12-SYT", "12-syt", 1), encoding="utf-8-sig")
     with pytest.raises(ConfigError, match="departments.csv"):
         load_registry(settings)
+
+
+def test_units_lists_the_units_without_pandas(project):
+    """Issue 20: once the lists passed, `units` runs on plain rows (no pandas, no numpy)."""
+    _imported(project, "units")
+    code = ("import runpy, sys; sys.argv = ['pipeline', '--root', {root!r}, 'units']\n"
+            "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
+            "finally:\n    print('LOADED', *sorted(m for m in ('pandas', 'numpy', 'pandera') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code.format(root=str(project))], capture_output=True, text=True,
+                          encoding="utf-8", cwd=PROJECT_ROOT, check=True)
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "LOADED"
+    assert lines[0].split() == ["Mã", "Tên", "đơn", "vị", "Loại", "Từ", "kỳ", "Email"]
+    assert any(line.startswith("12-SYT") and "Sở Y tế" in line and "sở, ngành" in line for line in lines)
+    assert any(line.startswith("03405") and "Xã Tả Lèng" in line and "xã/phường" in line for line in lines)
+    assert lines[-2] == "8 sở, ngành; 38 xã/phường."
+
+
+def test_the_registry_from_rows_is_the_registry_from_pandas(project):
+    """`units` (built lazily from the rows) has the columns, dtypes and index it had when the
+    registry was assembled with pandas; a registry built from a DataFrame keeps it."""
+    import pandas as pd
+
+    from pipeline.reference.units import UNIT_COLUMNS, Registry
+
+    registry = load_registry(load_settings(project))
+    units = registry.units
+    assert list(units.columns) == UNIT_COLUMNS and isinstance(units.index, pd.RangeIndex)
+    assert units["province_code"].dtype == "int64" and units["aliases"].dtype == object
+    assert all(pd.api.types.is_string_dtype(units[c]) for c in UNIT_COLUMNS if c not in ("aliases", "province_code"))
+    assert units.loc[units["id"] == "12-SYT", "aliases"].iloc[0] == ("SYT",)
+    assert registry.get("03405")["name"] == registry.unit("03405").name == "Xã Tả Lèng"
+    assert registry.count("department") == len(registry.departments()) == 8
+    edited = units.copy()
+    edited.loc[edited["id"] == "12-SYT", "active_from"] = "2027S1"
+    again = Registry(units=edited)
+    assert again.units is edited and again.unit("12-SYT").active_from == "2027S1"
+    assert again.ids == registry.ids and again.resolve("ta leng") == "03405"

@@ -77,13 +77,18 @@ def cli(ctx: click.Context, root: Path | None, verbose: bool) -> None:
     ctx.obj = Project(root, verbose)
 
 
-def _echo_table(frame) -> None:
-    """Left-aligned columns, as an officer reads a table."""
-    if frame.empty:
+def _echo_table(frame, rows=None) -> None:
+    """Left-aligned columns, as an officer reads a table: a DataFrame, or its header (a list of
+    column names) followed by `rows` (lists of values), which needs no pandas."""
+    if rows is None:
+        header, rows = list(frame.columns), list(frame.itertuples(index=False))
+    else:
+        header, rows = list(frame), list(rows)
+    if not rows or not header:
         click.echo("(không có dòng nào)")
         return
-    cells = [[str(c) for c in frame.columns]] + [[str(v) for v in row] for row in frame.itertuples(index=False)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(frame.columns))]
+    cells = [[str(c) for c in header]] + [[str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
         if n == 0:
@@ -109,11 +114,13 @@ def units(project: Project) -> None:
 
     Ví dụ: python -m pipeline units
     """
-    frame = project.registry.units
-    table = frame.assign(kind=frame["kind"].map({"commune": "xã/phường", "department": "sở, ngành"}))
-    _echo_table(table[["id", "name", "kind", "active_from", "email"]].rename(columns={
-        "id": "Mã", "name": "Tên đơn vị", "kind": "Loại", "active_from": "Từ kỳ", "email": "Email"}))
-    click.echo(f"\n{len(project.registry.departments())} sở, ngành; {len(project.registry.communes())} xã/phường.")
+    from pipeline.reference.units import COMMUNE, DEPARTMENT
+
+    registry = project.registry   # its rows: neither pandas nor pandera for an unchanged list
+    kinds = {COMMUNE: "xã/phường", DEPARTMENT: "sở, ngành"}
+    _echo_table(["Mã", "Tên đơn vị", "Loại", "Từ kỳ", "Email"],
+                [[u.id, u.name, kinds[u.kind], u.active_from, u.email] for u in registry.rows])
+    click.echo(f"\n{registry.count(DEPARTMENT)} sở, ngành; {registry.count(COMMUNE)} xã/phường.")
 
 
 _PERIOD = click.option("--period", "period_code", required=True, type=PERIOD,

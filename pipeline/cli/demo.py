@@ -24,9 +24,10 @@ from pipeline.cli.vi import FOLDER
 from pipeline.common.atomic import workbook_bytes
 from pipeline.forms import layout
 from pipeline.common.text import ascii_slug
-from pipeline.forms.templates import template_path, template_specs
-from pipeline.intake.register import Receipt
-from pipeline.intake.register import append_receipts
+
+# The templates and the register are imported where the demo fills and drops files: they bring
+# pandas, which the other commands (every one goes through this module's registration) must not
+# pay for at start-up (`python -m pipeline units`).
 
 # What a clerk writes for each task: {n}, {m}, {p} are drawn per unit; {place} is "trên địa bàn xã"
 # for a commune and "trên địa bàn tỉnh" for a department.
@@ -252,6 +253,9 @@ def fill_period(project: Project, period, *, first_half_values: dict | None = No
                 never_send=(), late: dict | None = None, receipts_start: dt.date) -> tuple[dict, dict]:
     """Fills and drops every expected unit's template into the period's submissions folder.
     Returns each unit's receipt (for the register) and the values typed per unit."""
+    from pipeline.forms.templates import template_path, template_specs
+    from pipeline.intake.register import Receipt
+
     settings, registry, catalogue = project.settings, project.registry, project.catalogue
 
     folder = settings.path("submissions") / period.code
@@ -307,6 +311,8 @@ def _break_workbook(wb, spec) -> None:
 
 def run_demo(source_root: Path, workspace: Path, echo=print) -> DemoResult:
     """Templates, filled submissions with their mess, ingestion, audit and both reports, in `workspace`."""
+    from pipeline.forms.templates import template_specs
+    from pipeline.intake.register import Receipt, append_receipts
 
     prepare_workspace(source_root, workspace)
     project = Project(workspace)

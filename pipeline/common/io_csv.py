@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.common.errors import ConfigError
@@ -31,6 +32,100 @@ def read_text_table(path: Path, columns: list[str], optional: tuple[str, ...] = 
     if extra:
         raise ConfigError(f"Tệp {path} có cột không dùng đến: {', '.join(extra)}")
     return frame[columns].map(nfc)
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A CSV file's cells as plain text, without pandas: what `read_text_table` gives, as rows."""
+
+    path: Path
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def records(self) -> list[dict[str, str]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def frame(self):
+        """The DataFrame `read_text_table` gives for the same file (text columns, a RangeIndex)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: pd.Series([row[n] for row in self.rows], dtype=str)
+                             for n, c in enumerate(self.columns)}, columns=list(self.columns))
+
+
+def read_text_rows(path: Path, columns: list[str], optional: tuple[str, ...] = ()) -> TextTable:
+    """`read_text_table` without pandas (the csv module): the same cells, NFC text, the same errors.
+
+    As pandas reads it: the BOM Excel writes is dropped, blank lines are skipped, a short line's
+    missing cells are blank, "NA" or "null" stay text; a header cell that is blank becomes
+    `Unnamed: <n>` and a repeated one `<name>.1` (so both are reported as columns not used). A line
+    with more cells than the header is an unreadable file (pandas misreads a first such line as
+    the row labels)."""
+    import csv
+
+    if not path.is_file():
+        raise ConfigError(f"Không tìm thấy tệp {path}")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            lines = [row for row in csv.reader(handle)
+                     if row and not (len(row) == 1 and not row[0].strip())]
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Tệp {path} không phải UTF-8: khi lưu từ Excel hãy chọn 'CSV UTF-8'") from exc
+    except csv.Error as exc:
+        raise ConfigError(f"Tệp {path} không đọc được: {exc}") from exc
+    if not lines:
+        raise ConfigError(f"Tệp {path} không đọc được: No columns to parse from file")
+    header, body = _header_names(lines[0]), lines[1:]
+    for n, row in enumerate(body, start=2):
+        if len(row) > len(header):
+            raise ConfigError(f"Tệp {path} không đọc được: dòng {n} có {len(row)} ô, "
+                              f"nhiều hơn {len(header)} cột của dòng tiêu đề")
+    header = [nfc(c) for c in header]
+    width = len(header)
+    cells = [row + [""] * (width - len(row)) for row in body]
+    for column in optional:
+        if column not in header:
+            header.append(column)
+            cells = [row + [""] for row in cells]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ConfigError(f"Tệp {path} thiếu cột: {', '.join(missing)}")
+    extra = [c for c in header if c not in columns]
+    if extra:
+        raise ConfigError(f"Tệp {path} có cột không dùng đến: {', '.join(extra)}")
+    where = [header.index(c) for c in columns]
+    return TextTable(path, tuple(columns), tuple(tuple(nfc(row[i]) for i in where) for row in cells))
+
+
+def _header_names(cells: list[str]) -> list[str]:
+    """pandas' column names: a blank one is `Unnamed: <n>`, a repeated one gets `.1`, `.2`."""
+    names: list[str] = []
+    for n, cell in enumerate(cells):
+        name = cell if cell != "" else f"Unnamed: {n}"
+        base, k = name, 0
+        while name in names:
+            k += 1
+            name = f"{base}.{k}"
+        names.append(name)
+    return names
+
+
+def validate_rows(table: TextTable, schema: str, messages: str, memo: Path | None = None) -> TextTable:
+    """`validate_table` for a `TextTable`. With `memo`, a table that passed this schema unchanged
+    once is recognised from its rows: no DataFrame is built and neither pandas nor pandera is
+    imported while its content, its columns, the schema's source and pandas' and pandera's
+    versions stay the same."""
+    key = _rows_memo_key(table, schema) if memo is not None else None
+    if key is not None and key in _memo_read(memo):
+        return table
+    frame = table.frame()
+    validated = validate_table(frame, schema, messages, table.path)
+    if _unchanged(frame, validated):
+        if key is not None:
+            _memo_add(memo, key)
+        return table
+    return TextTable(table.path, tuple(validated.columns),
+                     tuple(tuple(row) for row in validated.itertuples(index=False)))
 
 
 def validate_table(frame, schema: str, messages: str, path: Path, memo: Path | None = None):
@@ -80,6 +175,23 @@ def _memo_key(frame, schema: str) -> str:
         digest.update(part.encode("utf-8") + b"\0")
     digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else b"")
     digest.update(frame.to_csv(index=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _rows_memo_key(table: TextTable, schema: str) -> str:
+    """A hash of the rows and columns, the schema's source file and pandas' and pandera's versions
+    (read from their metadata: neither is imported). Tagged so that it never equals a frame's key."""
+    import hashlib
+    import importlib.util
+    import json
+    from importlib import metadata
+
+    spec = importlib.util.find_spec(schema.split(":")[0])
+    digest = hashlib.sha256()
+    for part in ("rows-1", schema, metadata.version("pandera"), metadata.version("pandas")):
+        digest.update(part.encode("utf-8") + b"\0")
+    digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else b"")
+    digest.update(b"\0" + json.dumps([table.columns, table.rows], ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
 
 

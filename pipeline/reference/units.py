@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass
-
-import pandas as pd
+from dataclasses import astuple, dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.reference.settings import Settings
 from pipeline.common.errors import ConfigError, UnknownUnitError
 from pipeline.common.text import ascii_slug, fold, nfc
-from pipeline.common.io_csv import read_text_table, validate_table
+from pipeline.common.io_csv import read_text_rows, validate_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMMUNE = "commune"
 DEPARTMENT = "department"
@@ -26,24 +28,66 @@ UNIT_COLUMNS = ["id", "name", "short_name", "kind", "division", "aliases", "acti
 
 
 @dataclass(frozen=True)
-class Registry:
-    """`units`: one row per unit, columns UNIT_COLUMNS, ordered departments first then communes by code."""
+class Unit:
+    """One reporting unit: the fields are UNIT_COLUMNS."""
 
-    units: pd.DataFrame
+    id: str
+    name: str
+    short_name: str
+    kind: str
+    division: str
+    aliases: tuple[str, ...]
+    active_from: str
+    email: str
+    phone: str
+    contact_person: str
+    province_code: int
+
+
+class Registry:
+    """The reporting units, ordered departments first then communes by code: `rows` (plain `Unit`s,
+    what the `units` command and the name lookups use, without pandas) and `units`, the same as a
+    DataFrame with columns UNIT_COLUMNS and a RangeIndex, built (and pandas imported) on first use.
+
+    Built from rows (`Registry(rows=...)`, as `load_registry` does) or from a DataFrame
+    (`Registry(units=frame)`: a test's edited registry), which is then kept as `units`."""
+
+    def __init__(self, units: pd.DataFrame | None = None, *, rows=None):
+        if (units is None) == (rows is None):
+            raise TypeError("Registry needs either units (a DataFrame) or rows")
+        if units is not None:
+            self.__dict__["units"] = units
+            rows = [Unit(*row) for row in units[UNIT_COLUMNS].itertuples(index=False)]
+        self.rows: tuple[Unit, ...] = tuple(rows)
+
+    def __repr__(self) -> str:
+        return f"Registry({len(self.rows)} units)"
+
+    @functools.cached_property
+    def units(self) -> pd.DataFrame:
+        import pandas as pd
+
+        dtypes = {"aliases": object, "province_code": "int64"}
+        return pd.DataFrame({c: pd.Series([getattr(u, c) for u in self.rows], dtype=dtypes.get(c, str))
+                             for c in UNIT_COLUMNS}, columns=UNIT_COLUMNS)
 
     @functools.cached_property
     def name_of(self) -> dict[str, str]:
         """unit id -> official name."""
-        return dict(zip(self.units["id"], self.units["name"]))
+        return {u.id: u.name for u in self.rows}
 
     @functools.cached_property
     def kind_of(self) -> dict[str, str]:
         """unit id -> COMMUNE or DEPARTMENT."""
-        return dict(zip(self.units["id"], self.units["kind"]))
+        return {u.id: u.kind for u in self.rows}
 
     @property
     def ids(self) -> list[str]:
-        return self.units["id"].tolist()
+        return [u.id for u in self.rows]
+
+    def count(self, kind: str) -> int:
+        """How many units of this kind (COMMUNE, DEPARTMENT)."""
+        return sum(u.kind == kind for u in self.rows)
 
     def communes(self) -> pd.DataFrame:
         return self.units[self.units["kind"] == COMMUNE]
@@ -52,11 +96,19 @@ class Registry:
         return self.units[self.units["kind"] == DEPARTMENT]
 
     def get(self, unit_id: str) -> pd.Series:
-        match = self.units[self.units["id"] == str(unit_id).strip()]
-        if match.empty:
-            raise UnknownUnitError(f"Không có đơn vị mã {unit_id!r} trong danh sách đơn vị báo cáo "
-                                   f"(xem: python -m pipeline units)")
-        return match.iloc[0]
+        """The unit's row of `units`; UnknownUnitError for an unknown id."""
+        return self.units.iloc[self._position(unit_id)]
+
+    def unit(self, unit_id: str) -> Unit:
+        """`get` without pandas: the unit's `Unit`."""
+        return self.rows[self._position(unit_id)]
+
+    def _position(self, unit_id: str) -> int:
+        position = self._positions.get(str(unit_id).strip())
+        if position is not None:
+            return position
+        raise UnknownUnitError(f"Không có đơn vị mã {unit_id!r} trong danh sách đơn vị báo cáo "
+                               f"(xem: python -m pipeline units)")
 
     def find_by_name(self, text: str) -> str | None:
         """The id of the unit whose name, short name or alias is `text` (tone placement, case and
@@ -101,6 +153,13 @@ class Registry:
         guess = f" Có phải: {self._listed(close)}?" if close else " Xem danh sách: python -m pipeline units"
         raise UnknownUnitError(f"Không có đơn vị {typed!r} trong danh sách đơn vị báo cáo.{guess}")
 
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        positions: dict[str, int] = {}
+        for n, unit in enumerate(self.rows):
+            positions.setdefault(unit.id, n)   # the first, as a filter's first match was
+        return positions
+
     def _listed(self, ids: list[str], most: int = 6) -> str:
         shown = ", ".join(f"{uid} {self.name_of[uid]}" for uid in ids[:most])
         return shown + (f" (và {len(ids) - most} đơn vị khác)" if len(ids) > most else "")
@@ -112,10 +171,10 @@ class Registry:
     @functools.cached_property
     def _plain_keys_of(self) -> dict[str, set[str]]:
         return {row.id: {_plain_key(n) for n in (row.name, row.short_name, *row.aliases)} - {""}
-                for row in self.units.itertuples(index=False)}
+                for row in self.rows}
 
     def _name_keys(self):
-        for row in self.units.itertuples(index=False):
+        for row in self.rows:
             names = {_name_key(row.name), _name_key(row.short_name), *(_name_key(a) for a in row.aliases)}
             if row.kind == COMMUNE:
                 # "Tả Lèng" alone names "Xã Tả Lèng"
@@ -143,41 +202,47 @@ def _plain_key(text: str) -> str:
 
 
 def load_registry(settings: Settings) -> Registry:
-
+    """Reads and checks the lists without pandas while they are as they were when they last passed
+    their schema (see `validate_rows`): `python -m pipeline units` stays quick."""
     dept_path = settings.path("departments")
     contact_cols = ["active_from", "email", "phone", "contact_person"]
-    departments = read_text_table(dept_path, ["id", "name", "short_name", "aliases", *contact_cols],
-                                  optional=tuple(contact_cols))
-    departments = validate_table(departments, "schemas.units:DepartmentsFileSchema", "schemas.units:DEPARTMENT_MESSAGES",
-                                 dept_path, memo=settings.path("outputs"))
-    wrong_province = departments[~departments["id"].str.startswith(f"{settings.province_code:02d}-")]
-    if not wrong_province.empty:
+    departments = read_text_rows(dept_path, ["id", "name", "short_name", "aliases", *contact_cols],
+                                 optional=tuple(contact_cols))
+    departments = validate_rows(departments, "schemas.units:DepartmentsFileSchema", "schemas.units:DEPARTMENT_MESSAGES",
+                                memo=settings.path("outputs")).records()
+    wrong_province = [d["id"] for d in departments if not d["id"].startswith(f"{settings.province_code:02d}-")]
+    if wrong_province:
         raise ConfigError(f"{dept_path.name}: mã đơn vị phải bắt đầu bằng mã tỉnh "
-                          f"{settings.province_code:02d}-: {', '.join(wrong_province['id'])}")
+                          f"{settings.province_code:02d}-: {', '.join(wrong_province)}")
 
     communes = _official_communes(settings.province_code)
     contacts_path = settings.path("commune_contacts")
     if contacts_path.is_file():
-        contacts = read_text_table(contacts_path, ["id", "name", *contact_cols], optional=tuple(contact_cols))
-        contacts = validate_table(contacts, "schemas.units:CommuneContactsFileSchema", "schemas.units:COMMUNE_MESSAGES",
-                                  contacts_path, memo=settings.path("outputs"))
-        unknown = sorted(set(contacts["id"]) - set(communes["id"]))
+        contacts = read_text_rows(contacts_path, ["id", "name", *contact_cols], optional=tuple(contact_cols))
+        contacts = validate_rows(contacts, "schemas.units:CommuneContactsFileSchema", "schemas.units:COMMUNE_MESSAGES",
+                                 memo=settings.path("outputs")).records()
+        unknown = sorted({c["id"] for c in contacts} - {u.id for u in communes})
         if unknown:
             raise ConfigError(f"{contacts_path.name}: mã không có trong danh mục xã/phường chính thức của tỉnh: "
                               f"{', '.join(unknown)}")
-        communes = communes.drop(columns=contact_cols).merge(
-            contacts[["id", *contact_cols]], on="id", how="left").fillna("")
+        by_id = {c["id"]: c for c in contacts}
+        blank = dict.fromkeys(contact_cols, "")
+        communes = [Unit(**{**_fields(u), **{k: by_id.get(u.id, blank)[k] for k in contact_cols}})
+                    for u in communes]
 
-    departments = departments.assign(
-        kind=DEPARTMENT, division="",
-        aliases=departments["aliases"].map(lambda s: tuple(a.strip() for a in s.split("|") if a.strip())),
-        province_code=settings.province_code,
-    )
-    units = pd.concat([departments[UNIT_COLUMNS], communes[UNIT_COLUMNS]], ignore_index=True)
-    return Registry(units=units)
+    rows = [Unit(id=d["id"], name=d["name"], short_name=d["short_name"], kind=DEPARTMENT, division="",
+                 aliases=tuple(a.strip() for a in d["aliases"].split("|") if a.strip()),
+                 active_from=d["active_from"], email=d["email"], phone=d["phone"],
+                 contact_person=d["contact_person"], province_code=settings.province_code)
+            for d in departments]
+    return Registry(rows=[*rows, *communes])
 
 
-def _official_communes(province_code: int) -> pd.DataFrame:
+def _fields(unit: Unit) -> dict:
+    return dict(zip(UNIT_COLUMNS, astuple(unit)))
+
+
+def _official_communes(province_code: int) -> list[Unit]:
     from vietnam_provinces import Province, Ward
 
     try:
@@ -185,13 +250,10 @@ def _official_communes(province_code: int) -> pd.DataFrame:
     except ValueError as exc:
         raise ConfigError(f"Mã tỉnh {province_code} không có trong danh mục hành chính chính thức") from exc
     wards = sorted(Ward.iter_by_province(province_code), key=lambda w: int(w.code))
-    return pd.DataFrame(
-        [{"id": f"{int(w.code):05d}", "name": w.name, "short_name": w.name.split(" ", 1)[1],
-          "kind": COMMUNE, "division": w.division_type.value, "aliases": (), "active_from": "",
-          "email": "", "phone": "", "contact_person": "", "province_code": province_code}
-         for w in wards],
-        columns=UNIT_COLUMNS,
-    )
+    return [Unit(id=f"{int(w.code):05d}", name=w.name, short_name=w.name.split(" ", 1)[1], kind=COMMUNE,
+                 division=w.division_type.value, aliases=(), active_from="", email="", phone="",
+                 contact_person="", province_code=province_code)
+            for w in wards]
 
 
 def province_name(province_code: int) -> str:
