@@ -45,9 +45,10 @@ def test_a_list_edited_after_it_passed_is_checked_again(project):
 def test_units_lists_the_units_without_pandas(project):
     """Issue 20: once the lists passed, `units` runs on plain rows (no pandas, no numpy)."""
     _imported(project, "units")
-    code = ("import runpy, sys; sys.argv = ['pipeline', '--root', {root!r}, 'units']\n"
-            "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
-            "finally:\n    print('LOADED', *sorted(m for m in ('pandas', 'numpy', 'pandera') if m in sys.modules))")
+    code = ("import atexit, runpy, sys; sys.argv = ['pipeline', '--root', {root!r}, 'units']\n"
+            "atexit.register(lambda: print('LOADED', *sorted(m for m in ('pandas', 'numpy', 'pandera')\n"
+            "                                                if m in sys.modules)))\n"
+            "runpy.run_module('pipeline', run_name='__main__')")
     proc = subprocess.run([sys.executable, "-c", code.format(root=str(project))], capture_output=True, text=True,
                           encoding="utf-8", cwd=PROJECT_ROOT, check=True)
     lines = proc.stdout.splitlines()
@@ -78,3 +79,42 @@ def test_the_registry_from_rows_is_the_registry_from_pandas(project):
     again = Registry(units=edited)
     assert again.units is edited and again.unit("12-SYT").active_from == "2027S1"
     assert again.ids == registry.ids and again.resolve("ta leng") == "03405"
+
+
+# ---------------------------------------------------------------- the end of a command
+
+def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, encoding="utf-8",
+                          cwd=PROJECT_ROOT, **kwargs)
+
+
+def test_a_command_ends_with_its_exit_code_all_its_output_and_its_exit_handlers(project, tmp_path):
+    """The process ends without the interpreter's teardown (pipeline.cli.main.exit_now), yet as
+    a normal exit would: every line printed (into a file too, where output is buffered), the exit
+    code of the command, the atexit handlers run."""
+    listed = _run("-m", "pipeline", "--root", str(project), "units")
+    assert listed.returncode == 0 and listed.stdout.rstrip().endswith("8 sở, ngành; 38 xã/phường.")
+    assert len(listed.stdout.splitlines()) == 46 + 4
+    into = tmp_path / "units.txt"
+    with into.open("w", encoding="utf-8") as out:
+        subprocess.run([sys.executable, "-m", "pipeline", "--root", str(project), "units"], stdout=out,
+                       cwd=PROJECT_ROOT, check=True)
+    assert into.read_text(encoding="utf-8") == listed.stdout
+    wrong = _run("-m", "pipeline", "--root", str(project), "khong-co-lenh")
+    assert wrong.returncode == 2 and "Không có lệnh" in wrong.stderr
+    bad_period = _run("-m", "pipeline", "--root", str(project), "obligations", "--period", "2026S3")
+    assert bad_period.returncode == 2 and bad_period.stderr.strip()
+    marker = tmp_path / "atexit.txt"
+    code = ("import atexit, pathlib, runpy, sys\n"
+            f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('ran'))\n"
+            f"sys.argv = ['pipeline', '--root', {str(project)!r}, 'units']\n"
+            "runpy.run_module('pipeline', run_name='__main__')")
+    assert _run("-c", code).returncode == 0 and marker.read_text() == "ran"
+
+
+def test_a_profiler_still_gets_its_results(project, tmp_path):
+    """Under cProfile (the README's profiling commands) the normal exit is taken, so that the
+    profiler writes its results."""
+    stats = tmp_path / "units.prof"
+    done = _run("-m", "cProfile", "-o", str(stats), "-m", "pipeline", "--root", str(project), "units")
+    assert done.returncode == 0 and stats.stat().st_size > 0
