@@ -20,7 +20,8 @@ from lxml import etree
 
 from pipeline.report import charts as chart_module
 from pipeline.cli.main import cli
-from pipeline.common.docx_finish import LANGUAGE, draft_path, finish, Properties
+from pipeline.common.docx_finish import LANGUAGE, finish, Properties
+from pipeline.common.issued import draft_path
 from pipeline.report.build import build_reports
 from pipeline.report.model import charts, gather
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.common.atomic import write_bytes
-from pipeline.common.docx_finish import write_issued
+from pipeline.common.issued import write_issued
 from pipeline.reference.periods import Period
 from pipeline.audit.tables import mail_merge_csv, status_workbook
 from pipeline.audit.letter import LetterSettings, letter_addressees, letter_context, letter_path, render_letter, resolve_new_deadline

@@ -579,7 +579,7 @@ def _echo_after_lock(project: Project, period) -> set[str]:
 
 
 def _echo_kept_edits(written: Path) -> None:
-    from pipeline.common.docx_finish import kept_edits_notice
+    from pipeline.common.issued import kept_edits_notice
 
     if notice := kept_edits_notice(written):
         click.echo(notice)

@@ -16,27 +16,22 @@
   the template carried is cleared, dates are fixed (same inputs, same bytes), and the thumbnail
   and the Word 2010 `stylesWithEffects` copy of the styles are dropped.
 
-`write_issued` writes a finished document without ever overwriting one the officer has edited.
+`pipeline.common.issued.write_issued` writes it without ever overwriting one the officer has edited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 
-from pipeline.common.atomic import repack_zip, write_bytes
+from pipeline.common.atomic import repack_zip
 
 LANGUAGE = "vi-VN"
 SIGNATURE_MARK = "Nơi nhận"
-RECORD_NAME = ".ban-da-ghi.json"   # in the outputs folder: the SHA-256 of every .docx we wrote
 
 # the order of a paragraph's properties in the schema (CT_PPrBase, then rPr, sectPr, pPrChange)
 _PPR_ORDER = ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
@@ -419,62 +414,3 @@ def drop_template_leftovers(document) -> None:
     for rId, rel in list(document.part.rels.items()):
         if rel.reltype == _STYLES_WITH_EFFECTS:
             del document.part.rels[rId]
-
-
-# ---------------------------------------------------------------- never overwriting the officer's edits
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _load_record(path: Path) -> dict:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
-def draft_path(path: Path, number: int) -> Path:
-    """`bao-cao-nam-2026.docx` → `bao-cao-nam-2026-ban-2.docx` (number 1: the path itself)."""
-    return path if number == 1 else path.with_name(f"{path.stem}-ban-{number}{path.suffix}")
-
-
-def write_issued(path: Path, data: bytes, outputs: Path) -> Path:
-    """Writes `data` to `path` atomically and returns where it went. A .docx already there whose
-    bytes are not the ones we last wrote to it (the officer edited it in Word, or it predates this
-    record) is never overwritten: the new draft goes to the first `…-ban-N.docx` that is free or
-    still ours. The SHA-256 of what is written is recorded in `outputs`/.ban-da-ghi.json."""
-    if path.suffix.lower() != ".docx":
-        write_bytes(path, data)
-        return path
-    record_path = outputs / RECORD_NAME
-    record = _load_record(record_path)
-    number = 1
-    while True:
-        target = draft_path(path, number)
-        key = target.relative_to(outputs).as_posix() if target.is_relative_to(outputs) else str(target)
-        if not target.exists():
-            break
-        current = _sha256(target.read_bytes())
-        if current == record.get(key) or current == _sha256(data):
-            break
-        number += 1
-    write_bytes(target, data)
-    record[key] = _sha256(data)
-    write_bytes(record_path, (json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
-    return target
-
-
-_DRAFT = re.compile(r"^(?P<stem>.+)-ban-(?P<number>[0-9]+)$")
-
-
-def kept_edits_notice(written: Path) -> str | None:
-    """The line that tells the officer their edited document was kept, when `written` is a new
-    draft beside it; else None."""
-    match = _DRAFT.match(written.stem)
-    if match is None:
-        return None
-    original = written.with_name(match["stem"] + written.suffix)
-    return (f"Tệp {original.name} đã được sửa sau khi tạo nên được giữ nguyên; "
-            f"bản mới ghi vào {written.name}.")

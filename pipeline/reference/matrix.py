@@ -16,7 +16,7 @@ from pipeline.reference.settings import Settings
 from pipeline.common.errors import MatrixError
 from pipeline.reference.periods import timeframe_kind
 from pipeline.common.text import fold, nfc
-from pipeline.reference.units import Registry
+from pipeline.reference.units import COMMUNE, DEPARTMENT, Registry
 from pipeline.common.errors import ConfigError
 from pipeline.common.io_csv import read_text_table
 from pipeline.common.io_csv import validate_table
@@ -93,9 +93,9 @@ class AgencyResolver:
         if target.kind == "unit":
             return [target.value]
         if target.kind == COMMUNES:
-            return self.registry.communes()["id"].tolist()
+            return self.registry.ids_of(COMMUNE)
         if target.kind == DEPARTMENTS:
-            return self.registry.departments()["id"].tolist()
+            return self.registry.ids_of(DEPARTMENT)
         return []
 
 

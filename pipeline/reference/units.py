@@ -89,6 +89,10 @@ class Registry:
         """How many units of this kind (COMMUNE, DEPARTMENT)."""
         return sum(u.kind == kind for u in self.rows)
 
+    def ids_of(self, kind: str) -> list[str]:
+        """The ids of the units of this kind (COMMUNE, DEPARTMENT), in the registry's order."""
+        return [u.id for u in self.rows if u.kind == kind]
+
     def communes(self) -> pd.DataFrame:
         return self.units[self.units["kind"] == COMMUNE]
 

@@ -88,7 +88,7 @@ def build_reports(project: Project, period: Period, as_of: dt.date | None = None
     Stops with TooFewReports below [report] min_completeness unless `force` (a draft)."""
     settings = project.settings
 
-    from pipeline.common.docx_finish import write_issued
+    from pipeline.common.issued import write_issued
 
     data = gather(project, period, as_of, force)
     kept_in = reuse.cache_dir(settings, period.code)

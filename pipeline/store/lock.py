@@ -26,7 +26,7 @@ from pipeline.store.ledger import (Ledger, active_lock, add_exceptions, add_lock
                                    lock_files, record_build, unlock)
 from pipeline.reference.periods import Period
 from pipeline.reference.project import Project
-from pipeline.common.docx_finish import _DRAFT
+from pipeline.common.issued import _DRAFT
 
 
 class LockError(BaocaoError):
