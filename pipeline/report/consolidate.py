@@ -140,6 +140,7 @@ def overall_status(lead_statuses: list[str | None], leads_owed: int) -> str:
 
 def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period: Period,
                 data: LedgerData) -> Consolidation:
+    data = _of_units(data, set(registry.ids))
     units = registry.units.set_index("id")
     unit_order = {uid: n for n, uid in enumerate(registry.ids)}
     contributions = _contributions(matrix, registry, period, data.task_reports)
@@ -157,6 +158,18 @@ def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period
     provenance = _provenance(contributions, values)
     return Consolidation(period, contributions, tasks, groups, values, indicators, comparison, findings,
                          remarks, provenance)
+
+
+def _of_units(data: LedgerData, ids: set[str]) -> LedgerData:
+    """Only the rows of these units: a ledger shared by several provinces (the ministry's, or the
+    benchmark's country) holds the others' too, which no figure of this province may count (the
+    annual comparison's totals would) and every step would scan. A province's own ledger is
+    returned as it is."""
+    keep_tasks, keep_values = data.task_reports["unit_id"].isin(ids), data.values["unit_id"].isin(ids)
+    if keep_tasks.all() and keep_values.all():
+        return data
+    return LedgerData(data.task_reports[keep_tasks].reset_index(drop=True),
+                      data.values[keep_values].reset_index(drop=True))
 
 
 def _owed_with_reports(owed: pd.DataFrame, reported: pd.DataFrame, period: Period, keys: list[str],
