@@ -17,12 +17,9 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from pipeline.report.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED,  # noqa: E402
                                   vn_number)
@@ -104,7 +101,6 @@ def _render(figure: Figure, title: str) -> Chart:
     png = io.BytesIO()
     width_cm = round(figure.get_figwidth() / CM, 2)
     figure.savefig(png, format="png", dpi=200, metadata={"Software": None})
-    plt.close(figure)
     return Chart(title, png.getvalue(), width_cm)
 
 
@@ -143,12 +139,20 @@ def _stacked_bars(figure, axes, names, series, xlabel: str, columns: int) -> Non
         figure.legend(ncols=columns, loc="lower center", frameon=False, handlelength=1.2, columnspacing=1.2)
 
 
+def _figure(width_in: float, height_in: float):
+    """A figure drawn by Agg, with one axes: no pyplot (its import, a third of matplotlib's, and
+    its registry of open figures are of no use to a file written once)."""
+    figure = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots()
+
+
 def _stacked_figure(rows: int, legend_rows: int, width_cm: float, left_in: float):
     """A figure for stacked bars with margins fixed in inches (the same bytes every time): bars of
     0.42 in, room below for the axis label and the legend."""
     top_in, bottom_in = 0.1, 0.62 + 0.22 * legend_rows
     height = 0.42 * rows + top_in + bottom_in
-    figure, axes = plt.subplots(figsize=(width_cm * CM, height))
+    figure, axes = _figure(width_cm * CM, height)
     width = width_cm * CM
     figure.subplots_adjust(left=left_in / width, right=1 - 0.15 / width, top=1 - top_in / height,
                            bottom=bottom_in / height)
@@ -158,7 +162,7 @@ def _stacked_figure(rows: int, legend_rows: int, width_cm: float, left_in: float
 def task_status_by_group(groups) -> Chart:
     """Stacked horizontal bars: per task group, its tasks by overall status."""
     title = "Tình trạng thực hiện nhiệm vụ theo nhóm"
-    with plt.rc_context(_style()):
+    with rc_context(_style()):
         series = [(status, colour, groups[status].tolist()) for status, colour in STATUS_COLOURS.items()]
         shown = sum(1 for _, _, counts in series if any(counts))
         figure, axes = _stacked_figure(len(groups), math.ceil(shown / 4), TASK_STATUS_CM, 2.2)
@@ -172,9 +176,9 @@ def indicator_by_commune(values, indicator, short_names: dict[str, str]) -> Char
     a commune that did not report it is marked "chưa BC" in red."""
     title = f"{indicator.name} ({indicator.unit_of_measure}) theo xã, phường"
     rows = values[(values["code"] == indicator.code) & (values["unit_kind"] == "commune")]
-    with plt.rc_context(_style()):
+    with rc_context(_style()):
         width, height = COMMUNE_CM * CM, 3.3
-        figure, axes = plt.subplots(figsize=(width, height))
+        figure, axes = _figure(width, height)
         figure.subplots_adjust(left=0.55 / width, right=1 - 0.1 / width, top=1 - 0.1 / height, bottom=1.05 / height)
         names = [short_names.get(r.unit_id, r.unit_name) for r in rows.itertuples(index=False)]
         numbers = [0 if math.isnan(r.value) else r.value for r in rows.itertuples(index=False)]
@@ -200,7 +204,7 @@ def completeness_by_kind(status, labels: dict[str, str], kind_labels: dict[str, 
     title = "Tình hình gửi báo cáo theo loại đơn vị"
     groups = [(label, status[status["kind"] == kind]) for kind, label in kind_labels.items()]
     groups = [(label, part) for label, part in groups if len(part)] + [("Tổng số", status)]
-    with plt.rc_context(_style()):
+    with rc_context(_style()):
         names = [label for label, _ in groups]
         series = [(labels[key], colour, [int((part["status"] == key).sum()) for _, part in groups])
                   for key, colour in SUBMISSION_COLOURS.items()]
