@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.common.atomic import workbook_bytes
 from pipeline.common.cells import put
 from pipeline.report.consolidate import NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED
-from pipeline.report.model import appendix1_rows, report_timestamp, unit_grid
+from pipeline.report.model import appendix1_rows, report_timestamp
 from pipeline.report.model import report_context
 
 SHEET_TASKS = "PL I - Nhiệm vụ"
@@ -174,11 +174,11 @@ def excel_bytes(data) -> bytes:
                  _RULE.get(c.province_total, c.province_total), c.second_half_left_out)
                 for c in k.comparison.itertuples(index=False)],
                number_format={5: _DEC_STYLE, 6: _DEC_STYLE, 7: _DEC_STYLE, 8: _DEC_STYLE, 9: _PCT_STYLE})
-    values, owed = unit_grid(k, data.registry)
-    names = data.registry.units.set_index("id")["name"]
-    codes = list(values.columns)
-    grid_rows = [[unit_id, names[unit_id], *[(values.loc[unit_id, c] if owed.loc[unit_id, c] else "-") for c in codes]]
-                 for unit_id in values.index]
+    unit_ids, values, owed = data.grid
+    names = data.registry.name_of
+    codes = k.indicators["code"].tolist()
+    grid_rows = [[unit_id, names[unit_id], *[(values[unit_id][c] if owed[unit_id][c] else "-") for c in codes]]
+                 for unit_id in unit_ids]
     grid_rows.append(["", "Toàn tỉnh", *map(_num, k.indicators.set_index("code").loc[codes, "total"].tolist())])
     ws = _sheet(wb, SHEET_GRID, [("Mã đơn vị", 10), ("Cơ quan, đơn vị", 30), *[(c, 9) for c in codes]], grid_rows,
                 number_format={n: _DEC_STYLE for n in range(3, len(codes) + 3)})

@@ -810,10 +810,10 @@ def indicator_blocks(codes: list[str]) -> list[list[str]]:
 
 # ---------------------------------------------------------------- charts and writing
 
-def charts(data: ReportData, part: str | None = None) -> dict:
+def charts(data: ReportData, part: str | None = None, communes: slice = slice(None)) -> dict:
     """The charts by key: `task_status`, `commune:<code>` for each indicator charted by commune,
     `completeness` (the audit's statuses), in the order the report shows them. `part`: only the
-    commune charts ("communes") or only the others ("others")."""
+    commune charts ("communes", those of `communes` among them) or only the others ("others")."""
     from pipeline.report import charts as ch  # late: matplotlib, only when a report is drawn
 
     k = data.consolidation
@@ -821,8 +821,8 @@ def charts(data: ReportData, part: str | None = None) -> dict:
     if part != "communes":
         out["task_status"] = ch.task_status_by_group(k.groups)
     if part != "others":
-        short = data.registry.units.set_index("id")["short_name"].to_dict()
-        for indicator in chart_indicators(data):
+        short = {u.id: u.short_name for u in data.registry.rows}
+        for indicator in chart_indicators(data)[communes]:
             out[f"commune:{indicator.code}"] = ch.indicator_by_commune(k.values, indicator, short)
     if part != "communes":
         out["completeness"] = ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
