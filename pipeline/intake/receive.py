@@ -90,6 +90,9 @@ def received_content(path: Path) -> tuple[str, int, bytes | None]:
     return sha256_of(path), size, None
 
 
+_FOLDERS_MADE: set[Path] = set()
+
+
 def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = None) -> str:
     """Copies `source` (whose content is `data`, when already read) into the content-addressed
     archive (idempotent); the path relative to outputs."""
@@ -97,7 +100,9 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
     relative = Path(ARCHIVE_DIR) / sha[:2] / f"{sha}{suffix}"
     target = outputs / relative
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in _FOLDERS_MADE:   # (a folder per first two hex digits: made once)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _FOLDERS_MADE.add(target.parent)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             if data is None:
