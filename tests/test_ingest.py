@@ -202,7 +202,7 @@ UNREADABLE = [
     ("zip bomb", "bom.xlsx", lambda kit: _zip_bomb(), "zip_bomb", "khi giải nén lên tới 60 MB"),
     ("xml bomb", "bom xml.xlsx", _xml_bomb, "corrupt_file", "không đọc được nội dung"),
     ("far too large", "lon.xlsx", lambda kit: b"PK\x03\x04" + b"\0" * (11 * 1024 * 1024), "file_too_large",
-     "Tệp quá lớn (11.0 MB"),
+     "Tệp quá lớn (11,0 MB"),
 ]
 
 

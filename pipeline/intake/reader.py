@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError   # (what defusedxml's parser raises too)
 
+from pipeline.common.formatting import megabytes
 from pipeline.common.text import CONTROL_BYTES, has_controls, strip_controls
 
 from pipeline.common.filetypes import EMPTY_ZIP_MAGIC, OLE_MAGIC, OOXML_FORMATS, ZIP_MAGIC
@@ -131,7 +132,7 @@ def _file_bytes(path: Path) -> bytes:
 
 
 def _too_large(size: int) -> Unreadable:
-    return Unreadable(rules.FILE_TOO_LARGE, f"Tệp quá lớn ({size / 1048576:.1f} MB, tối đa {MAX_FILE_BYTES // 1048576} MB): "
+    return Unreadable(rules.FILE_TOO_LARGE, f"Tệp quá lớn ({megabytes(size)}, tối đa {MAX_FILE_BYTES // 1048576} MB): "
                                         "không phải biểu mẫu báo cáo; hãy gửi đúng tệp biểu mẫu đã điền.")
 
 
