@@ -4,6 +4,7 @@ consolidation rules on small frames."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -565,11 +566,36 @@ def test_a_rerun_with_nothing_changed_writes_the_kept_rendering(rerun):
     kit, before, renders = rerun
     again = build_reports(kit.project, kit.period, AS_OF_S1)
     assert renders == [] and _reports(again) == before
+    # a fresh process that ingested first (its registry, matrix and catalogue have looked things
+    # up and cached them) has the same data: the kept rendering still serves
+    fresh = Project(kit.root)
+    fresh.registry.resolve("ta leng"), fresh.registry.units, fresh.registry.name_of, fresh.matrix, fresh.catalogue
+    kit.ingest()   # nothing new
+    assert _reports(build_reports(fresh, kit.period, AS_OF_S1)) == before and renders == []
     # the officer deleted the period's folder: the same files come back, still without drawing
     shutil.rmtree(kit.root / "outputs" / "2026S1")
     assert _reports(build_reports(kit.project, kit.period, AS_OF_S1)) == before and renders == []
     # the kept rendering is what a rendering gives, byte for byte
     assert render_all(gather(kit.project, kit.period, AS_OF_S1)) == before
+
+
+def test_the_key_is_the_content_not_how_pandas_holds_it(rerun):
+    """Rendering uses the frames (pandas may merge their blocks in place, cache lookups): the key
+    of the same data is the same before and after, and in another process after an ingestion."""
+    from pipeline.report.reuse import render_key
+
+    kit, _, _ = rerun
+    data = gather(kit.project, kit.period, AS_OF_S1)
+    before = render_key(data)
+    render_all(data)
+    data.consolidation.values._consolidate_inplace()
+    assert render_key(data) == before
+    other = gather(Project(kit.root), kit.period, AS_OF_S1)
+    assert render_key(other) == before
+    shuffled = dataclasses.replace(other, status=other.status.copy().iloc[::-1].iloc[::-1])
+    assert render_key(shuffled) == before
+    changed = dataclasses.replace(other, status=other.status.assign(versions=other.status["versions"] + 1))
+    assert render_key(changed) != before
 
 
 def _officer_text(kit):

@@ -18,7 +18,10 @@ rendering). Where outputs/ cannot be written the reports are rendered every time
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
+import io
 import json
 import pickle
 import sys
@@ -50,9 +53,9 @@ def render_key(data) -> str | None:
     def part(label: str, content: bytes) -> None:
         digest.update(label.encode("utf-8") + b"\0" + len(content).to_bytes(8, "big") + content)
 
-    state = dict(data.__dict__)
-    state.pop("grid", None)       # a cached view of the consolidation, not an input
-    part("data", pickle.dumps(sorted(state.items()), protocol=5))
+    buffer = io.BytesIO()
+    _ContentPickler(buffer, protocol=5).dump(data)
+    part("data", buffer.getvalue())
     templates = data.settings.root / "templates"
     for path in _files(templates):
         part("templates/" + path.relative_to(templates).as_posix(), path.read_bytes())
@@ -67,6 +70,40 @@ def render_key(data) -> str | None:
             part(name, b"")
     part("fonts", fonts)
     return digest.hexdigest()
+
+
+class _ContentPickler(pickle.Pickler):
+    """Pickles an object of ours by what it holds, without what it computed and cached
+    (`functools.cached_property`: the registry's name lookups, the report's grid): a process that
+    ingested first has looked up more than one that did not, and the same data must give the
+    same key."""
+
+    def reducer_override(self, obj):
+        pandas = sys.modules.get("pandas")
+        if pandas is not None and isinstance(obj, (pandas.DataFrame, pandas.Series, pandas.Index)):
+            return _never_rebuilt, _frame_content(pandas, obj)
+        cls = type(obj)
+        if not cls.__module__.startswith("pipeline.") or not hasattr(obj, "__dict__") or isinstance(obj, enum.Enum):
+            return NotImplemented
+        held = {name: value for name, value in vars(obj).items()
+                if not isinstance(getattr(cls, name, None), functools.cached_property)}
+        return _never_rebuilt, (f"{cls.__module__}.{cls.__qualname__}", sorted(held.items()))
+
+
+def _frame_content(pandas, obj) -> tuple:
+    """A frame, series or index by its labels, types and values as Python objects: the same
+    content gives the same bytes however pandas laid out its blocks (which a pickle of the frame
+    would show, and which depends on what was done with the frame before)."""
+    if isinstance(obj, pandas.Index):
+        return "Index", str(obj.dtype), obj.tolist()
+    if isinstance(obj, pandas.Series):
+        return "Series", obj.name, str(obj.dtype), obj.index.tolist(), obj.tolist()
+    return ("DataFrame", obj.columns.tolist(), [str(t) for t in obj.dtypes], obj.index.tolist(),
+            [obj.iloc[:, n].tolist() for n in range(obj.shape[1])])
+
+
+def _never_rebuilt(*_):   # (a key's pickle is hashed, never loaded)
+    raise NotImplementedError
 
 
 def load(folder: Path, key: str | None) -> dict[str, bytes] | None:
