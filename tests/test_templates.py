@@ -175,6 +175,27 @@ def test_same_inputs_same_bytes(generated):
     assert template_bytes(spec) == path.read_bytes()
 
 
+def test_the_pool_writes_what_one_process_writes(generated, tmp_path):
+    """A province's templates are written by a pool of forked processes (46 workbooks, above
+    FORK_POOL_THRESHOLD where the system forks): each file the bytes one process writes."""
+    import multiprocessing
+
+    from pipeline.forms.templates import FORK_POOL_THRESHOLD, write_template_files
+
+    settings, registry, matrix, catalogue, out = generated
+    specs = template_specs(Project.of(settings, registry, matrix, catalogue), out["2026S1"][0])
+    assert len(specs) >= FORK_POOL_THRESHOLD
+    pooled, alone = tmp_path / "pooled", tmp_path / "alone"
+    pooled.mkdir(), alone.mkdir()
+    write_template_files([(spec, pooled) for spec in specs], workers=2)
+    write_template_files([(spec, alone) for spec in specs], workers=1)
+    assert sorted(p.name for p in pooled.iterdir()) == sorted(spec.file_name for spec in specs)
+    for spec in specs:
+        assert (pooled / spec.file_name).read_bytes() == (alone / spec.file_name).read_bytes(), spec.file_name
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("(no fork here: a pool of spawned processes only from POOL_THRESHOLD workbooks)")
+
+
 def test_calamine_reads_the_template(generated):
     settings, _r, _m, _c, out = generated
     period, rows = out["2026S1"]

@@ -38,8 +38,11 @@ STATUS_MEANINGS = {
 FONT = "Times New Roman"
 INPUT_FILL = "FFF2CC"
 HEADER_FILL = "D9E1F2"
-# Above this many workbooks, a process pool over the machine's cores pays for its start-up.
+# From this many workbooks a process pool over the machine's cores pays for its start-up: spawned
+# processes (Windows) import everything again first, forked ones start at once (a province's 46
+# templates in about 0.3 s instead of 0.5 s on two cores).
 POOL_THRESHOLD = 120
+FORK_POOL_THRESHOLD = 24
 
 
 @dataclass(frozen=True)
@@ -441,10 +444,15 @@ def write_template_files(jobs: list[tuple[TemplateSpec, Path]], workers: int | N
     """Writes each spec's workbook into its folder; a process pool over the cores for large batches."""
     import os
 
+    import multiprocessing
+
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(jobs) >= POOL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(_write_one, jobs, chunksize=16))
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    # a forked worker starts at once; a spawned one (Windows) imports everything again first
+    if workers > 1 and len(jobs) >= (FORK_POOL_THRESHOLD if forks else POOL_THRESHOLD):
+        context = multiprocessing.get_context("fork" if forks else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            list(pool.map(_write_one, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 4)))))
     else:
         for job in jobs:
             _write_one(job)
