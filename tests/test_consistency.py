@@ -156,6 +156,26 @@ def test_the_shipped_rules_load(settings):
     assert ("XL07", ("XL06",)) in [(r.subject, r.other) for r in rules if r.kind == "at_most"]
 
 
+def test_rules_that_passed_are_not_checked_again_until_they_change(settings, tmp_path, monkeypatch):
+    """Each ingestion loads the rules: with the project's outputs/ as the memo, a table that passed
+    its schema is not validated again (a pandera pass saved); an edited one is."""
+    import schemas.consistency
+
+    folder, memo = tmp_path / "schemas", tmp_path / "outputs"
+    folder.mkdir(), memo.mkdir()
+    (folder / "consistency.csv").write_bytes((settings.root / "schemas" / "consistency.csv").read_bytes())
+    first = load_rules(folder, memo=memo)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("validated again")
+    monkeypatch.setattr(schemas.consistency.ConsistencyRuleSchema, "validate", refuse)
+    assert load_rules(folder, memo=memo) == first
+    with (folder / "consistency.csv").open("a", encoding="utf-8") as rules:
+        rules.write('at_most,XL02,XL01,warning,"{left} > {right}"\n')
+    with pytest.raises(AssertionError, match="validated again"):
+        load_rules(folder, memo=memo)
+
+
 @pytest.mark.parametrize("row, message", [
     ('bogus,XL01,XL02,warning,"x"', "dòng 2, cột kind"),
     ('at_most,XL01,XL02,fatal,"x"', "dòng 2, cột severity"),

@@ -52,9 +52,10 @@ class Rule:
     message: str
 
 
-def load_rules(folder: Path) -> list[Rule]:
+def load_rules(folder: Path, memo: Path | None = None) -> list[Rule]:
     """The rules of `folder`/consistency.csv (none when the file is absent); a malformed file is
-    one ConfigError naming every bad line."""
+    one ConfigError naming every bad line. `memo`: the project's outputs/, where a table that
+    passed its schema is remembered (`validate_table`)."""
     # late: the schemas bring pandera, which only validation needs
     from schemas.consistency import INDICATOR_CODE, INDICATOR_KINDS, TASK_FIELDS
 
@@ -62,7 +63,8 @@ def load_rules(folder: Path) -> list[Rule]:
     if not path.is_file():
         return []
     frame = read_text_table(path, ["kind", "subject", "other", "severity", "message"])
-    frame = validate_table(frame, "schemas.consistency:ConsistencyRuleSchema", "schemas.consistency:MESSAGES", path)
+    frame = validate_table(frame, "schemas.consistency:ConsistencyRuleSchema", "schemas.consistency:MESSAGES", path,
+                           memo=memo)
     rules = []
     for n, row in enumerate(frame.itertuples(index=False), start=2):
         other = [p.strip() for p in row.other.split(";") if p.strip()]

@@ -42,7 +42,7 @@ def build_expectations(project: Project, period: Period, ledger: Ledger | None) 
     ind = indicator_obligations(catalogue, registry, period)
     for unit_id, code in sorted(zip(ind["unit_id"].tolist(), ind["code"].tolist()), key=lambda uc: order[uc[1]]):
         indicators.setdefault(unit_id, []).append((code, value_types[code]))
-    exp = Expectations(period.code, tasks, indicators, load_rules(settings.root / "schemas"))
+    exp = Expectations(period.code, tasks, indicators, load_rules(settings.root / "schemas", memo=settings.path("outputs")))
     exp.locked = locked_texts(owed, catalogue.indicators)
     # (a blank max_value: validate's DEFAULT_MAX_VALUE)
     exp.ceilings = {code: float(ceiling) for code, ceiling in zip(codes, catalogue.indicators["max_value"].tolist())
