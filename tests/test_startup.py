@@ -118,3 +118,40 @@ def test_a_profiler_still_gets_its_results(project, tmp_path):
     stats = tmp_path / "units.prof"
     done = _run("-m", "cProfile", "-o", str(stats), "-m", "pipeline", "--root", str(project), "units")
     assert done.returncode == 0 and stats.stat().st_size > 0
+
+
+def test_the_quick_end_is_taken_beside_a_daemon_thread_not_beside_a_working_one(monkeypatch):
+    """tqdm's monitor (a daemon thread, which a normal exit does not wait for either) leaves the
+    quick end on; a thread still working (the web server's jobs) keeps the normal exit, which
+    waits for it."""
+    import atexit
+    import os
+    import threading
+
+    from pipeline.cli import main as entry
+
+    ended = []
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: ended.append("atexit"))   # (not this test run's own)
+
+    def fake_exit(status):
+        ended.append(status)
+        raise SystemExit(status)
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "gettrace", lambda: None)
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
+    release = threading.Event()
+    for daemon in (True, False):
+        thread = threading.Thread(target=release.wait, daemon=daemon)
+        thread.start()
+        try:
+            if daemon:
+                with pytest.raises(SystemExit):
+                    entry.exit_now(3)
+                assert ended == ["atexit", 3]
+            else:
+                entry.exit_now(0)   # returns: the normal exit will wait for the thread
+                assert ended == ["atexit", 3]
+        finally:
+            release.set()
+            thread.join()
+            release.clear()

@@ -28,15 +28,16 @@ def main() -> None:
 def exit_now(code) -> None:
     """Ends the process with `code` (as sys.exit reads it) once the command is done, without the
     interpreter's teardown of every module, which costs pandas alone about 0.15 s: the output is
-    flushed and the atexit handlers run first, as at a normal exit. Only when no other thread is
-    running (a thread left would be joined by a normal exit, so then the normal exit is taken), and
+    flushed and the atexit handlers run first, as at a normal exit. Only when no other non-daemon
+    thread is running (a normal exit would wait for it, so then the normal exit is taken), and
     not under a profiler or a tracer (cProfile, coverage), which write their results at the exit."""
     import atexit
     import os
     import threading
 
-    if threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
-        return
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if others or sys.getprofile() is not None or sys.gettrace() is not None:
+        return   # (a daemon thread, tqdm's monitor say, is not waited for by a normal exit either)
     if code is None:
         status = 0
     elif isinstance(code, int):
