@@ -661,11 +661,20 @@ def _fonts_changed(kit, monkeypatch):
     return None
 
 
+def _matplotlibrc_written(kit, monkeypatch):
+    config = kit.root / "mpl-config"
+    config.mkdir()
+    (config / "matplotlibrc").write_text("axes.facecolor: f0f0f0\n", encoding="utf-8")
+    monkeypatch.setenv("MATPLOTLIBRC", str(config))
+    return None
+
+
 @pytest.mark.parametrize("change", [_officer_text, _template, _setting, _new_file, _kept_file_damaged,
-                                    _library_upgraded, _code_changed, _fonts_changed])
+                                    _library_upgraded, _code_changed, _fonts_changed, _matplotlibrc_written])
 def test_whatever_the_reports_are_rendered_from_renders_them_again(rerun, change, monkeypatch):
     """The officer's text, a template, a setting, a new file, a damaged kept copy, a library
-    upgraded, the code, the fonts: each one renders the reports again (and shows in them)."""
+    upgraded, the code, the fonts, a matplotlibrc: each one renders the reports again (and shows
+    in them where it is text)."""
     kit, before, renders = rerun
     import inspect
 

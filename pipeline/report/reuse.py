@@ -5,8 +5,8 @@ The Word, Excel and HTML files are pure functions of what they are rendered from
 data as `gather` returns it (`ReportData`: the figures, the submission status, the options and
 settings, the officer's own words, the lock note and the signed scans, all read from the ledger
 and the inputs there), every file under `templates/`, the code of `pipeline/`, the versions of the
-libraries that render, and the fonts matplotlib knows (the charts' font). `render_key` hashes all of
-that; when the key is the one recorded with the kept files, and the kept files still have the
+libraries that render, the fonts matplotlib knows (the charts' font) and any matplotlibrc of the
+user's. `render_key` hashes all of that; when the key is the one recorded with the kept files, and the kept files still have the
 SHA-256 recorded beside them, the kept bytes are the rendering, byte for byte. Anything else
 (a new file ingested, an edited `inputs/bao-cao/<period>.md`, a changed template or setting, an
 upgraded library, a changed clock day when the report is as of today) changes the key and the
@@ -69,6 +69,8 @@ def render_key(data) -> str | None:
         except metadata.PackageNotFoundError:
             part(name, b"")
     part("fonts", fonts)
+    for path in _matplotlibrc_files():   # a user's matplotlib settings change what the charts look like
+        part(f"matplotlibrc {path}", path.read_bytes())
     return digest.hexdigest()
 
 
@@ -160,6 +162,28 @@ def _font_list() -> bytes | None:
         if lists:
             return b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in lists)
     return None
+
+
+def _matplotlibrc_files() -> list[Path]:
+    """The matplotlibrc files matplotlib would read before its own (`matplotlib.matplotlib_fname`):
+    in the working folder, $MATPLOTLIBRC, the user's configuration folder."""
+    import os
+
+    candidates = [Path.cwd() / "matplotlibrc"]
+    if os.environ.get("MATPLOTLIBRC"):
+        given = Path(os.environ["MATPLOTLIBRC"])
+        candidates.append(given / "matplotlibrc" if given.is_dir() else given)
+    try:
+        home = Path.home()
+    except RuntimeError:
+        home = None
+    if os.environ.get("MPLCONFIGDIR"):
+        candidates.append(Path(os.environ["MPLCONFIGDIR"]) / "matplotlibrc")
+    elif home is not None and sys.platform.startswith(("linux", "freebsd")):
+        candidates.append(Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib" / "matplotlibrc")
+    elif home is not None:
+        candidates.append(home / ".matplotlib" / "matplotlibrc")
+    return [path for path in candidates if path.is_file()]
 
 
 def _matplotlib_cache_dirs() -> list[Path]:
