@@ -6,6 +6,7 @@ ledger written before provinces were recorded (schema version 1) is upgraded in 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sqlite3
 
 import openpyxl
@@ -178,3 +179,16 @@ def test_a_ledger_from_a_newer_program_is_refused(tmp_path, version):
         db.execute(f"PRAGMA user_version={version}")
     with pytest.raises(ConfigError, match="phiên bản cấu trúc"):
         Ledger(path)
+
+
+def test_an_archive_folder_removed_while_the_process_runs_is_made_again(tmp_path):
+    """The archive's folders are made once per process (not asked for again for every file): a
+    long-running process (the web server) whose folder was removed meanwhile makes it again."""
+    outputs = tmp_path / "outputs"
+    source = tmp_path / "bao-cao.xlsx"
+    source.write_bytes(b"PK\x03\x04 not really a workbook")
+    sha, _size, data = received_content(source)
+    first = archive_file(outputs, source, sha, data)
+    shutil.rmtree(outputs / "archive")
+    assert archive_file(outputs, source, sha, data) == first
+    assert (outputs / first).read_bytes() == source.read_bytes()

@@ -103,7 +103,11 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
         if target.parent not in _FOLDERS_MADE:   # (a folder per first two hex digits: made once)
             target.parent.mkdir(parents=True, exist_ok=True)
             _FOLDERS_MADE.add(target.parent)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        except FileNotFoundError:   # removed since this process made it (a long-running web server)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             if data is None:
                 os.close(fd)
