@@ -25,6 +25,7 @@ ODD = {
     "columns_reordered_and_optional_missing": "name,id\nB,2\n",
     "header_only": "id,name,note\n",
     "header_in_nfd": f"id,name,note\n1,{NFD},\n".replace("note", unicodedata.normalize("NFD", "note")),
+    "text_after_a_closing_quote": 'id,name,note\n1,"Sở"Y tế,x\n2,b,c\n',
 }
 
 
@@ -46,6 +47,8 @@ ERRORS = {
     "blank_header": ("id,,name,note\n1,2,3,4\n", "có cột không dùng đến: Unnamed: 1"),
     "repeated_header": ("id,name,note,name\n1,2,3,4\n", "có cột không dùng đến: name.1"),
     "empty": ("", "không đọc được"),
+    # a quote left open swallows every line after it: the units they name would vanish
+    "quote_left_open": ('id,name,note\n12-SYT,"Sở Y tế,x\n12-CA,Công an,\n12-STP,Tư pháp,\n', "không đọc được"),
 }
 
 

@@ -65,10 +65,22 @@ def read_text_rows(path: Path, columns: list[str], optional: tuple[str, ...] = (
 
     if not path.is_file():
         raise ConfigError(f"Không tìm thấy tệp {path}")
-    try:
+    def rows(strict: bool) -> list[list[str]]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            lines = [row for row in csv.reader(handle)
-                     if row and not (len(row) == 1 and not row[0].strip())]
+            return [row for row in csv.reader(handle, strict=strict)
+                    if row and not (len(row) == 1 and not row[0].strip())]
+
+    try:
+        try:
+            lines = rows(strict=True)
+        except csv.Error as exc:
+            # a quote left open runs to the end of the file, swallowing every line after it (the
+            # units they name would vanish): refused, as pandas refused it. Other slips pandas
+            # reads its way (`"Sở"Y tế` is `SởY tế`), and so does the lenient reader.
+            if "unexpected end of data" in str(exc):
+                raise ConfigError(f"Tệp {path} không đọc được: có dấu ngoặc kép \" mở mà không đóng "
+                                  f"(mọi dòng sau nó bị gộp vào một ô)") from exc
+            lines = rows(strict=False)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"Tệp {path} không phải UTF-8: khi lưu từ Excel hãy chọn 'CSV UTF-8'") from exc
     except csv.Error as exc:
