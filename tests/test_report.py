@@ -596,6 +596,13 @@ def test_the_key_is_the_content_not_how_pandas_holds_it(rerun):
     assert render_key(shuffled) == before
     changed = dataclasses.replace(other, status=other.status.assign(versions=other.status["versions"] + 1))
     assert render_key(changed) != before
+    # an object of ours that is a value (a str subclass) is keyed by its value
+    from pipeline.intake.validate import CellError
+
+    assert render_key(dataclasses.replace(other, locked=CellError("a"))) != render_key(
+        dataclasses.replace(other, locked=CellError("b")))
+    # something that cannot be pickled: no key (rendered every time), never a crash
+    assert render_key(dataclasses.replace(other, signed={"03405": lambda: None})) is None
 
 
 def _officer_text(kit):
@@ -689,6 +696,29 @@ def test_whatever_the_reports_are_rendered_from_renders_them_again(rerun, change
     # and the rendering just made is the one kept for the next run
     build_reports(kit.project, kit.period, AS_OF_S1)
     assert len(renders) == 1
+
+
+def test_a_template_edited_while_the_reports_render_is_not_kept_under_its_new_key(rerun, monkeypatch):
+    """The officer saves a template while a run renders: what was rendered is not kept as the
+    rendering of the new template; the next run renders it."""
+    import pipeline.report.build as build
+
+    kit, _, renders = rerun
+    path = kit.root / "templates" / "bao-cao.html.j2"
+    template = path.read_text(encoding="utf-8")
+    path.write_text(template.replace("</body>", "<p>Sửa lần một</p></body>"), encoding="utf-8")
+    counted = build.render_all
+
+    def while_rendering(data):
+        out = counted(data)
+        path.write_text(template.replace("</body>", "<p>Sửa lần hai</p></body>"), encoding="utf-8")
+        return out
+    monkeypatch.setattr(build, "render_all", while_rendering)
+    first = build_reports(kit.project, kit.period, AS_OF_S1)
+    assert "Sửa lần một" in first.html.read_text(encoding="utf-8")
+    monkeypatch.setattr(build, "render_all", counted)
+    second = build_reports(kit.project, kit.period, AS_OF_S1)
+    assert len(renders) == 2 and "Sửa lần hai" in second.html.read_text(encoding="utf-8")
 
 
 def test_another_as_of_day_renders_again(rerun):

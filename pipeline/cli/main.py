@@ -36,7 +36,7 @@ def exit_now(code) -> None:
     import threading
 
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if others or sys.getprofile() is not None or sys.gettrace() is not None:
+    if others or sys.getprofile() is not None or sys.gettrace() is not None or _monitored():
         return   # (a daemon thread, tqdm's monitor say, is not waited for by a normal exit either)
     if code is None:
         status = 0
@@ -52,3 +52,10 @@ def exit_now(code) -> None:
         pass
     atexit._run_exitfuncs()
     os._exit(status)
+
+
+def _monitored() -> bool:
+    """A tool watching through sys.monitoring (Python 3.12+: cProfile, coverage's sysmon core),
+    which writes its results at the exit."""
+    monitoring = getattr(sys, "monitoring", None)
+    return monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in range(6))

@@ -100,14 +100,20 @@ def build_reports(project: Project, period: Period, as_of: dt.date | None = None
 
     data = gather(project, period, as_of, force)
     kept_in = reuse.cache_dir(settings, period.code)
-    files = reuse.load(kept_in, reuse.render_key(data))   # nothing changed since the last run: its files
+    key = reuse.render_key(data)
+    files = reuse.load(kept_in, key)   # nothing changed since the last run: its files
     rendered = files is None
     if rendered:
         files = render_all(data)
     folder = output_dir(settings, period)
     written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
-    if rendered:   # (the key again: the first chart ever drawn may have built matplotlib's font list)
-        reuse.save(kept_in, reuse.render_key(data), files)
+    if rendered:
+        # kept under the key of what was rendered: not when a template, the code or the fonts
+        # changed while it rendered (the key before no longer says what these bytes come from);
+        # without a key before (matplotlib's font list not built yet), the first chart built it
+        after = reuse.render_key(data)
+        if key is None or after == key:
+            reuse.save(kept_in, after, files)
     name = report_name(period)
     return Outputs(written[f"{name}.docx"], folder / f"tong-hop-{period.code}.xlsx", folder / f"{name}.html", data)
 

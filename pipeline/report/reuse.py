@@ -48,14 +48,17 @@ def render_key(data) -> str | None:
     fonts = _font_list()
     if fonts is None:
         return None
+    try:
+        content = io.BytesIO()
+        _ContentPickler(content, protocol=5).dump(data)
+    except (pickle.PicklingError, TypeError, AttributeError):   # something that cannot be kept: render
+        return None
     digest = hashlib.sha256()
 
     def part(label: str, content: bytes) -> None:
         digest.update(label.encode("utf-8") + b"\0" + len(content).to_bytes(8, "big") + content)
 
-    buffer = io.BytesIO()
-    _ContentPickler(buffer, protocol=5).dump(data)
-    part("data", buffer.getvalue())
+    part("data", content.getvalue())
     templates = data.settings.root / "templates"
     for path in _files(templates):
         part("templates/" + path.relative_to(templates).as_posix(), path.read_bytes())
@@ -85,8 +88,10 @@ class _ContentPickler(pickle.Pickler):
         if pandas is not None and isinstance(obj, (pandas.DataFrame, pandas.Series, pandas.Index)):
             return _never_rebuilt, _frame_content(pandas, obj)
         cls = type(obj)
-        if not cls.__module__.startswith("pipeline.") or not hasattr(obj, "__dict__") or isinstance(obj, enum.Enum):
-            return NotImplemented
+        if (not cls.__module__.startswith("pipeline.") or not hasattr(obj, "__dict__")
+                or any(base.__module__ == "builtins" and base is not object for base in cls.__mro__)
+                or isinstance(obj, enum.Enum)):
+            return NotImplemented   # (a subclass of str, an exception...: its value is not in __dict__)
         held = {name: value for name, value in vars(obj).items()
                 if not isinstance(getattr(cls, name, None), functools.cached_property)}
         return _never_rebuilt, (f"{cls.__module__}.{cls.__qualname__}", sorted(held.items()))
@@ -160,8 +165,27 @@ def _font_list() -> bytes | None:
     for folder in _matplotlib_cache_dirs():
         lists = sorted(folder.glob("fontlist-*.json"))
         if lists:
-            return b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in lists)
+            return b"".join(p.name.encode() + b"\0" + p.read_bytes() + _font_files(p) for p in lists)
     return None
+
+
+def _font_files(font_list: Path) -> bytes:
+    """Each font file the list names, by its size and time: a font package upgraded in place
+    leaves matplotlib's list as it was but may draw other glyphs."""
+    try:
+        entries = json.loads(font_list.read_text(encoding="utf-8"))
+        names = sorted({f["fname"] for key in ("ttflist", "afmlist") for f in entries.get(key, [])
+                        if isinstance(f, dict) and isinstance(f.get("fname"), str)})
+    except (OSError, ValueError, AttributeError):
+        return b"unreadable font list"
+    out = []
+    for name in names:
+        try:
+            stat = Path(name).stat()
+            out.append(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}")
+        except OSError:
+            out.append(f"{name}\0missing")
+    return "\n".join(out).encode("utf-8")
 
 
 def _matplotlibrc_files() -> list[Path]:
