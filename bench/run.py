@@ -159,9 +159,17 @@ def _consolidate_one(args):
     from pipeline.report.consolidate import consolidate
     from pipeline.reference.periods import parse_period
 
+    from pipeline.report.consolidate import LedgerData
+
     p, period_code = args
     period = parse_period(period_code, p.settings)
-    consolidate(p.matrix, p.registry, p.catalogue, period, _LEDGER_DATA)
+    # the country's rows were read once for every province: each takes its own units' (as its
+    # report reads its province's from the shared ledger), not 34 scans of the whole country
+    ids = set(p.registry.ids)
+    tasks, values = _LEDGER_DATA.task_reports, _LEDGER_DATA.values
+    mine = LedgerData(tasks[tasks["unit_id"].isin(ids)].reset_index(drop=True),
+                      values[values["unit_id"].isin(ids)].reset_index(drop=True))
+    consolidate(p.matrix, p.registry, p.catalogue, period, mine)
     return p.code, submission_status(p.project, period, _as_of(period))
 
 

@@ -192,3 +192,23 @@ def test_an_archive_folder_removed_while_the_process_runs_is_made_again(tmp_path
     shutil.rmtree(outputs / "archive")
     assert archive_file(outputs, source, sha, data) == first
     assert (outputs / first).read_bytes() == source.read_bytes()
+
+
+def test_a_province_reads_only_its_own_rows_from_the_shared_ledger(tmp_path):
+    """The figures of a province's report come from its own files only: the annual comparison adds
+    every row of an indicator, so another province's rows in the shared ledger would count."""
+    from pipeline.report.consolidate import read_ledger
+    from pipeline.report.model import gather
+
+    kits = _country(tmp_path)
+    for kit in kits.values():
+        kit.ingest(now=NOW, progress=False)
+    lai_chau, dien_bien = kits[12], kits[11]
+    ledger = lai_chau.settings.path("ledger")
+    assert ledger == dien_bien.settings.path("ledger")
+    everyone = set(read_ledger(ledger, ["2026S1"]).values["unit_id"])
+    ours = set(read_ledger(ledger, ["2026S1"], 12).values["unit_id"])
+    assert ours and ours <= set(lai_chau.registry.ids) and everyone - ours
+    assert everyone - ours <= set(dien_bien.registry.ids)
+    data = gather(lai_chau.project, lai_chau.period, force=True)
+    assert set(data.consolidation.values.loc[data.consolidation.values["reported"], "unit_id"]) == ours

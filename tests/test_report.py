@@ -278,24 +278,16 @@ def test_previous_year_and_second_half_from_the_ledger(settings, registry, matri
     assert k.findings.empty   # a stock may fall (8 < 9); the flow grew
 
 
-def test_a_ledger_shared_with_another_province_counts_only_this_provinces_units(settings, registry, matrix):
-    """The ministry's ledger (or the benchmark's country) holds every province's rows: another
-    province's commune, reporting the same indicator, changes none of this province's figures."""
+def test_a_unit_no_longer_listed_still_counts_in_the_annual_comparison(settings, registry, matrix):
+    """A department removed from departments.csv after the first half (a merger) reported that
+    half: the first half's province figure is what was reported, its figures included."""
     catalogue = load_catalogue(settings, matrix, registry)
     period = parse_period("2027", settings)
-    ours = [{"unit_id": COMMUNE, "period": p, "code": "TT01", "value": v} for p, v in
-            (("2026", 100), ("2027S1", 60), ("2027", 150))]
-    theirs = [{"unit_id": "26881", "period": p, "code": "TT01", "value": 1000} for p in ("2026", "2027S1", "2027")]
-    our_tasks = [{"unit_id": COMMUNE, "period": "2027", "task_id": "1.1", "status": "Đang triển khai", "quantity": 2}]
-    their_tasks = [{**our_tasks[0], "unit_id": "26881", "status": "Hoàn thành", "quantity": 5}]
-    alone = consolidate(matrix, registry, catalogue, period, _frames(our_tasks, ours))
-    shared = consolidate(matrix, registry, catalogue, period,
-                         _frames(their_tasks + our_tasks, theirs[:1] + ours + theirs[1:]))
-    assert shared.comparison.loc[:, ["code", "annual", "first_half", "previous_year"]].equals(
-        alone.comparison.loc[:, ["code", "annual", "first_half", "previous_year"]])
-    assert shared.comparison.set_index("code").loc["TT01", "annual"] == 150
-    for name in ("contributions", "tasks", "values", "indicators", "findings", "provenance"):
-        assert getattr(shared, name).equals(getattr(alone, name)), name
+    values = [{"unit_id": COMMUNE, "period": p, "code": "TT01", "value": v} for p, v in
+              (("2026", 100), ("2027S1", 60), ("2027", 150))]
+    values += [{"unit_id": "12-OLD", "period": "2027S1", "code": "TT01", "value": 5}]
+    k = consolidate(matrix, registry, catalogue, period, _frames([], values))
+    assert k.comparison.set_index("code").loc["TT01", "first_half"] == 65
 
 
 @pytest.mark.parametrize("statuses, owed, expected", [

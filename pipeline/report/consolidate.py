@@ -87,12 +87,14 @@ class LedgerData:
     values: pd.DataFrame         # VALUE_COLUMNS
 
 
-def read_ledger(path: Path, periods: list[str]) -> LedgerData:
-    """The current accepted rows of these periods, in a stable order. A ledger that does not exist
-    yet reads as empty (nothing received), and is not created."""
+def read_ledger(path: Path, periods: list[str], province: int | None = None) -> LedgerData:
+    """The current accepted rows of these periods, in a stable order; with `province`, that
+    province's only (a ledger several provinces share holds the others' too, which no figure of
+    this one may count: the annual comparison's totals add every row of an indicator). A ledger
+    that does not exist yet reads as empty (nothing received), and is not created."""
     if not path.is_file() or not periods:
         return LedgerData(pd.DataFrame(columns=TASK_REPORT_COLUMNS), pd.DataFrame(columns=VALUE_COLUMNS))
-    tasks, values = current_rows(path, periods, TASK_REPORT_COLUMNS, VALUE_COLUMNS)   # read only, checked
+    tasks, values = current_rows(path, periods, TASK_REPORT_COLUMNS, VALUE_COLUMNS, province)   # read only, checked
     values["value"] = pd.to_numeric(values["value"], errors="coerce").astype(float)
     tasks["quantity"] = pd.to_numeric(tasks["quantity"], errors="coerce").astype(float)
     return LedgerData(tasks, values)
@@ -140,7 +142,6 @@ def overall_status(lead_statuses: list[str | None], leads_owed: int) -> str:
 
 def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period: Period,
                 data: LedgerData) -> Consolidation:
-    data = _of_units(data, set(registry.ids))
     units = registry.units.set_index("id")
     unit_order = {uid: n for n, uid in enumerate(registry.ids)}
     contributions = _contributions(matrix, registry, period, data.task_reports)
@@ -158,18 +159,6 @@ def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period
     provenance = _provenance(contributions, values)
     return Consolidation(period, contributions, tasks, groups, values, indicators, comparison, findings,
                          remarks, provenance)
-
-
-def _of_units(data: LedgerData, ids: set[str]) -> LedgerData:
-    """Only the rows of these units: a ledger shared by several provinces (the ministry's, or the
-    benchmark's country) holds the others' too, which no figure of this province may count (the
-    annual comparison's totals would) and every step would scan. A province's own ledger is
-    returned as it is."""
-    keep_tasks, keep_values = data.task_reports["unit_id"].isin(ids), data.values["unit_id"].isin(ids)
-    if keep_tasks.all() and keep_values.all():
-        return data
-    return LedgerData(data.task_reports[keep_tasks].reset_index(drop=True),
-                      data.values[keep_values].reset_index(drop=True))
 
 
 def _owed_with_reports(owed: pd.DataFrame, reported: pd.DataFrame, period: Period, keys: list[str],

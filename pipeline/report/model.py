@@ -139,7 +139,7 @@ def gather(project: Project, period: Period, as_of: dt.date | None = None,
     stop = completeness_check(rated, options, period)
     if stop and not force:
         raise TooFewReports(stop)
-    data = read_ledger(settings.path("ledger"), comparison_periods(period))
+    data = read_ledger(settings.path("ledger"), comparison_periods(period), settings.province_code)
     consolidation = consolidate(matrix, registry, catalogue, period, data)
     from pipeline.intake.receive import signed_copies
 

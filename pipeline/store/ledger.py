@@ -930,21 +930,28 @@ def signed_scans(path: Path, period_code: str, province: int | None) -> list[tup
 
 
 def current_rows(path: Path, periods: list[str], task_columns: list[str],
-                 value_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 value_columns: list[str], province: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The current accepted task rows (`current_task_reports`) and indicator values
     (`current_indicator_values`) of these periods, these columns, in a stable order, read in one
-    connection. The ledger must exist."""
+    connection; with `province`, only that province's files (and those recorded before provinces
+    were, which count for every province): a ledger shared by several provinces. The ledger must
+    exist."""
     import pandas as pd   # loaded late: most commands open the ledger without reading frames
 
     marks = ",".join("?" * len(periods))
+    mine = ""
+    params = list(periods)
+    if province is not None:
+        mine = " AND submission_id IN (SELECT id FROM submissions WHERE province IS NULL OR province = ?)"
+        params.append(province)
     db = open_readonly(path)  # read only, checked; any path
     try:
         tasks = pd.read_sql_query(
-            f"SELECT {', '.join(task_columns)} FROM current_task_reports WHERE period IN ({marks}) "
-            f"ORDER BY period, unit_id, row", db, params=periods)
+            f"SELECT {', '.join(task_columns)} FROM current_task_reports WHERE period IN ({marks}){mine} "
+            f"ORDER BY period, unit_id, row", db, params=params)
         values = pd.read_sql_query(
-            f"SELECT {', '.join(value_columns)} FROM current_indicator_values WHERE period IN ({marks}) "
-            f"ORDER BY period, unit_id, code", db, params=periods)
+            f"SELECT {', '.join(value_columns)} FROM current_indicator_values WHERE period IN ({marks}){mine} "
+            f"ORDER BY period, unit_id, code", db, params=params)
     finally:
         db.close()
     return tasks, values
