@@ -482,6 +482,24 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
     assert forked == alone
 
 
+def test_no_process_is_forked_from_a_job_of_the_web_server():
+    """A web job runs in a thread beside uvicorn's: there the reports render in one process (a
+    fork beside other threads may copy a lock held for ever)."""
+    import threading
+
+    import pipeline.report.build as report_module
+
+    seen = []
+
+    def job():
+        with report_module._beside(object()) as pool:
+            seen.append(pool)
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert seen == [None]
+
+
 @pytest.mark.parametrize("where", ["render", "write"])
 def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, monkeypatch, where):
     first, _, _ = province

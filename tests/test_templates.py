@@ -196,6 +196,32 @@ def test_the_pool_writes_what_one_process_writes(generated, tmp_path):
         pytest.skip("(no fork here: a pool of spawned processes only from POOL_THRESHOLD workbooks)")
 
 
+def test_no_fork_beside_another_thread(generated, tmp_path, monkeypatch):
+    """From the web server (a thread runs the job beside uvicorn's) the workbooks of a province are
+    written in this process: a fork beside other threads may hang on a lock one of them held."""
+    import concurrent.futures
+    import threading
+
+    import pipeline.forms.templates as writer
+
+    settings, registry, matrix, catalogue, out = generated
+    specs = template_specs(Project.of(settings, registry, matrix, catalogue), out["2026S1"][0])
+    pools = []
+    monkeypatch.setattr(writer, "ProcessPoolExecutor",
+                        lambda *a, **k: pools.append(k) or concurrent.futures.ProcessPoolExecutor(*a, **k))
+    errors = []
+
+    def job():
+        try:
+            writer.write_template_files([(spec, tmp_path) for spec in specs], workers=2)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert not errors and pools == [] and len(list(tmp_path.iterdir())) == len(specs)
+
+
 def test_calamine_reads_the_template(generated):
     settings, _r, _m, _c, out = generated
     period, rows = out["2026S1"]

@@ -445,12 +445,16 @@ def write_template_files(jobs: list[tuple[TemplateSpec, Path]], workers: int | N
     import os
 
     import multiprocessing
+    import threading
 
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    forks = "fork" in multiprocessing.get_all_start_methods()
-    # a forked worker starts at once; a spawned one (Windows) imports everything again first
+    # a forked worker starts at once; a spawned one (Windows) imports everything again first. No
+    # fork from a job of the web server: beside its other threads, a lock one of them held stays
+    # held in the child, which may then wait for ever
+    forks = ("fork" in multiprocessing.get_all_start_methods()
+             and threading.current_thread() is threading.main_thread())
     if workers > 1 and len(jobs) >= (FORK_POOL_THRESHOLD if forks else POOL_THRESHOLD):
-        context = multiprocessing.get_context("fork" if forks else None)
+        context = multiprocessing.get_context("fork" if forks else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             list(pool.map(_write_one, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 4)))))
     else:

@@ -65,13 +65,17 @@ _FORKED_DATA = None   # what the forked worker inherits from the parent (no pick
 @contextmanager
 def _beside(data):
     """A forked process for part of the rendering, where there are several cores and the system
-    can fork (not Windows); else None, and the caller renders everything in this process."""
+    can fork (not Windows) and this is the main thread (not a job of the web server, beside whose
+    other threads a fork may copy a lock held for ever); else None, and the caller renders
+    everything in this process."""
     import multiprocessing
     import os
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
     global _FORKED_DATA
-    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if ((os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods()
+            or threading.current_thread() is not threading.main_thread()):
         yield None
         return
     _FORKED_DATA = data
