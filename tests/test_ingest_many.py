@@ -182,8 +182,8 @@ def test_a_ledger_from_a_newer_program_is_refused(tmp_path, version):
 
 
 def test_an_archive_folder_removed_while_the_process_runs_is_made_again(tmp_path):
-    """The archive's folders are made once per process (not asked for again for every file): a
-    long-running process (the web server) whose folder was removed meanwhile makes it again."""
+    """A long-running process (the web server) whose archive folder was removed meanwhile makes it
+    again."""
     outputs = tmp_path / "outputs"
     source = tmp_path / "bao-cao.xlsx"
     source.write_bytes(b"PK\x03\x04 not really a workbook")

@@ -1,5 +1,5 @@
-"""The plain CSV reader (`read_text_rows`) gives the table pandas gave (`read_text_table`), and the
-validation memo recognises a list from its rows."""
+"""The plain CSV reader (`read_text_rows`) gives the table pandas gave (`read_text_table` below, the
+reader it replaced), and the validation memo recognises a list from its rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,32 @@ import pytest
 
 from pipeline.common import io_csv
 from pipeline.common.errors import ConfigError
-from pipeline.common.io_csv import MEMO_NAME, read_text_rows, read_text_table, validate_rows
+from pipeline.common.text import nfc
+from pipeline.common.io_csv import MEMO_NAME, read_text_rows, validate_rows
+
+def read_text_table(path, columns, optional=()):
+    """How the lists were read with pandas until 2 December 2026: the reference the csv module's
+    reader must match (same cells, same errors)."""
+    if not path.is_file():
+        raise ConfigError(f"Không tìm thấy tệp {path}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Tệp {path} không phải UTF-8: khi lưu từ Excel hãy chọn 'CSV UTF-8'") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"Tệp {path} không đọc được: {exc}") from exc
+    frame.columns = [nfc(str(c)) for c in frame.columns]
+    for column in optional:
+        if column not in frame.columns:
+            frame[column] = ""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"Tệp {path} thiếu cột: {', '.join(missing)}")
+    extra = [c for c in frame.columns if c not in columns]
+    if extra:
+        raise ConfigError(f"Tệp {path} có cột không dùng đến: {', '.join(extra)}")
+    return frame[columns].map(nfc)
+
 
 COLUMNS = ["id", "name", "note"]
 NFD = unicodedata.normalize("NFD", "Xã Tả Lèng")

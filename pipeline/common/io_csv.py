@@ -9,31 +9,6 @@ from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
 
 
-def read_text_table(path: Path, columns: list[str], optional: tuple[str, ...] = ()):
-    """A DataFrame of NFC strings with exactly `columns` (missing optional columns come blank)."""
-    import pandas as pd
-
-    if not path.is_file():
-        raise ConfigError(f"Không tìm thấy tệp {path}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"Tệp {path} không phải UTF-8: khi lưu từ Excel hãy chọn 'CSV UTF-8'") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ConfigError(f"Tệp {path} không đọc được: {exc}") from exc
-    frame.columns = [nfc(str(c)) for c in frame.columns]
-    for column in optional:
-        if column not in frame.columns:
-            frame[column] = ""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ConfigError(f"Tệp {path} thiếu cột: {', '.join(missing)}")
-    extra = [c for c in frame.columns if c not in columns]
-    if extra:
-        raise ConfigError(f"Tệp {path} có cột không dùng đến: {', '.join(extra)}")
-    return frame[columns].map(nfc)
-
-
 @dataclass(frozen=True)
 class TextTable:
     """A CSV file's cells as plain text, without pandas: what `read_text_table` gives, as rows."""
@@ -109,6 +84,12 @@ def read_text_rows(path: Path, columns: list[str], optional: tuple[str, ...] = (
     return TextTable(path, tuple(columns), tuple(tuple(nfc(row[i]) for i in where) for row in cells))
 
 
+def read_text_table(path: Path, columns: list[str], optional: tuple[str, ...] = ()):
+    """`read_text_rows` as a DataFrame of NFC strings with exactly `columns` (missing optional
+    columns come blank)."""
+    return read_text_rows(path, columns, optional).frame()
+
+
 def _header_names(cells: list[str]) -> list[str]:
     """pandas' column names: a blank one is `Unnamed: <n>`, a repeated one gets `.1`, `.2`."""
     names: list[str] = []
@@ -123,10 +104,11 @@ def _header_names(cells: list[str]) -> list[str]:
 
 
 def validate_rows(table: TextTable, schema: str, messages: str, memo: Path | None = None) -> TextTable:
-    """`validate_table` for a `TextTable`. With `memo`, a table that passed this schema unchanged
-    once is recognised from its rows: no DataFrame is built and neither pandas nor pandera is
-    imported while its content, its columns, the schema's source and pandas' and pandera's
-    versions stay the same."""
+    """`validate_table` for a `TextTable`. With `memo` (a folder the project writes, outputs/), a
+    table that passed this schema unchanged once is recognised from its rows: no DataFrame is built
+    and neither pandas nor pandera is imported while its content, its columns, the schema's source
+    and pandas' and pandera's versions stay the same (the commands that only read the officer's
+    lists, `units` or the report's rerun, never pay for pandera)."""
     key = _rows_memo_key(table, schema) if memo is not None else None
     if key is not None and key in _memo_read(memo):
         return table
@@ -140,18 +122,10 @@ def validate_rows(table: TextTable, schema: str, messages: str, memo: Path | Non
                      tuple(tuple(row) for row in validated.itertuples(index=False)))
 
 
-def validate_table(frame, schema: str, messages: str, path: Path, memo: Path | None = None):
+def validate_table(frame, schema: str, messages: str, path: Path):
     """Runs the pandera schema `schema` ("module:Name"; failures explained with the dict
     `messages`, "module:NAME") lazily over `frame`; all failures become one ConfigError listing
-    every line.
-
-    With `memo` (a folder the project writes, outputs/), a table that passed this schema once and
-    came out unchanged is not checked again while neither its content nor the schema's source nor
-    pandera's version changes: the commands that only read the officer's lists (`units`, the
-    report's rerun) then never import pandera, which costs more than the command itself."""
-    key = _memo_key(frame, schema) if memo is not None else None
-    if key is not None and key in _memo_read(memo):
-        return frame
+    every line. (The officer's lists go through `validate_rows`, which remembers what passed.)"""
     import importlib
 
     import pandera.pandas as pa
@@ -161,38 +135,20 @@ def validate_table(frame, schema: str, messages: str, path: Path, memo: Path | N
 
     module, name = schema.split(":")
     try:
-        validated = getattr(importlib.import_module(module), name).validate(frame, lazy=True)
+        return getattr(importlib.import_module(module), name).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         module, name = messages.split(":")
         lines = failure_lines(exc.failure_cases, str(path.name), getattr(importlib.import_module(module), name))
         raise ConfigError("\n".join(lines)) from exc
-    if key is not None and _unchanged(frame, validated):
-        _memo_add(memo, key)
-    return validated
 
 
 MEMO_NAME = ".bang-da-kiem-tra.json"   # in outputs/: tables that passed their schema (a cache; safe to delete)
 _MEMO_KEEP = 64
 
 
-def _memo_key(frame, schema: str) -> str:
-    """A hash of the table's content and dtypes, the schema's source file and pandera's version."""
-    import hashlib
-    import importlib.util
-    from importlib import metadata
-
-    spec = importlib.util.find_spec(schema.split(":")[0])
-    digest = hashlib.sha256()
-    for part in (schema, metadata.version("pandera"), "|".join(map(str, frame.dtypes)), "|".join(frame.columns)):
-        digest.update(part.encode("utf-8") + b"\0")
-    digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else b"")
-    digest.update(frame.to_csv(index=True).encode("utf-8"))
-    return digest.hexdigest()
-
-
 def _rows_memo_key(table: TextTable, schema: str) -> str:
     """A hash of the rows and columns, the schema's source file and pandas' and pandera's versions
-    (read from their metadata: neither is imported). Tagged so that it never equals a frame's key."""
+    (read from their metadata: neither is imported)."""
     import hashlib
     import importlib.util
     import json

@@ -23,7 +23,7 @@ from pipeline.forms import layout
 from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
 from pipeline.intake.findings import WARNING, finding
-from pipeline.common.io_csv import read_text_table, validate_table
+from pipeline.common.io_csv import read_text_rows, validate_rows
 from pipeline.common.formatting import decimal_comma, thousands
 from pipeline.intake.rules import (IMPLAUSIBLE, LOCKED_CELL_CHANGED, POSITIVE_REQUIRES, REQUIRED_WHEN_DONE,
                                    STATUS_EXCLUDES_RESULTS)
@@ -55,16 +55,16 @@ class Rule:
 def load_rules(folder: Path, memo: Path | None = None) -> list[Rule]:
     """The rules of `folder`/consistency.csv (none when the file is absent); a malformed file is
     one ConfigError naming every bad line. `memo`: the project's outputs/, where a table that
-    passed its schema is remembered (`validate_table`)."""
+    passed its schema is remembered (`validate_rows`)."""
     # late: the schemas bring pandera, which only validation needs
     from schemas.consistency import INDICATOR_CODE, INDICATOR_KINDS, TASK_FIELDS
 
     path = folder / RULES_FILE
     if not path.is_file():
         return []
-    frame = read_text_table(path, ["kind", "subject", "other", "severity", "message"])
-    frame = validate_table(frame, "schemas.consistency:ConsistencyRuleSchema", "schemas.consistency:MESSAGES", path,
-                           memo=memo)
+    frame = validate_rows(read_text_rows(path, ["kind", "subject", "other", "severity", "message"]),
+                          "schemas.consistency:ConsistencyRuleSchema", "schemas.consistency:MESSAGES",
+                          memo=memo).frame()
     rules = []
     for n, row in enumerate(frame.itertuples(index=False), start=2):
         other = [p.strip() for p in row.other.split(";") if p.strip()]

@@ -90,9 +90,6 @@ def received_content(path: Path) -> tuple[str, int, bytes | None]:
     return sha256_of(path), size, None
 
 
-_FOLDERS_MADE: set[Path] = set()
-
-
 def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = None) -> str:
     """Copies `source` (whose content is `data`, when already read) into the content-addressed
     archive (idempotent); the path relative to outputs."""
@@ -100,14 +97,8 @@ def archive_file(outputs: Path, source: Path, sha: str, data: bytes | None = Non
     relative = Path(ARCHIVE_DIR) / sha[:2] / f"{sha}{suffix}"
     target = outputs / relative
     if not target.is_file():
-        if target.parent not in _FOLDERS_MADE:   # (a folder per first two hex digits: made once)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _FOLDERS_MADE.add(target.parent)
-        try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        except FileNotFoundError:   # removed since this process made it (a long-running web server)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             if data is None:
                 os.close(fd)

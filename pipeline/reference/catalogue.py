@@ -12,7 +12,7 @@ from pipeline.reference.matrix import AgencyResolver, Matrix, load_collectives
 from pipeline.reference.obligations import is_active
 from pipeline.reference.periods import Period
 from pipeline.reference.units import Registry
-from pipeline.common.io_csv import read_text_table, validate_table
+from pipeline.common.io_csv import read_text_rows, validate_rows
 
 CATALOGUE_COLUMNS = ["code", "name", "unit_of_measure", "tasks", "reporters", "aggregation", "value_type", "asked_in",
                      "max_value", "province_total"]
@@ -42,9 +42,9 @@ class Catalogue:
 def load_catalogue(settings: Settings, matrix: Matrix, registry: Registry) -> Catalogue:
 
     path = settings.path("indicators")
-    table = read_text_table(path, CATALOGUE_COLUMNS, optional=("max_value",))
-    frame = validate_table(table, "schemas.catalogue:IndicatorCatalogueSchema", "schemas.catalogue:MESSAGES", path,
-                           memo=settings.path("outputs"))
+    frame = validate_rows(read_text_rows(path, CATALOGUE_COLUMNS, optional=("max_value",)),
+                          "schemas.catalogue:IndicatorCatalogueSchema", "schemas.catalogue:MESSAGES",
+                          memo=settings.path("outputs")).frame()
     task_ids = set(matrix.tasks["id"])
     resolver = AgencyResolver(registry, load_collectives(settings))
     errors, reporters = [], []

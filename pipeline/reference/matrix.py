@@ -19,7 +19,7 @@ from pipeline.common.text import fold, nfc
 from pipeline.reference.units import COMMUNE, DEPARTMENT, Registry
 from pipeline.common.errors import ConfigError
 from pipeline.common.io_csv import read_text_table
-from pipeline.common.io_csv import validate_table
+from pipeline.common.io_csv import read_text_rows, validate_rows
 
 MATRIX_COLUMNS = ["id", "group_id", "group_title", "task", "lead", "partners", "timeframe", "product"]
 LEAD = "chủ trì"
@@ -118,9 +118,8 @@ def load_matrix(settings: Settings, registry: Registry) -> Matrix:
 
     path = settings.path("matrix")
     try:
-        frame = read_text_table(path, MATRIX_COLUMNS)
-        frame = validate_table(frame, "schemas.matrix:AssignmentMatrixSchema", "schemas.matrix:MESSAGES", path,
-                               memo=settings.path("outputs"))
+        frame = validate_rows(read_text_rows(path, MATRIX_COLUMNS), "schemas.matrix:AssignmentMatrixSchema",
+                              "schemas.matrix:MESSAGES", memo=settings.path("outputs")).frame()
     except ConfigError as exc:
         raise MatrixError(str(exc)) from exc
     frame = frame.assign(timeframe_kind=frame["timeframe"].map(lambda t: timeframe_kind(t).value))

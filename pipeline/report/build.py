@@ -17,7 +17,8 @@ from pipeline.reference.periods import Period
 from pipeline.store.ledger import LedgerError
 from pipeline.store.lock import LockState, compare_issued, lock_state, remember_build
 from pipeline.report import reuse
-from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
+from pipeline.report.model import (ReportData, chart_indicators, charts, gather, output_dir, report_context,
+                                   report_name)
 from pipeline.reference.project import Project
 
 
@@ -54,8 +55,6 @@ def render_all(data: ReportData) -> dict[str, bytes]:
 
 
 def _commune_keys(data: ReportData) -> list[str]:
-    from pipeline.report.model import chart_indicators
-
     return [f"commune:{indicator.code}" for indicator in chart_indicators(data)]
 
 
