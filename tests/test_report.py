@@ -519,7 +519,7 @@ def test_interrupted_run_leaves_the_previous_outputs_intact(province, tmp_path, 
     if where == "render":
         import pipeline.report.excel
 
-        def broken(data):
+        def broken(data, context=None):
             raise KeyboardInterrupt  # the officer presses Ctrl+C while the workbook is built
         monkeypatch.setattr(pipeline.report.excel, "excel_bytes", broken)
     else:

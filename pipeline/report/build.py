@@ -17,8 +17,7 @@ from pipeline.reference.periods import Period
 from pipeline.store.ledger import LedgerError
 from pipeline.store.lock import LockState, compare_issued, lock_state, remember_build
 from pipeline.report import reuse
-from pipeline.report.model import (ReportData, chart_indicators, charts, gather, output_dir, report_context,
-                                   report_name)
+from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
 from pipeline.reference.project import Project
 
 
@@ -32,33 +31,36 @@ class Outputs:
 
 def render_all(data: ReportData) -> dict[str, bytes]:
     """Every output file's name and bytes, rendered in memory."""
-    from pipeline.report import charts as _  # noqa: F401  (imported once, before a worker is forked)
     from pipeline.report.excel import excel_bytes
-    from pipeline.report.html import html_text
-    from pipeline.report.word import word_bytes
 
     name = report_name(data.period)
     with _beside(data) as pool:
         if pool is None:
-            context, pictures, xlsx = report_context(data), charts(data), None
+            from pipeline.report.html import html_text
+            from pipeline.report.word import word_bytes
+
+            context, pictures = report_context(data), charts(data)
+            html = html_text(data, context, pictures).encode("utf-8")
+            xlsx = excel_bytes(data, context)
         else:
-            # on a second core: every other commune chart, then the Excel file (which needs no
-            # chart); here meanwhile: the narrative and the other charts
-            forked, excel = pool.submit(_in_worker, "communes"), pool.submit(_in_worker, "excel")
-            context, here = report_context(data), charts(data, communes=slice(1, None, 2))
-            drawn = {**forked.result(), **here}
-            pictures = {key: drawn[key] for key in ("task_status", *_commune_keys(data), "completeness")}
+            # Forked before matplotlib and python-docx are imported here, so that each process
+            # imports only what it uses, at the same time: the second one imports matplotlib, draws
+            # every chart and sends them, then writes the HTML page; this one meanwhile writes the
+            # Excel workbook (which needs no chart) and imports python-docx, then writes the Word
+            # report once the charts have come.
+            drawn, page = pool.submit(_in_worker, "charts"), pool.submit(_in_worker, "html")
+            context = report_context(data)
+            xlsx = excel_bytes(data, context)
+            from pipeline.report.word import word_bytes
+
+            pictures = drawn.result()
+            html = page.result()
         word = word_bytes(data, context, pictures)
-        html = html_text(data, context, pictures).encode("utf-8")
-        xlsx = excel.result() if pool is not None else excel_bytes(data)
     return {f"{name}.docx": word, f"tong-hop-{data.period.code}.xlsx": xlsx, f"{name}.html": html}
 
 
-def _commune_keys(data: ReportData) -> list[str]:
-    return [f"commune:{indicator.code}" for indicator in chart_indicators(data)]
-
-
 _FORKED_DATA = None   # what the forked worker inherits from the parent (no pickling of frames)
+_DRAWN = None         # the charts the worker drew, for the HTML page it writes next
 
 
 @contextmanager
@@ -86,11 +88,14 @@ def _beside(data):
 
 
 def _in_worker(what: str):
-    from pipeline.report.excel import excel_bytes
+    """In the forked process (one, so its jobs run in order): every chart, then the HTML page."""
+    global _DRAWN
+    if what == "charts":
+        _DRAWN = charts(_FORKED_DATA)
+        return _DRAWN
+    from pipeline.report.html import html_text
 
-    if what == "excel":
-        return excel_bytes(_FORKED_DATA)
-    return charts(_FORKED_DATA, "communes", slice(0, None, 2))
+    return html_text(_FORKED_DATA, report_context(_FORKED_DATA), _DRAWN).encode("utf-8")
 
 
 def build_reports(project: Project, period: Period, as_of: dt.date | None = None,

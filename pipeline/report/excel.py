@@ -112,13 +112,13 @@ def _sheet(wb, title: str, headers: list[tuple[str, float]], rows, *, number_for
 _INT_STYLE, _DEC_STYLE, _PCT_STYLE = "bc_int", "bc_dec", "bc_pct"
 
 
-def excel_bytes(data) -> bytes:
-
+def excel_bytes(data, context: dict | None = None) -> bytes:
+    """The summary workbook; `context`: the report's narrative, when the caller has it already."""
     k, period = data.consolidation, data.period
     wb = Workbook()
     wb.remove(wb.active)
     _styles(wb)
-    context = report_context(data)
+    context = report_context(data) if context is None else context
     body = [("", context["title_line"].upper())]
     body += [("", context["draft_note"])] if context["draft"] else []
     sections = (("I. Tình hình chung", context["situation"]), ("II. Kết quả thực hiện", None),
