@@ -454,7 +454,7 @@ def test_same_ledger_gives_the_same_bytes(province):
 
 
 def test_a_second_core_changes_no_byte(province, monkeypatch):
-    """Where a process is forked for the commune charts and the Excel file, the reports are the
+    """Where a process is forked for the charts and the HTML page, the reports are the
     bytes rendered all in one process (as on Windows, or with one core)."""
     import multiprocessing
     import os
@@ -467,8 +467,8 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
     real = report_module._beside
 
     @contextmanager
-    def spy(data):
-        with real(data) as pool:
+    def spy():
+        with real() as pool:
             pools.append(pool)
             yield pool
 
@@ -482,6 +482,37 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
     assert forked == alone
 
 
+def test_the_process_writing_the_word_report_never_imports_matplotlib(province, tmp_path):
+    """With a second process (started before the figures are gathered when nothing is kept), the
+    charts are drawn there and come back as plain data: the officer's process imports neither
+    matplotlib nor the module that draws (unpickling a chart would), and writes the same bytes."""
+    import multiprocessing
+    import os
+    import sys
+
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("rendering forks a second process only with two cores and fork")
+    first, _, _ = province
+    root = tmp_path / "project"
+    shutil.copytree(first.root, root)
+    shutil.rmtree(root / "outputs" / ".bao-cao-da-lap", ignore_errors=True)   # nothing kept: the early start
+    before = {p.name: p.read_bytes() for p in (root / "outputs" / "2026S1").glob("*.*")}
+    code = ("import sys, datetime as dt\n"
+            "from pathlib import Path\n"
+            "from pipeline.reference.project import Project\n"
+            "from pipeline.reference.periods import parse_period\n"
+            "from pipeline.report.build import build_reports\n"
+            f"project = Project(Path({str(root)!r}))\n"
+            "build_reports(project, parse_period('2026S1', project.settings), dt.date(2026, 6, 25))\n"
+            "print(sorted(m for m in ('matplotlib', 'pipeline.report.charts') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    after = {p.name: p.read_bytes() for p in (root / "outputs" / "2026S1").glob("*.*")}
+    assert before and all(after[name] == content for name, content in before.items())
+
+
 def test_no_process_is_forked_from_a_job_of_the_web_server():
     """A web job runs in a thread beside uvicorn's: there the reports render in one process (a
     fork beside other threads may copy a lock held for ever)."""
@@ -492,7 +523,7 @@ def test_no_process_is_forked_from_a_job_of_the_web_server():
     seen = []
 
     def job():
-        with report_module._beside(object()) as pool:
+        with report_module._beside() as pool:
             seen.append(pool)
     thread = threading.Thread(target=job)
     thread.start()
@@ -565,9 +596,9 @@ def rerun(province, tmp_path, monkeypatch):
     renders = []
     real = build.render_all
 
-    def counted(data):
+    def counted(data, beside=None):
         renders.append(data)
-        return real(data)
+        return real(data, beside)
     monkeypatch.setattr(build, "render_all", counted)
     return kit, _reports(before), renders
 
@@ -719,8 +750,8 @@ def test_a_template_edited_while_the_reports_render_is_not_kept_under_its_new_ke
     path.write_text(template.replace("</body>", "<p>Sửa lần một</p></body>"), encoding="utf-8")
     counted = build.render_all
 
-    def while_rendering(data):
-        out = counted(data)
+    def while_rendering(data, beside=None):
+        out = counted(data, beside)
         path.write_text(template.replace("</body>", "<p>Sửa lần hai</p></body>"), encoding="utf-8")
         return out
     monkeypatch.setattr(build, "render_all", while_rendering)

@@ -9,7 +9,7 @@ The same ledger, settings and as-of day give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +29,13 @@ class Outputs:
     data: ReportData
 
 
-def render_all(data: ReportData) -> dict[str, bytes]:
-    """Every output file's name and bytes, rendered in memory."""
+def render_all(data: ReportData, beside=None) -> dict[str, bytes]:
+    """Every output file's name and bytes, rendered in memory. `beside`: a second process already
+    started (`_beside`), else one is started here where the system allows it."""
     from pipeline.report.excel import excel_bytes
 
     name = report_name(data.period)
-    with _beside(data) as pool:
+    with (nullcontext(beside) if beside is not None else _beside()) as pool:
         if pool is None:
             from pipeline.report.html import html_text
             from pipeline.report.word import word_bytes
@@ -43,12 +44,11 @@ def render_all(data: ReportData) -> dict[str, bytes]:
             html = html_text(data, context, pictures).encode("utf-8")
             xlsx = excel_bytes(data, context)
         else:
-            # Forked before matplotlib and python-docx are imported here, so that each process
-            # imports only what it uses, at the same time: the second one imports matplotlib, draws
+            # The second process imports matplotlib (it has, when it was started early), draws
             # every chart and sends them, then writes the HTML page; this one meanwhile writes the
             # Excel workbook (which needs no chart) and imports python-docx, then writes the Word
-            # report once the charts have come.
-            drawn, page = pool.submit(_in_worker, "charts"), pool.submit(_in_worker, "html")
+            # report once the charts have come. Neither imports what the other uses.
+            drawn, page = pool.submit(_in_worker, "charts", data), pool.submit(_in_worker, "html")
             context = report_context(data)
             xlsx = excel_bytes(data, context)
             from pipeline.report.word import word_bytes
@@ -59,43 +59,49 @@ def render_all(data: ReportData) -> dict[str, bytes]:
     return {f"{name}.docx": word, f"tong-hop-{data.period.code}.xlsx": xlsx, f"{name}.html": html}
 
 
-_FORKED_DATA = None   # what the forked worker inherits from the parent (no pickling of frames)
-_DRAWN = None         # the charts the worker drew, for the HTML page it writes next
-
-
 @contextmanager
-def _beside(data):
-    """A forked process for part of the rendering, where there are several cores and the system
-    can fork (not Windows) and this is the main thread (not a job of the web server, beside whose
-    other threads a fork may copy a lock held for ever); else None, and the caller renders
-    everything in this process."""
+def _beside():
+    """A second process for part of the rendering (it imports matplotlib at once), where there are
+    several cores and the system can fork (not Windows) and this is the main thread (not a job of
+    the web server, beside whose other threads a fork may copy a lock held for ever); else None,
+    and the caller renders everything in this process."""
     import multiprocessing
     import os
     import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    global _FORKED_DATA
     if ((os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods()
             or threading.current_thread() is not threading.main_thread()):
         yield None
         return
-    _FORKED_DATA = data
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
     try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield pool
-    finally:
-        _FORKED_DATA = None
+        pool.submit(_in_worker, "start")
+        yield pool
+    except BaseException:
+        # (the rendering failed or was interrupted: the second process's work is not waited for)
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
-def _in_worker(what: str):
-    """In the forked process (one, so its jobs run in order): every chart, then the HTML page."""
-    global _DRAWN
+_WORKER: dict = {}   # in the second process (one, so its jobs run in order): the data, then its charts
+
+
+def _in_worker(what: str, data: ReportData | None = None):
+    """In the second process: the imports, every chart, then the HTML page."""
+    if what == "start":
+        from pipeline.report import charts as _  # noqa: F401  matplotlib, before the data comes
+        return None
     if what == "charts":
-        _DRAWN = charts(_FORKED_DATA)
-        return _DRAWN
+        _WORKER["data"], _WORKER["charts"] = data, charts(data)
+        return _WORKER["charts"]
     from pipeline.report.html import html_text
 
-    return html_text(_FORKED_DATA, report_context(_FORKED_DATA), _DRAWN).encode("utf-8")
+    data = _WORKER.pop("data")
+    return html_text(data, report_context(data), _WORKER.pop("charts")).encode("utf-8")
 
 
 def build_reports(project: Project, period: Period, as_of: dt.date | None = None,
@@ -106,13 +112,16 @@ def build_reports(project: Project, period: Period, as_of: dt.date | None = None
 
     from pipeline.common.issued import write_issued
 
-    data = gather(project, period, as_of, force)
     kept_in = reuse.cache_dir(settings, period.code)
-    key = reuse.render_key(data)
-    files = reuse.load(kept_in, key)   # nothing changed since the last run: its files
-    rendered = files is None
-    if rendered:
-        files = render_all(data)
+    # Nothing kept for the period: it will be rendered, so the second process starts now and
+    # imports matplotlib while the figures are gathered (else it starts once a rendering is needed).
+    with (_beside() if not reuse.kept(kept_in) else nullcontext()) as early:
+        data = gather(project, period, as_of, force)
+        key = reuse.render_key(data)
+        files = reuse.load(kept_in, key)   # nothing changed since the last run: its files
+        rendered = files is None
+        if rendered:
+            files = render_all(data, early)
     folder = output_dir(settings, period)
     written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
     if rendered:

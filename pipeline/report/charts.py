@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 from matplotlib import rc_context
@@ -23,6 +22,7 @@ from matplotlib.figure import Figure
 
 from pipeline.report.consolidate import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED,  # noqa: E402
                                   vn_number)
+from pipeline.report.picture import Chart
 
 FONT_CHOICES = ("Times New Roman", "Liberation Serif", "DejaVu Serif")
 VIETNAMESE = "ẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰựỲỳỴỵỶỷỸỹĐđƠơƯư"
@@ -88,13 +88,6 @@ STATUS_COLOURS = {DONE: "#2e7d32", IN_PROGRESS: "#1565c0", NOT_STARTED: "#f9a825
                   NO_LEAD_REPORT: "#c62828"}
 SUBMISSION_COLOURS = {"on_time": "#2e7d32", "late": "#f9a825", "rejected": "#ef6c00", "not_yet_received": "#90a4ae",
                       "missing": "#c62828"}
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    png: bytes
-    width_cm: float = 16.0   # printed at this width: the figure's own, so its font sizes are printed sizes
 
 
 def _render(figure: Figure, title: str) -> Chart:

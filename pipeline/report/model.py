@@ -241,9 +241,9 @@ def _example(mine: list[dict]) -> str:
     return f"{c['unit_name']}: {_lower_first(text)}"
 
 
-def _task_line(t, mine: list[dict], related, leads: str) -> str:
+def _task_line(t, mine: list[dict], related: list, leads: str) -> str:
     """One task in section II: its short name, who leads, what the units did (counted), its key
-    figures, one named example."""
+    figures (`related`: its indicators' rows), one named example."""
     status_phrase = {DONE: "đã hoàn thành", IN_PROGRESS: "đang triển khai", NOT_STARTED: "chưa triển khai",
                      NOT_APPLICABLE: "không phát sinh trong kỳ",
                      NO_LEAD_REPORT: "cơ quan chủ trì chưa báo cáo"}.get(t.status, _lower_first(t.status))
@@ -255,7 +255,7 @@ def _task_line(t, mine: list[dict], related, leads: str) -> str:
         line += (f"; {len(active)}/{len(mine)} cơ quan, đơn vị được giao đã triển khai"
                  + (f" ({len(done)} đã hoàn thành)" if done else "")
                  + (f", {len(mine) - len(sent)} chưa báo cáo" if len(sent) < len(mine) else ""))
-    figures = [_figure_phrase(ind) for ind in related.itertuples(index=False) if not is_missing(ind.total)]
+    figures = [_figure_phrase(ind) for ind in related if not is_missing(ind.total)]
     if figures:
         line += "; kết quả: " + "; ".join(figures)
     example = _example(mine)
@@ -393,18 +393,19 @@ def _groups_section(data: ReportData) -> tuple[str, list[dict]]:
     by_task: dict[str, list[dict]] = {}
     for row in k.contributions.to_dict("records"):
         by_task.setdefault(row["task_id"], []).append(row)
-    task_lists = indicators["tasks"].map(lambda ts: {x.strip() for x in ts.split(";") if x.strip()})
+    # each indicator with the tasks it belongs to, in the catalogue's order
+    tied = [(i, {x.strip() for x in i.tasks.split(";") if x.strip()}) for i in indicators.itertuples(index=False)]
     shown: set[str] = set()   # an indicator tied to several tasks is given once, under the first
     groups = []
+    task_rows = list(tasks.itertuples(index=False))
     for n, g in enumerate(k.groups.to_dict("records"), start=1):
         lines = []
-        for t in tasks[tasks["group_id"] == g["group_id"]].itertuples(index=False):
-            related = indicators[task_lists.map(lambda ts, tid=t.task_id: tid in ts) & ~indicators["code"].isin(shown)]
-            shown.update(related["code"])
+        for t in (t for t in task_rows if t.group_id == g["group_id"]):
+            related = [i for i, ts in tied if t.task_id in ts and i.code not in shown]
+            shown.update(i.code for i in related)
             lines.append(f"- {_task_line(t, by_task.get(t.task_id, []), related, _leads_text(t, data.matrix))}")
         if n == len(k.groups):  # indicators tied to no task (the budget) close the last group
-            loose = indicators[task_lists.map(len) == 0]
-            figures = [_figure_phrase(i) for i in loose.itertuples(index=False) if not is_missing(i.total)]
+            figures = [_figure_phrase(i) for i, ts in tied if not ts and not is_missing(i.total)]
             if figures:
                 lines.append(f"- Số liệu chung: {'; '.join(figures)}.")
         groups.append({"number": n, "title": g["group_title"], "progress": _progress(g), "tasks": lines})

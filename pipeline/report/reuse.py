@@ -113,6 +113,11 @@ def _never_rebuilt(*_):   # (a key's pickle is hashed, never loaded)
     raise NotImplementedError
 
 
+def kept(folder: Path) -> bool:
+    """Whether a rendering is kept in `folder` (whatever its key)."""
+    return (folder / MANIFEST).is_file()
+
+
 def load(folder: Path, key: str | None) -> dict[str, bytes] | None:
     """The files kept under `key`, or None (another key, a file missing or not the bytes recorded)."""
     if key is None:
