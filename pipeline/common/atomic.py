@@ -77,15 +77,17 @@ class FixedTimeZipFile(zipfile.ZipFile):
             self.writestr(arcname or Path(filename).name, handle.read(), compress_type, compresslevel)
 
 
-def workbook_bytes(workbook, timestamp: dt.datetime) -> bytes:
-    """An openpyxl workbook as reproducible .xlsx bytes: document dates set to `timestamp`."""
-    from openpyxl.writer.excel import ExcelWriter
+def workbook_bytes(workbook, timestamp: dt.datetime, writer=None) -> bytes:
+    """An openpyxl workbook as reproducible .xlsx bytes: document dates set to `timestamp`.
+    `writer`: openpyxl's ExcelWriter or a class derived from it."""
+    if writer is None:
+        from openpyxl.writer.excel import ExcelWriter as writer
 
     workbook.properties.created = timestamp
     workbook.properties.modified = timestamp
     buffer = io.BytesIO()
     with FixedTimeZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        ExcelWriter(workbook, archive).save()
+        writer(workbook, archive).save()
     return buffer.getvalue()
 
 

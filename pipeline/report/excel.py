@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from copy import copy
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from pipeline.common.atomic import workbook_bytes
-from pipeline.common.cells import put
+from pipeline.common.sheet_rows import add_row, max_row, new_table, workbook_bytes
 from pipeline.report.consolidate import NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED
 from pipeline.report.model import appendix1_rows, report_timestamp
 from pipeline.report.model import report_context
@@ -72,35 +70,32 @@ def _styles(wb) -> None:
 
 def _sheet(wb, title: str, headers: list[tuple[str, float]], rows, *, number_format: dict[int, str] | None = None):
     ws = wb.create_sheet(title)
+    new_table(ws)   # the cells kept as rows, written in one piece (pipeline/common/sheet_rows.py)
+    add_row(ws, 1, [header for header, _width in headers], lambda _c, _v: "bc_header")
     for c, (header, width) in enumerate(headers, start=1):
-        put(ws, 1, c, header).style = "bc_header"
         ws.column_dimensions[get_column_letter(c)].width = width
     formats = number_format or {}
     widths = [width for _, width in headers]
     ws.row_dimensions[1].height = 15 * max(math.ceil(len(h) / max(w * 0.95, 1)) for h, w in headers)
-    resolved: dict[str, object] = {}   # a named style's resolved array, copied to each cell (fast)
+
+    def style_of(c: int, value) -> str:
+        if isinstance(value, (dt.date, dt.datetime)):
+            return "bc_date"
+        if isinstance(value, (int, float)) and c in formats:
+            return formats[c] if formats[c] == _PCT_STYLE or isinstance(value, float) else _INT_STYLE
+        return "bc_text"
+
     for r, row in enumerate(rows, start=2):
         # an explicit height: LibreOffice does not fit rows of wrapped text when it opens a file
         lines = max((math.ceil(len(v) / max(widths[c] * 1.1, 1)) for c, v in enumerate(row) if isinstance(v, str)),
                     default=1)
         if lines > 1:
             ws.row_dimensions[r].height = min(409, 15 * lines)
-        for c, value in enumerate(row, start=1):
-            cell = put(ws, r, c, value)
-            if isinstance(cell.value, (dt.date, dt.datetime)):
-                name = "bc_date"
-            elif isinstance(cell.value, (int, float)) and c in formats:
-                name = formats[c] if formats[c] == _PCT_STYLE or isinstance(cell.value, float) else _INT_STYLE
-            else:
-                name = "bc_text"
-            if name in resolved:
-                cell._style = copy(resolved[name])
-            else:
-                cell.style = name
-                resolved[name] = copy(cell._style)
+        add_row(ws, r, row, style_of)
     ws.freeze_panes = "A2"
-    if ws.max_row > 1:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{ws.max_row}"
+    last = max_row(ws)
+    if last > 1:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
