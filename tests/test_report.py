@@ -453,6 +453,24 @@ def test_same_ledger_gives_the_same_bytes(province):
             assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
+def test_the_word_report_waits_for_charts_drawn_elsewhere_only_once(province):
+    """Given a function that returns the charts (as when another process draws them), the Word
+    report calls it once, when the rendering reaches a chart, and is the same bytes."""
+    from pipeline.report.model import charts, report_context
+    from pipeline.report.word import word_bytes
+
+    first, _, _ = province
+    data = gather(first.project, first.period, AS_OF_S1)
+    context, pictures = report_context(data), charts(data)
+    calls = []
+
+    def later():
+        calls.append(1)
+        return pictures
+    assert word_bytes(data, context, later) == word_bytes(data, context, pictures)
+    assert calls == [1]
+
+
 def test_a_second_core_changes_no_byte(province, monkeypatch):
     """Where a process is forked for the charts and the HTML page, the reports are the
     bytes rendered all in one process (as on Windows, or with one core)."""

@@ -46,16 +46,18 @@ def render_all(data: ReportData, beside=None) -> dict[str, bytes]:
         else:
             # The second process imports matplotlib (it has, when it was started early), draws
             # every chart and sends them, then writes the HTML page; this one meanwhile writes the
-            # Excel workbook (which needs no chart) and imports python-docx, then writes the Word
-            # report once the charts have come. Neither imports what the other uses.
+            # Excel workbook (which needs no chart) and the Word report, which waits for the charts
+            # when it reaches the first one. Neither imports what the other uses.
             drawn, page = pool.submit(_in_worker, "charts", data), pool.submit(_in_worker, "html")
             context = report_context(data)
             xlsx = excel_bytes(data, context)
             from pipeline.report.word import word_bytes
 
-            pictures = drawn.result()
-            html = page.result()
+            # (the Word template prepared and rendered up to its first chart before it waits)
+            pictures = drawn.result
         word = word_bytes(data, context, pictures)
+        if pool is not None:
+            html = page.result()
     return {f"{name}.docx": word, f"tong-hop-{data.period.code}.xlsx": xlsx, f"{name}.html": html}
 
 

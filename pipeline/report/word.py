@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
 from pipeline.common.docx_finish import Properties, finished_bytes
 from pipeline.common.errors import BaocaoError
-from pipeline.report.model import commune_charts
+from pipeline.report.model import chart_indicators, commune_charts
 from pipeline.report.model import indicator_blocks
 from pipeline.report.model import report_timestamp
 from pipeline.common.formatting import vn_number
@@ -42,7 +43,10 @@ def jinja_env():
     return Environment(undefined=StrictUndefined, autoescape=True)
 
 
-def word_bytes(data, context: dict, pictures: dict) -> bytes:
+def word_bytes(data, context: dict, pictures) -> bytes:
+    """The Word report. `pictures`: the charts by key, or a function that returns them, called
+    when the rendering reaches the first chart (the template is read, prepared and rendered up to
+    there meanwhile: charts drawn in another process are waited for only then)."""
     from docx.shared import Cm
     from docxtpl import DocxTemplate, InlineImage
     from jinja2 import TemplateError as JinjaError, UndefinedError
@@ -51,23 +55,51 @@ def word_bytes(data, context: dict, pictures: dict) -> bytes:
     if not path.is_file():
         raise TemplateError(f"Không tìm thấy mẫu báo cáo {path} (tạo lại bằng: python -m scripts.word_templates)")
     tpl = DocxTemplate(str(path))
+    drawn: list[dict] = [] if callable(pictures) else [pictures]
 
-    def picture(chart):
-        # at the width the chart was drawn for, so that its font sizes are the printed sizes
-        return InlineImage(tpl, io.BytesIO(chart.png), width=Cm(chart.width_cm))
+    def charts() -> dict:
+        if not drawn:
+            drawn.append(pictures())
+        return drawn[0]
 
-    def image(key: str):
-        chart = pictures.get(key)
-        return picture(chart) if chart else ""
+    class Chart(InlineImage):
+        """A chart put in when the rendering reaches it; at the width it was drawn for, so that
+        its font sizes are the printed sizes."""
+
+        def __init__(self, key: str | None = None, chart=None):
+            super().__init__(tpl, None)
+            self.key, self.chart = key, chart
+
+        def _insert_image(self):
+            chart = self.chart or charts().get(self.key)
+            if chart is None:
+                return ""
+            self.image_descriptor, self.width = io.BytesIO(chart.png), Cm(chart.width_cm)
+            return super()._insert_image()
+
+    class CommuneCharts(Sequence):
+        """Charts 2, 3, ...: one per indicator charted by commune (asked for their titles only
+        when the rendering reaches them)."""
+
+        def _items(self) -> list:
+            return [{"image": Chart(chart=chart), "title": chart.title, "number": n}
+                    for n, chart in enumerate(commune_charts(charts()), start=2)]
+
+        def __getitem__(self, index):
+            return self._items()[index]
+
+        def __len__(self):
+            return len(chart_indicators(data))
+
+        def __iter__(self):
+            return iter(self._items())
 
     context = {
         **context,
-        "chart_task_status": image("task_status"),
-        "chart_completeness": image("completeness"),
-        # charts 2, 3, ...: one per indicator charted by commune; the completeness chart last
-        "commune_charts": [{"image": picture(chart), "title": chart.title, "number": n}
-                           for n, chart in enumerate(commune_charts(pictures), start=2)],
-        "completeness_chart_number": 2 + len(commune_charts(pictures)),
+        "chart_task_status": Chart("task_status"),
+        "chart_completeness": Chart("completeness"),
+        "commune_charts": CommuneCharts(),
+        "completeness_chart_number": 2 + len(chart_indicators(data)),   # the completeness chart last
         "by_unit": Markup(grid_xml(data)),
     }
     try:
