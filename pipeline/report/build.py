@@ -48,8 +48,9 @@ def render_all(data: ReportData, beside=None) -> dict[str, bytes]:
             # every chart and sends them, then writes the HTML page; this one meanwhile writes the
             # Excel workbook (which needs no chart) and the Word report, which waits for the charts
             # when it reaches the first one. Neither imports what the other uses.
-            drawn, page = pool.submit(_in_worker, "charts", data), pool.submit(_in_worker, "html")
+            drawn = pool.submit(_in_worker, "charts", data)
             context = report_context(data)
+            page = pool.submit(_in_worker, "html", context)   # (with this narrative: not made again there)
             xlsx = excel_bytes(data, context)
             from pipeline.report.word import word_bytes
 
@@ -92,18 +93,18 @@ def _beside():
 _WORKER: dict = {}   # in the second process (one, so its jobs run in order): the data, then its charts
 
 
-def _in_worker(what: str, data: ReportData | None = None):
-    """In the second process: the imports, every chart, then the HTML page."""
+def _in_worker(what: str, given=None):
+    """In the second process: the imports, every chart (`given`: the data), then the HTML page
+    (`given`: the narrative)."""
     if what == "start":
         from pipeline.report import charts as _  # noqa: F401  matplotlib, before the data comes
         return None
     if what == "charts":
-        _WORKER["data"], _WORKER["charts"] = data, charts(data)
+        _WORKER["data"], _WORKER["charts"] = given, charts(given)
         return _WORKER["charts"]
     from pipeline.report.html import html_text
 
-    data = _WORKER.pop("data")
-    return html_text(data, report_context(data), _WORKER.pop("charts")).encode("utf-8")
+    return html_text(_WORKER.pop("data"), given, _WORKER.pop("charts")).encode("utf-8")
 
 
 def build_reports(project: Project, period: Period, as_of: dt.date | None = None,
