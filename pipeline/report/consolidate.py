@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.forms import layout
@@ -69,6 +70,32 @@ def clean_text(value) -> str:
         return ""
     text = unicodedata.normalize("NFC", str(value))
     return _SPACE.sub(" ", _XML_ILLEGAL.sub(" ", text)).strip()
+
+
+def _map_text(column: pd.Series, function) -> pd.Series:
+    """`column.map(function)` for a column of text, each distinct text computed once and without
+    pandas' access per element (the units send the same words over and over): the same values
+    and the same dtype (pandas infers it from the results; an empty column keeps its own)."""
+    if not len(column):
+        return column.copy()
+    memo: dict[str, object] = {}
+    results = np.empty(len(column), dtype=object)
+    for n, value in enumerate(column.tolist()):
+        if type(value) is not str:   # (1, 1.0 and True are one dict key, not one text)
+            results[n] = function(value)
+        elif value in memo:
+            results[n] = memo[value]
+        else:
+            results[n] = memo[value] = function(value)
+    return pd.Series(results, index=column.index, name=column.name)
+
+
+def _task_status(value) -> str | None:
+    """A task's status as the reports show it: one of the template's statuses whatever its case,
+    spacing or tone placement, else the unit's own words; None when blank."""
+    if isinstance(value, str) and value.strip():
+        return _STATUS_BY_KEY.get(fold(value), clean_text(value))
+    return None
 
 
 # ---------------------------------------------------------------- reading the ledger
@@ -175,10 +202,10 @@ def _owed_with_reports(owed: pd.DataFrame, reported: pd.DataFrame, period: Perio
 def _contributions(matrix: Matrix, registry: Registry, period: Period, reports: pd.DataFrame) -> pd.DataFrame:
     frame = _owed_with_reports(obligations(matrix, registry, period), reports, period, ["unit_id", "task_id"], registry)
     frame["reported"] = frame["file"].notna()
-    status = frame["status"].map(lambda s: _STATUS_BY_KEY.get(fold(s), clean_text(s)) if isinstance(s, str) and s.strip() else None)
+    status = _map_text(frame["status"], _task_status)
     frame["status"] = status.where(frame["reported"], NOT_REPORTED).fillna(NOT_REPORTED)
     for column in ("results", "documents", "difficulties", "proposals"):
-        frame[column] = frame[column].map(clean_text)
+        frame[column] = _map_text(frame[column], clean_text)
     frame["version"] = frame["version"].astype("Int64")
     frame["row"] = frame["row"].astype("Int64")
     for column in ("file", "sheet", "receipt_date"):
@@ -207,6 +234,12 @@ def describe(unit_ids: list[str], registry: Registry, communes_total: int | None
 TASK_COLUMNS = ["task_id", "group_id", "group_title", "task", "product", "timeframe", "timeframe_kind", "due", "status",
                 "leads", "partners", "unnamed_partners", "leads_owed", "leads_reported", "partners_owed",
                 "partners_reported", "reported_by", "not_reported", "not_reported_ids", "quantity"]
+
+
+def _rows(frame: pd.DataFrame, columns: list[str]):
+    """The frame's rows as plain tuples of these columns: `itertuples` without pandas' access per
+    element (each column read once, as a list)."""
+    return zip(*(frame[c].tolist() for c in columns))
 
 
 def _rows_by(frame: pd.DataFrame, key: str, columns: list[str]) -> dict[str, list[tuple]]:
@@ -276,8 +309,8 @@ def _values(catalogue: Catalogue, registry: Registry, period: Period, values: pd
     frame = _owed_with_reports(indicator_obligations(catalogue, registry, period), values, period, ["code", "unit_id"],
                                registry)
     frame["reported"] = frame["value"].notna()
-    frame["note"] = frame["note"].map(clean_text)
-    frame["raw"] = frame["raw"].map(clean_text)
+    frame["note"] = _map_text(frame["note"], clean_text)
+    frame["raw"] = _map_text(frame["raw"], clean_text)
     frame["version"] = frame["version"].astype("Int64")
     for column in ("file", "sheet", "cell", "receipt_date"):
         frame[column] = frame[column].fillna("")
@@ -447,12 +480,12 @@ def _implausible(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> 
                 if str(m).strip().isdigit()}
     names = dict(zip(catalogue.indicators["code"], catalogue.indicators["name"]))
     found = []
-    for v in values[values["reported"]].itertuples(index=False):
-        ceiling = ceilings.get(v.code)
-        if ceiling is not None and v.value > ceiling:
-            found.append({"kind": "implausible", "code": v.code, "unit_id": v.unit_id, "unit_name": v.unit_name,
-                          "message": nfc(f"{v.unit_name}: chỉ tiêu {v.code} ({names.get(v.code, '')}) kỳ {period.label} "
-                                         f"là {vn_number(v.value)}, vượt mức hợp lý {vn_number(ceiling)}; "
+    for code, unit_id, unit_name, value in _rows(values[values["reported"]], ["code", "unit_id", "unit_name", "value"]):
+        ceiling = ceilings.get(code)
+        if ceiling is not None and value > ceiling:
+            found.append({"kind": "implausible", "code": code, "unit_id": unit_id, "unit_name": unit_name,
+                          "message": nfc(f"{unit_name}: chỉ tiêu {code} ({names.get(code, '')}) kỳ {period.label} "
+                                         f"là {vn_number(value)}, vượt mức hợp lý {vn_number(ceiling)}; "
                                          f"cần kiểm tra lại.")})
     return found
 
@@ -467,14 +500,13 @@ def _remarks(contributions: pd.DataFrame, unit_order: dict[str, int], task_order
     for kind in ("difficulties", "proposals"):
         gathered: dict[str, dict] = {}
         written = contributions[contributions[kind] != ""]
-        for item in written.itertuples(index=False):
-            text = getattr(item, kind)
+        for text, unit_id, unit_name, task_id in _rows(written, [kind, "unit_id", "unit_name", "task_id"]):
             entry = gathered.setdefault(fold(text), {"kind": kind, "text": text, "unit_ids": [], "units": [], "tasks": []})
-            if item.unit_id not in entry["unit_ids"]:
-                entry["unit_ids"].append(item.unit_id)
-                entry["units"].append(item.unit_name)
-            if item.task_id not in entry["tasks"]:
-                entry["tasks"].append(item.task_id)
+            if unit_id not in entry["unit_ids"]:
+                entry["unit_ids"].append(unit_id)
+                entry["units"].append(unit_name)
+            if task_id not in entry["tasks"]:
+                entry["tasks"].append(task_id)
         for entry in sorted(gathered.values(), key=lambda e: (min(unit_order[u] for u in e["unit_ids"]), e["text"])):
             units = sorted(zip(entry["unit_ids"], entry["units"]), key=lambda pair: unit_order[pair[0]])
             rows.append({**entry, "unit_ids": tuple(u for u, _ in units), "units": tuple(n for _, n in units),
@@ -489,13 +521,17 @@ PROVENANCE_COLUMNS = ["what", "code_or_task", "unit_id", "unit_name", "value", "
 def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """Every figure the reports show, with the unit, file, sheet and cell it was read from."""
     figures = values[values["reported"]]
-    rows = [{"what": "Chỉ tiêu", "code_or_task": v.code, "unit_id": v.unit_id, "unit_name": v.unit_name,
-             "value": v.value, "file": v.file, "sheet": v.sheet, "cell": v.cell, "version": v.version,
-             "receipt_date": v.receipt_date} for v in figures.itertuples(index=False)]
+    rows = [{"what": "Chỉ tiêu", "code_or_task": code, "unit_id": unit_id, "unit_name": unit_name, "value": value,
+             "file": file, "sheet": sheet, "cell": cell, "version": version, "receipt_date": receipt_date}
+            for code, unit_id, unit_name, value, file, sheet, cell, version, receipt_date
+            in _rows(figures, ["code", "unit_id", "unit_name", "value", "file", "sheet", "cell", "version",
+                               "receipt_date"])]
     quantity = layout.column(layout.TASK_COLUMNS, "quantity").letter
     counted = contributions[contributions["reported"] & contributions["quantity"].notna()]
-    rows += [{"what": "Số lượng sản phẩm nhiệm vụ", "code_or_task": t.task_id, "unit_id": t.unit_id,
-              "unit_name": t.unit_name, "value": t.quantity, "file": t.file, "sheet": t.sheet,
-              "cell": f"{quantity}{t.row}", "version": t.version, "receipt_date": t.receipt_date}
-             for t in counted.itertuples(index=False)]
+    rows += [{"what": "Số lượng sản phẩm nhiệm vụ", "code_or_task": task_id, "unit_id": unit_id, "unit_name": unit_name,
+              "value": value, "file": file, "sheet": sheet, "cell": f"{quantity}{row}", "version": version,
+              "receipt_date": receipt_date}
+             for task_id, unit_id, unit_name, value, file, sheet, row, version, receipt_date
+             in _rows(counted, ["task_id", "unit_id", "unit_name", "quantity", "file", "sheet", "row", "version",
+                                "receipt_date"])]
     return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
