@@ -18,9 +18,11 @@ areas), so the national total of an indicator is the sum of the provinces' total
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.reference.periods import Period
@@ -34,6 +36,7 @@ from pipeline.report.consolidate import PROVINCIAL
 from pipeline.report.consolidate import read_ledger
 
 NATIONAL = "Toàn quốc"
+_NO_FIGURE = [math.nan]   # a unit owing an indicator that it did not report
 COMPLETENESS_COLUMNS = ["province_code", "province", "expected", "received", "accepted", "on_time", "late",
                         "with_warnings", "rejected", "not_yet_received", "missing", "completeness", "timeliness",
                         "communes_expected", "communes_accepted", "communes_completeness"]
@@ -88,38 +91,45 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     as_of = as_of or today(provinces[0].settings if provinces else None)
     if receipts is None or values is None:
         receipts, values = read_ledgers(provinces, period.code)
-    receipts_by_unit = receipts.set_index("unit_id", drop=False) if len(receipts) else receipts
-    reported = values[values["value"].notna()] if len(values) else values
+    # every reported figure of the country by (unit, indicator), read once (a unit's current
+    # version has one; a list keeps any other, as a join would)
+    reported: dict[tuple[str, str], list[float]] = {}
+    if len(values):
+        figures = values[values["value"].notna()]
+        for key, value in zip(zip(figures["unit_id"].tolist(), figures["code"].tolist()), figures["value"].tolist()):
+            reported.setdefault(key, []).append(value)
     frames, completeness, indicators = [], [], []
     for province in sorted(provinces, key=lambda p: p.code):
         status = (statuses or {}).get(province.code)
-        if status is None:
-            expected = expected_units(province.matrix, province.registry, period)
-            mine = (receipts_by_unit[receipts_by_unit.index.isin(set(expected["id"]))].reset_index(drop=True)
-                    if len(receipts) else receipts)
-            status = classify(expected, mine, period, as_of)
+        if status is None:   # (classify keeps the receipts of this province's units)
+            status = classify(expected_units(province.matrix, province.registry, period), receipts, period, as_of)
         status = status.assign(province_code=province.code)
         frames.append(status)
         completeness.append(_rates_row(province.code, province.name, status, rates, COMMUNE))
 
-        owed = indicator_obligations(province.catalogue, province.registry, period)
-        sums = owed.merge(reported[["unit_id", "code", "value"]], on=["unit_id", "code"], how="left")
-        # the catalogue's province rule, as in the province's own report: "provincial" counts the
-        # provincial units only (their figure covers the communes')
-        rules = dict(zip(province.catalogue.indicators["code"], province.catalogue.indicators["province_total"]))
-        counted = sums["value"].where(~(sums["code"].map(rules).eq(PROVINCIAL)
-                                        & sums["unit_id"].map(province.registry.kind_of).eq(COMMUNE)))
-        totals = sums.assign(counted=counted).groupby("code", sort=False).agg(
-            total=("counted", lambda v: float(v.sum(min_count=1))), units_owed=("unit_id", "size"),
-            units_reported=("value", "count"))
-        for ind in province.catalogue.asked(period).itertuples(index=False):
-            row = totals.loc[ind.code] if ind.code in totals.index else None
+        # per indicator, in the order of the units owing it, their figures (NaN for none) and the
+        # figures the total counts. The catalogue's province rule, as in the province's own report:
+        # "provincial" counts the provincial units only (their figure covers the communes')
+        catalogue, kind_of = province.catalogue, province.registry.kind_of
+        rules = dict(zip(catalogue.indicators["code"].tolist(), catalogue.indicators["province_total"].tolist()))
+        provincial = {code for code, rule in rules.items() if rule == PROVINCIAL}
+        figures_of: dict[str, list[float]] = {}
+        counted_of: dict[str, list[float]] = {}
+        owing = indicator_obligations(catalogue, province.registry, period)
+        for code, unit_id in zip(owing["code"].tolist(), owing["unit_id"].tolist()):
+            figures = reported.get((unit_id, code), _NO_FIGURE)
+            figures_of.setdefault(code, []).extend(figures)
+            left_out = code in provincial and kind_of.get(unit_id) == COMMUNE
+            counted_of.setdefault(code, []).extend(_NO_FIGURE * len(figures) if left_out else figures)
+        asked = catalogue.asked(period)
+        for code, name, unit_of_measure, aggregation in zip(
+                *(asked[c].tolist() for c in ("code", "name", "unit_of_measure", "aggregation"))):
+            figures = figures_of.get(code, [])
             indicators.append({
-                "province_code": province.code, "province": province.name, "code": ind.code, "name": ind.name,
-                "unit_of_measure": ind.unit_of_measure, "aggregation": ind.aggregation,
-                "total": float(row["total"]) if row is not None else float("nan"),
-                "units_owed": int(row["units_owed"]) if row is not None else 0,
-                "units_reported": int(row["units_reported"]) if row is not None else 0,
+                "province_code": province.code, "province": province.name, "code": code, "name": name,
+                "unit_of_measure": unit_of_measure, "aggregation": aggregation,
+                "total": pandas_sum(counted_of[code]) if code in counted_of else math.nan,
+                "units_owed": len(figures), "units_reported": sum(1 for v in figures if not math.isnan(v)),
             })
 
     status = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -135,6 +145,17 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
         national = national.assign(province_code=0, province=NATIONAL)[INDICATOR_COLUMNS]
         indicators = pd.concat([indicators, national], ignore_index=True)
     return Rollup(period.code, completeness, indicators, status)
+
+
+def pandas_sum(figures: list[float]) -> float:
+    """`pd.Series(figures).sum(min_count=1)` as a float, bit for bit, without building a Series: NaN
+    skipped (pandas adds a zero in its place, in numpy's pairwise sum), NaN when there is no figure."""
+    array = np.array(figures, dtype=np.float64)
+    missing = np.isnan(array)
+    if missing.all():
+        return math.nan
+    array[missing] = 0.0
+    return float(array.sum())
 
 
 def _rates_row(code: int, name: str, status: pd.DataFrame, rates, commune_kind: str) -> dict:
