@@ -28,28 +28,20 @@ def obligations(matrix: Matrix, registry: Registry, period: Period, unit_id: str
     `due` is False for an annual task in the first half: it is reported as progress, not yet due.
     """
     units = registry.units
-    active = [u for u, a in zip(units["id"].tolist(), units["active_from"].tolist()) if is_active(a, period)]
+    active = {u for u, a in zip(units["id"].tolist(), units["active_from"].tolist()) if is_active(a, period)}
     if unit_id is not None:
         registry.get(unit_id)  # raises for an unknown unit
-        active = [u for u in active if u == unit_id]
+        active &= {unit_id}
     # the matrix joined with the active units and the plan's tasks over plain lists (two merges and
-    # a sort cost more than the rest of a province's audit): each assignment of an active unit with
-    # its task's row, in registry then plan order, ties in the matrix's order (a stable sort)
-    tasks = matrix.tasks
+    # a sort cost more than the rest of a province's audit): (unit's place, task's place, matrix
+    # row) of each assignment of an active unit, sorted; unit ids and task ids are unique (schemas/)
     unit_order = {uid: i for i, uid in enumerate(registry.ids)}
-    task_order = {tid: i for i, tid in enumerate(tasks["id"].tolist())}
-    task_rows: dict[str, list[int]] = {}
-    for row, task_id in enumerate(tasks["id"].tolist()):
-        task_rows.setdefault(task_id, []).append(row)
-    times_active = Counter(active)   # once each (a unit id is unique); as many rows as a join if not
-    pairs = []   # (unit's place, task's place, assignment's row, task's row)
+    task_order = {tid: i for i, tid in enumerate(matrix.tasks["id"].tolist())}
     assigned = zip(matrix.assignments["unit_id"].tolist(), matrix.assignments["task_id"].tolist())
-    for row, (unit, task) in enumerate(assigned):
-        for _ in range(times_active[unit]):
-            pairs.extend((unit_order[unit], task_order[task], row, k) for k in task_rows.get(task, ()))
-    pairs.sort(key=lambda pair: pair[:2])
-    frame = matrix.assignments.take([pair[2] for pair in pairs])[["unit_id", "task_id", "role"]].reset_index(drop=True)
-    chosen = tasks.take([pair[3] for pair in pairs]).reset_index(drop=True)
+    owed = sorted((unit_order[u], task_order[t], row) for row, (u, t) in enumerate(assigned)
+                  if u in active and t in task_order)
+    frame = matrix.assignments.take([row for _, _, row in owed])[["unit_id", "task_id", "role"]].reset_index(drop=True)
+    chosen = matrix.tasks.take([task for _, task, _ in owed]).reset_index(drop=True)
     for column in ("group_id", "task", "product", "timeframe"):
         frame[column] = chosen[column]
     kinds = chosen["timeframe_kind"].tolist()
@@ -62,11 +54,8 @@ def expected_units(matrix: Matrix, registry: Registry, period: Period) -> pd.Dat
     """The registry rows of every unit that owes a report this period, with its task counts."""
     owed = obligations(matrix, registry, period)
     # counted over plain lists: a groupby calling a Python function per unit cost more than the rest
-    tasks: dict[str, int] = {}
-    leads: dict[str, int] = {}
-    for unit_id, role in zip(owed["unit_id"].tolist(), owed["role"].tolist()):
-        tasks[unit_id] = tasks.get(unit_id, 0) + 1
-        leads[unit_id] = leads.get(unit_id, 0) + (role == LEAD)
+    tasks = Counter(owed["unit_id"].tolist())
+    leads = Counter(u for u, role in zip(owed["unit_id"].tolist(), owed["role"].tolist()) if role == LEAD)
     units = registry.units[registry.units["id"].isin(tasks.keys())]
     ids = units["id"].tolist()
     return units.assign(tasks=pd.Series([tasks[u] for u in ids], index=units.index, dtype="int64"),

@@ -253,30 +253,33 @@ def _rows_by(frame: pd.DataFrame, key: str, columns: list[str]) -> dict[str, lis
 
 def _tasks(matrix: Matrix, contributions: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     communes_total = registry.count(COMMUNE)
-    unnamed = matrix.unnamed.groupby("task_id")["text"].agg(lambda t: ", ".join(dict.fromkeys(t))).to_dict()
+    mentions: dict[str, dict[str, None]] = {}   # each task's collective mentions, once each, in order
+    for task_id, text in _rows(matrix.unnamed, ["task_id", "text"]):
+        mentions.setdefault(task_id, {})[text] = None
+    unnamed = {task_id: ", ".join(texts) for task_id, texts in mentions.items()}
     # (position, role, reported, status, unit_id, unit_name, due) of each task's rows
     by_task = _rows_by(contributions, "task_id", ["role", "reported", "status", "unit_id", "unit_name", "due"])
-    quantity = contributions["quantity"]
+    quantity = contributions["quantity"].tolist()
     rows = []
-    for task in matrix.tasks.itertuples(index=False):
-        mine = by_task.get(task.id, [])
+    for task_id, group_id, group_title, task, product, timeframe, timeframe_kind in _rows(
+            matrix.tasks, ["id", "group_id", "group_title", "task", "product", "timeframe", "timeframe_kind"]):
+        mine = by_task.get(task_id, [])
         leads, partners = [r for r in mine if r[1] == LEAD], [r for r in mine if r[1] == PARTNER]
         sent, missing = [r for r in mine if r[2]], [r for r in mine if not r[2]]
         rows.append({
-            "task_id": task.id, "group_id": task.group_id, "group_title": task.group_title, "task": task.task,
-            "product": task.product, "timeframe": task.timeframe, "timeframe_kind": task.timeframe_kind,
+            "task_id": task_id, "group_id": group_id, "group_title": group_title, "task": task,
+            "product": product, "timeframe": timeframe, "timeframe_kind": timeframe_kind,
             "due": bool(mine[0][6]) if mine else True,
             "status": overall_status([r[3] if r[2] else None for r in leads], len(leads)),
             "leads": describe([r[4] for r in leads], registry, communes_total),
             "partners": describe([r[4] for r in partners], registry, communes_total),
-            "unnamed_partners": unnamed.get(task.id, ""),
+            "unnamed_partners": unnamed.get(task_id, ""),
             "leads_owed": len(leads), "leads_reported": sum(1 for r in leads if r[2]),
             "partners_owed": len(partners), "partners_reported": sum(1 for r in partners if r[2]),
             "reported_by": describe([r[4] for r in sent], registry, communes_total),
             "not_reported": ", ".join(r[5] for r in missing),
             "not_reported_ids": tuple(r[4] for r in missing),
-            # (pandas' own sum over the same values in the same order: the same float, bit for bit)
-            "quantity": float(quantity.iloc[[r[0] for r in sent]].sum(min_count=1)) if sent else math.nan,
+            "quantity": float_sum([quantity[r[0]] for r in sent]) if sent else math.nan,
         })
     return pd.DataFrame(rows, columns=TASK_COLUMNS)
 
@@ -287,16 +290,22 @@ GROUP_COLUMNS = ["group_id", "group_title", "tasks", *TASK_STATUSES, "on_track",
 def _groups(tasks: pd.DataFrame) -> pd.DataFrame:
     """Tasks counted by status; `on_track`: under way or done; `due_once`: tasks done once a year
     (the only ones a completion count means something for), `due_once_done` of them done."""
-    rows = []
-    for (group_id, title), frame in tasks.groupby(["group_id", "group_title"], sort=False):
-        counts = frame["status"].value_counts()
-        row = {"group_id": group_id, "group_title": title, "tasks": len(frame)}
-        row.update({s: int(counts.get(s, 0)) for s in TASK_STATUSES})
+    groups: dict[tuple[str, str], dict] = {}   # in the order the groups first appear
+    once = (tasks["timeframe_kind"] == TimeframeKind.ANNUAL).tolist()   # the only tasks that can be "done"
+    for group_id, title, status, annual in zip(*(tasks[c].tolist() for c in ("group_id", "group_title", "status")), once):
+        row = groups.get((group_id, title))
+        if row is None:
+            row = groups[group_id, title] = {"group_id": group_id, "group_title": title, "tasks": 0,
+                                             **dict.fromkeys(TASK_STATUSES, 0), "due_once": 0, "due_once_done": 0}
+        row["tasks"] += 1
+        if status in TASK_STATUSES:
+            row[status] += 1
+        if annual:
+            row["due_once"] += 1
+            row["due_once_done"] += status == DONE
+    for row in groups.values():
         row["on_track"] = row[DONE] + row[IN_PROGRESS]
-        once = frame[frame["timeframe_kind"] == TimeframeKind.ANNUAL]   # the only tasks that can be "done"
-        row["due_once"], row["due_once_done"] = len(once), int((once["status"] == DONE).sum())
-        rows.append(row)
-    return pd.DataFrame(rows, columns=GROUP_COLUMNS)
+    return pd.DataFrame(list(groups.values()), columns=GROUP_COLUMNS)
 
 
 VALUE_OUT_COLUMNS = ["code", "unit_id", "unit_name", "unit_kind", "reported", "value", "raw", "note", "file", "sheet",
@@ -343,7 +352,8 @@ def exact_sum(values, decimal: bool = False):
     """The sum of the figures given (missing and non-finite ones skipped), exactly: a Python int for an
     integer indicator (no overflow, however large: 1e308 twice is 2·10^308), a Decimal for a decimal
     one; NaN when there is no figure at all."""
-    figures = [v for v in values if not is_missing(v) and _finite(v)]
+    # (a float, the usual figure, is kept when finite: neither NaN nor infinite)
+    figures = [v for v in values if (math.isfinite(v) if type(v) is float else not is_missing(v) and _finite(v))]
     if not figures:
         return math.nan
     if decimal:
@@ -352,6 +362,18 @@ def exact_sum(values, decimal: bool = False):
             return sum(v if isinstance(v, Decimal) else Decimal(v) if isinstance(v, int) else Decimal(repr(float(v)))
                        for v in figures)
     return sum(int(v.to_integral_value(ROUND_HALF_EVEN)) if isinstance(v, Decimal) else int(v) for v in figures)
+
+
+def float_sum(figures: list[float]) -> float:
+    """`pd.Series(figures, dtype=float).sum(min_count=1)` as a float, the same float bit for bit,
+    without building a Series: numpy's pairwise sum with a zero in place of each NaN, as pandas
+    does; NaN when there is no figure."""
+    array = np.array(figures, dtype=np.float64)
+    missing = np.isnan(array)
+    if missing.all():
+        return math.nan
+    array[missing] = 0.0
+    return float(array.sum())
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -521,17 +543,13 @@ PROVENANCE_COLUMNS = ["what", "code_or_task", "unit_id", "unit_name", "value", "
 def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """Every figure the reports show, with the unit, file, sheet and cell it was read from."""
     figures = values[values["reported"]]
-    rows = [{"what": "Chỉ tiêu", "code_or_task": code, "unit_id": unit_id, "unit_name": unit_name, "value": value,
-             "file": file, "sheet": sheet, "cell": cell, "version": version, "receipt_date": receipt_date}
-            for code, unit_id, unit_name, value, file, sheet, cell, version, receipt_date
-            in _rows(figures, ["code", "unit_id", "unit_name", "value", "file", "sheet", "cell", "version",
-                               "receipt_date"])]
+    rows = [("Chỉ tiêu", *figure) for figure in _rows(figures, ["code", "unit_id", "unit_name", "value", "file", "sheet",
+                                                                 "cell", "version", "receipt_date"])]
     quantity = layout.column(layout.TASK_COLUMNS, "quantity").letter
     counted = contributions[contributions["reported"] & contributions["quantity"].notna()]
-    rows += [{"what": "Số lượng sản phẩm nhiệm vụ", "code_or_task": task_id, "unit_id": unit_id, "unit_name": unit_name,
-              "value": value, "file": file, "sheet": sheet, "cell": f"{quantity}{row}", "version": version,
-              "receipt_date": receipt_date}
+    rows += [("Số lượng sản phẩm nhiệm vụ", task_id, unit_id, unit_name, value, file, sheet, f"{quantity}{row}", version,
+              receipt_date)
              for task_id, unit_id, unit_name, value, file, sheet, row, version, receipt_date
              in _rows(counted, ["task_id", "unit_id", "unit_name", "quantity", "file", "sheet", "row", "version",
                                 "receipt_date"])]
-    return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)
+    return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)   # (tuples in PROVENANCE_COLUMNS' order)

@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from pipeline.reference.periods import Period
@@ -32,7 +31,7 @@ from pipeline.common.clock import today
 from pipeline.reference.catalogue import indicator_obligations
 from pipeline.reference.obligations import expected_units
 from pipeline.reference.units import COMMUNE
-from pipeline.report.consolidate import PROVINCIAL
+from pipeline.report.consolidate import PROVINCIAL, float_sum
 from pipeline.report.consolidate import read_ledger
 
 NATIONAL = "Toàn quốc"
@@ -128,7 +127,7 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
             indicators.append({
                 "province_code": province.code, "province": province.name, "code": code, "name": name,
                 "unit_of_measure": unit_of_measure, "aggregation": aggregation,
-                "total": pandas_sum(counted_of[code]) if code in counted_of else math.nan,
+                "total": float_sum(counted_of[code]) if code in counted_of else math.nan,
                 "units_owed": len(figures), "units_reported": sum(1 for v in figures if not math.isnan(v)),
             })
 
@@ -145,17 +144,6 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
         national = national.assign(province_code=0, province=NATIONAL)[INDICATOR_COLUMNS]
         indicators = pd.concat([indicators, national], ignore_index=True)
     return Rollup(period.code, completeness, indicators, status)
-
-
-def pandas_sum(figures: list[float]) -> float:
-    """`pd.Series(figures).sum(min_count=1)` as a float, bit for bit, without building a Series: NaN
-    skipped (pandas adds a zero in its place, in numpy's pairwise sum), NaN when there is no figure."""
-    array = np.array(figures, dtype=np.float64)
-    missing = np.isnan(array)
-    if missing.all():
-        return math.nan
-    array[missing] = 0.0
-    return float(array.sum())
 
 
 def _rates_row(code: int, name: str, status: pd.DataFrame, rates, commune_kind: str) -> dict:
