@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import compress
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -236,10 +237,12 @@ TASK_COLUMNS = ["task_id", "group_id", "group_title", "task", "product", "timefr
                 "partners_reported", "reported_by", "not_reported", "not_reported_ids", "quantity"]
 
 
-def _rows(frame: pd.DataFrame, columns: list[str]):
-    """The frame's rows as plain tuples of these columns: `itertuples` without pandas' access per
-    element (each column read once, as a list)."""
-    return zip(*(frame[c].tolist() for c in columns))
+def _rows(frame: pd.DataFrame, columns: list[str], where: pd.Series | None = None):
+    """The frame's rows as plain tuples of these columns (those `where` is true, when given):
+    `itertuples` without pandas' access per element, nor a filtered copy of every column (each
+    column read once, as a list)."""
+    rows = zip(*(frame[c].tolist() for c in columns))
+    return rows if where is None else compress(rows, where.tolist())
 
 
 def _rows_by(frame: pd.DataFrame, key: str, columns: list[str]) -> dict[str, list[tuple]]:
@@ -502,7 +505,7 @@ def _implausible(catalogue: Catalogue, period: Period, values: pd.DataFrame) -> 
                 if str(m).strip().isdigit()}
     names = dict(zip(catalogue.indicators["code"], catalogue.indicators["name"]))
     found = []
-    for code, unit_id, unit_name, value in _rows(values[values["reported"]], ["code", "unit_id", "unit_name", "value"]):
+    for code, unit_id, unit_name, value in _rows(values, ["code", "unit_id", "unit_name", "value"], values["reported"]):
         ceiling = ceilings.get(code)
         if ceiling is not None and value > ceiling:
             found.append({"kind": "implausible", "code": code, "unit_id": unit_id, "unit_name": unit_name,
@@ -521,8 +524,9 @@ def _remarks(contributions: pd.DataFrame, unit_order: dict[str, int], task_order
     rows = []
     for kind in ("difficulties", "proposals"):
         gathered: dict[str, dict] = {}
-        written = contributions[contributions[kind] != ""]
-        for text, unit_id, unit_name, task_id in _rows(written, [kind, "unit_id", "unit_name", "task_id"]):
+        for text, unit_id, unit_name, task_id in _rows(contributions, [kind, "unit_id", "unit_name", "task_id"]):
+            if text == "":
+                continue
             entry = gathered.setdefault(fold(text), {"kind": kind, "text": text, "unit_ids": [], "units": [], "tasks": []})
             if unit_id not in entry["unit_ids"]:
                 entry["unit_ids"].append(unit_id)
@@ -542,14 +546,13 @@ PROVENANCE_COLUMNS = ["what", "code_or_task", "unit_id", "unit_name", "value", "
 
 def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """Every figure the reports show, with the unit, file, sheet and cell it was read from."""
-    figures = values[values["reported"]]
-    rows = [("Chỉ tiêu", *figure) for figure in _rows(figures, ["code", "unit_id", "unit_name", "value", "file", "sheet",
-                                                                 "cell", "version", "receipt_date"])]
+    rows = [("Chỉ tiêu", *figure) for figure in _rows(values, ["code", "unit_id", "unit_name", "value", "file", "sheet",
+                                                                "cell", "version", "receipt_date"], values["reported"])]
     quantity = layout.column(layout.TASK_COLUMNS, "quantity").letter
-    counted = contributions[contributions["reported"] & contributions["quantity"].notna()]
+    counted = contributions["reported"] & contributions["quantity"].notna()
     rows += [("Số lượng sản phẩm nhiệm vụ", task_id, unit_id, unit_name, value, file, sheet, f"{quantity}{row}", version,
               receipt_date)
              for task_id, unit_id, unit_name, value, file, sheet, row, version, receipt_date
-             in _rows(counted, ["task_id", "unit_id", "unit_name", "quantity", "file", "sheet", "row", "version",
-                                "receipt_date"])]
+             in _rows(contributions, ["task_id", "unit_id", "unit_name", "quantity", "file", "sheet", "row", "version",
+                                      "receipt_date"], counted)]
     return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)   # (tuples in PROVENANCE_COLUMNS' order)
