@@ -147,8 +147,9 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
 
 
 def _rates_row(code: int, name: str, status: pd.DataFrame, rates, commune_kind: str) -> dict:
-    overall = rates(status)
-    communes = rates(status[status["kind"] == commune_kind])
+    counted = status[["status", "versions", "with_warnings"]]   # (what rates reads: a narrower copy to filter)
+    overall = rates(counted)
+    communes = rates(counted[status["kind"] == commune_kind])
     return {"province_code": code, "province": name,
             **{k: v for k, v in overall.as_dict().items() if k in COMPLETENESS_COLUMNS},
             "communes_expected": communes.expected, "communes_accepted": communes.accepted,
