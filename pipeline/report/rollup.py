@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +37,7 @@ from pipeline.report.consolidate import read_ledger
 
 NATIONAL = "Toàn quốc"
 _NO_FIGURE = [math.nan]   # a unit owing an indicator that it did not report
+_NOTHING: dict = {}       # the figures of a unit that reported none (never written to)
 COMPLETENESS_COLUMNS = ["province_code", "province", "expected", "received", "accepted", "on_time", "late",
                         "with_warnings", "rejected", "not_yet_received", "missing", "completeness", "timeliness",
                         "communes_expected", "communes_accepted", "communes_completeness"]
@@ -90,13 +92,7 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     as_of = as_of or today(provinces[0].settings if provinces else None)
     if receipts is None or values is None:
         receipts, values = read_ledgers(provinces, period.code)
-    # every reported figure of the country by (unit, indicator), read once (a unit's current
-    # version has one; a list keeps any other, as a join would)
-    reported: dict[tuple[str, str], list[float]] = {}
-    if len(values):
-        figures = values[values["value"].notna()]
-        for key, value in zip(zip(figures["unit_id"].tolist(), figures["code"].tolist()), figures["value"].tolist()):
-            reported.setdefault(key, []).append(value)
+    reported = _figures_by_unit(values)   # the country's, read once
     frames, completeness, indicators = [], [], []
     for province in sorted(provinces, key=lambda p: p.code):
         status = (statuses or {}).get(province.code)
@@ -116,7 +112,8 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
         counted_of: dict[str, list[float]] = {}
         owing = indicator_obligations(catalogue, province.registry, period)
         for code, unit_id in zip(owing["code"].tolist(), owing["unit_id"].tolist()):
-            figures = reported.get((unit_id, code), _NO_FIGURE)
+            figure = reported.get(unit_id, _NOTHING).get(code, math.nan)
+            figures = figure if type(figure) is list else [figure]
             figures_of.setdefault(code, []).extend(figures)
             left_out = code in provincial and kind_of.get(unit_id) == COMMUNE
             counted_of.setdefault(code, []).extend(_NO_FIGURE * len(figures) if left_out else figures)
@@ -144,6 +141,27 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
         national = national.assign(province_code=0, province=NATIONAL)[INDICATOR_COLUMNS]
         indicators = pd.concat([indicators, national], ignore_index=True)
     return Rollup(period.code, completeness, indicators, status)
+
+
+def _figures_by_unit(values: pd.DataFrame) -> dict[str, dict[str, float | list[float]]]:
+    """The reported figures (`values` rows with a value) by unit, then indicator: the figure, or the
+    list of a unit's figures for an indicator given more than once (rows of several periods), in
+    order, as a join keeps them. (Nested dicts of floats: a key and a list for each of the country's
+    65,000 figures cost more in garbage collection than the roll-up itself.)"""
+    figures: dict[str, dict] = {}
+    if not len(values):
+        return figures
+    rows = zip(values["unit_id"].tolist(), values["code"].tolist(), values["value"].tolist())
+    for unit_id, code, value in compress(rows, values["value"].notna().tolist()):
+        mine = figures.get(unit_id)
+        if mine is None:
+            mine = figures[unit_id] = {}
+        if code in mine:
+            earlier = mine[code]
+            mine[code] = [*(earlier if type(earlier) is list else [earlier]), value]
+        else:
+            mine[code] = value
+    return figures
 
 
 def _rates_row(code: int, name: str, status: pd.DataFrame, rates, commune_kind: str) -> dict:
