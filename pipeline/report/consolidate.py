@@ -170,19 +170,20 @@ def overall_status(lead_statuses: list[str | None], leads_owed: int) -> str:
 
 def consolidate(matrix: Matrix, registry: Registry, catalogue: Catalogue, period: Period,
                 data: LedgerData) -> Consolidation:
-    units = registry.units.set_index("id")
     unit_order = {uid: n for n, uid in enumerate(registry.ids)}
     contributions = _contributions(matrix, registry, period, data.task_reports)
     tasks = _tasks(matrix, contributions, registry)
     groups = _groups(tasks)
     values = _values(catalogue, registry, period, data.values)
     indicators = _indicators(catalogue, period, values)
-    comparison, findings = (_comparison(catalogue, period, data.values, units) if period.is_annual
-                            else (pd.DataFrame(columns=COMPARISON_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)))
+    if period.is_annual:
+        comparison, findings = _comparison(catalogue, period, data.values, registry.units.set_index("id"))
+    else:
+        comparison, findings = pd.DataFrame(columns=COMPARISON_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)
     implausible = _implausible(catalogue, period, values)
     if implausible:
         findings = pd.concat([findings, pd.DataFrame(implausible, columns=FINDING_COLUMNS)], ignore_index=True)
-    task_order = {tid: n for n, tid in enumerate(matrix.tasks["id"])}
+    task_order = {tid: n for n, tid in enumerate(matrix.tasks["id"].tolist())}
     remarks = _remarks(contributions, unit_order, task_order)
     provenance = _provenance(contributions, values)
     return Consolidation(period, contributions, tasks, groups, values, indicators, comparison, findings,
@@ -295,7 +296,7 @@ def _groups(tasks: pd.DataFrame) -> pd.DataFrame:
     (the only ones a completion count means something for), `due_once_done` of them done."""
     groups: dict[tuple[str, str], dict] = {}   # in the order the groups first appear
     once = (tasks["timeframe_kind"] == TimeframeKind.ANNUAL).tolist()   # the only tasks that can be "done"
-    for group_id, title, status, annual in zip(*(tasks[c].tolist() for c in ("group_id", "group_title", "status")), once):
+    for (group_id, title, status), annual in zip(_rows(tasks, ["group_id", "group_title", "status"]), once):
         row = groups.get((group_id, title))
         if row is None:
             row = groups[group_id, title] = {"group_id": group_id, "group_title": title, "tasks": 0,
@@ -546,13 +547,14 @@ PROVENANCE_COLUMNS = ["what", "code_or_task", "unit_id", "unit_name", "value", "
 
 def _provenance(contributions: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """Every figure the reports show, with the unit, file, sheet and cell it was read from."""
-    rows = [("Chỉ tiêu", *figure) for figure in _rows(values, ["code", "unit_id", "unit_name", "value", "file", "sheet",
-                                                                "cell", "version", "receipt_date"], values["reported"])]
+    figures = _rows(values, ["code", "unit_id", "unit_name", "value", "file", "sheet", "cell", "version", "receipt_date"],
+                    values["reported"])
+    rows = [("Chỉ tiêu", *figure) for figure in figures]
     quantity = layout.column(layout.TASK_COLUMNS, "quantity").letter
     counted = contributions["reported"] & contributions["quantity"].notna()
-    rows += [("Số lượng sản phẩm nhiệm vụ", task_id, unit_id, unit_name, value, file, sheet, f"{quantity}{row}", version,
-              receipt_date)
-             for task_id, unit_id, unit_name, value, file, sheet, row, version, receipt_date
-             in _rows(contributions, ["task_id", "unit_id", "unit_name", "quantity", "file", "sheet", "row", "version",
-                                      "receipt_date"], counted)]
+    quantities = _rows(contributions, ["task_id", "unit_id", "unit_name", "quantity", "file", "sheet", "row", "version",
+                                       "receipt_date"], counted)
+    rows += [("Số lượng sản phẩm nhiệm vụ", task_id, unit_id, unit_name, value, file, sheet, f"{quantity}{row}",
+              version, receipt_date)
+             for task_id, unit_id, unit_name, value, file, sheet, row, version, receipt_date in quantities]
     return pd.DataFrame(rows, columns=PROVENANCE_COLUMNS)   # (tuples in PROVENANCE_COLUMNS' order)
