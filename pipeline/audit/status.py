@@ -30,6 +30,7 @@ accepted version was on time / expected units.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -75,7 +76,11 @@ def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> p
     whose unit could not be identified are not a unit's submission.
     """
     frame = judged_versions(ledger_path, period_codes)   # a file received after its period's lock does not count
-    frame["receipt_date"] = frame["receipt_date"].map(lambda s: dt.date.fromisoformat(str(s)[:10]))
+    if len(frame):   # (a list, each distinct time parsed once: most files come in on a few days)
+        days: dict[str, dt.date] = {}
+        frame["receipt_date"] = pd.Series(
+            [days[s] if s in days else days.setdefault(s, dt.date.fromisoformat(str(s)[:10]))
+             for s in frame["receipt_date"].tolist()], index=frame.index, dtype=object)
     return frame[RECEIPT_COLUMNS]
 
 
@@ -97,39 +102,44 @@ def classify(expected: pd.DataFrame, receipts: pd.DataFrame, period: Period, as_
     """The status of each expected unit (registry rows, in order) from its receipts (RECEIPT_COLUMNS
     rows of this period); see the module docstring for the rules. Pure: no disk."""
     deadline = period.deadline
-    seen = receipts[(receipts["receipt_date"] <= as_of)] if len(receipts) else receipts
-    if len(seen):  # a ledger shared with other provinces holds units this registry does not expect
-        seen = seen[seen["unit_id"].isin(set(expected["id"]))]
-    by_unit = {uid: group.sort_values("version") for uid, group in seen.groupby("unit_id")} if len(seen) else {}
+    # each unit's versions received by as_of, (version, outcome, receipt_date, file), in version
+    # order: plain tuples (a unit has a version or two; a frame per unit cost more than the rules)
+    wanted = set(expected["id"].tolist())   # a ledger shared with other provinces holds other units
+    by_unit: dict[str, list[tuple]] = {}
+    columns = ("unit_id", "version", "outcome", "receipt_date", "file")
+    received = zip(*(receipts[c].tolist() for c in columns)) if len(receipts) else ()
+    for unit_id, version, outcome, day, file in received:
+        if day <= as_of and unit_id in wanted:
+            by_unit.setdefault(unit_id, []).append((version, outcome, day, file))
     rows = []
-    for unit in expected.itertuples(index=False):
-        versions = by_unit.get(unit.id)
-        row = {"unit_id": unit.id, "unit_name": unit.name, "short_name": unit.short_name, "kind": unit.kind,
-               "email": unit.email, "with_warnings": False, "receipt_date": None, "days_late": None,
+    for unit_id, name, short_name, kind, email in zip(
+            *(expected[c].tolist() for c in ("id", "name", "short_name", "kind", "email"))):
+        versions = sorted(by_unit.get(unit_id, ()), key=lambda v: v[0])
+        row = {"unit_id": unit_id, "unit_name": name, "short_name": short_name, "kind": kind,
+               "email": email, "with_warnings": False, "receipt_date": None, "days_late": None,
                "versions": 0, "latest_receipt_date": None, "latest_outcome": None,
                "corrected_after_deadline": False, "file": None}
-        if versions is None or versions.empty:
+        if not versions:
             row["status"] = NOT_YET if as_of <= deadline else MISSING
             if as_of > deadline:
                 row["days_late"] = (as_of - deadline).days
         else:
-            latest = versions.iloc[-1]
-            accepted = versions[versions["outcome"].isin(_ACCEPTED_OUTCOMES)]
-            row.update(versions=len(versions), latest_receipt_date=latest["receipt_date"],
-                       latest_outcome=latest["outcome"], file=latest["file"])
-            if accepted.empty:
+            _, latest_outcome, latest_date, latest_file = versions[-1]
+            accepted = [v for v in versions if v[1] in _ACCEPTED_OUTCOMES]
+            row.update(versions=len(versions), latest_receipt_date=latest_date,
+                       latest_outcome=latest_outcome, file=latest_file)
+            if not accepted:
                 row["status"] = REJECTED
-                row["receipt_date"] = latest["receipt_date"]
+                row["receipt_date"] = latest_date
                 if as_of > deadline:
                     row["days_late"] = (as_of - deadline).days
             else:
-                first = accepted["receipt_date"].min()
-                current = accepted.iloc[-1]  # the version consolidation uses
+                first = min(v[2] for v in accepted)
                 row["receipt_date"] = first
-                row["with_warnings"] = current["outcome"] == _WARNED
+                row["with_warnings"] = accepted[-1][1] == _WARNED   # the version consolidation uses
                 if first <= deadline:
                     row["status"] = ON_TIME
-                    row["corrected_after_deadline"] = bool((accepted["receipt_date"] > deadline).any())
+                    row["corrected_after_deadline"] = any(v[2] > deadline for v in accepted)
                 else:
                     row["status"] = LATE
                     row["days_late"] = (first - deadline).days
@@ -194,20 +204,20 @@ class Rates:
 def rates(status: pd.DataFrame) -> Rates:
     """Completeness and timeliness (DHIS2's reporting rate and reporting rate on time) of a
     `submission_status` frame, or any subset of its rows (e.g. communes only)."""
-    counts = status["status"].value_counts()
+    counts = Counter(status["status"].tolist())   # (plain lists: the roll-up asks for 70 of these)
     expected = len(status)
-    on_time, late = int(counts.get(ON_TIME, 0)), int(counts.get(LATE, 0))
+    on_time, late = counts[ON_TIME], counts[LATE]
     accepted = on_time + late
     return Rates(
         expected=expected,
-        received=int((status["versions"] > 0).sum()),
+        received=sum(1 for versions in status["versions"].tolist() if versions > 0),
         accepted=accepted,
         on_time=on_time,
         late=late,
-        with_warnings=int(status["with_warnings"].sum()),
-        rejected=int(counts.get(REJECTED, 0)),
-        not_yet_received=int(counts.get(NOT_YET, 0)),
-        missing=int(counts.get(MISSING, 0)),
+        with_warnings=sum(1 for warned in status["with_warnings"].tolist() if warned),
+        rejected=counts[REJECTED],
+        not_yet_received=counts[NOT_YET],
+        missing=counts[MISSING],
         completeness=accepted / expected if expected else 0.0,
         timeliness=on_time / expected if expected else 0.0,
     )

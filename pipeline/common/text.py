@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # The five tone marks as combining characters; every other diacritic (ă â ê ô ơ ư đ) is part of the letter.
 _TONE_MARKS = {"\u0300": "2", "\u0301": "1", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
@@ -15,6 +16,7 @@ def nfc(text: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def _fold_word(word: str) -> str:
     # Old and new tone placement (hoá / hóa, thuỷ / thủy) differ only in which vowel carries
     # the mark; a word is the same word when its letters and its one tone are the same.
@@ -29,8 +31,10 @@ def _fold_word(word: str) -> str:
     return base + tone
 
 
+@lru_cache(maxsize=1 << 14)
 def fold(text: str) -> str:
     """A key for matching Vietnamese names: NFC, lower case, tone placement ignored, spaces folded."""
+    # memoised: the same status words, unit names and remarks come back from every unit
     return " ".join(_fold_word(w) for w in nfc(text).lower().split(" ") if w)
 
 

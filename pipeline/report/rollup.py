@@ -18,7 +18,9 @@ areas), so the national total of an indicator is the sum of the provinces' total
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 
 import pandas as pd
@@ -30,10 +32,12 @@ from pipeline.common.clock import today
 from pipeline.reference.catalogue import indicator_obligations
 from pipeline.reference.obligations import expected_units
 from pipeline.reference.units import COMMUNE
-from pipeline.report.consolidate import PROVINCIAL
+from pipeline.report.consolidate import PROVINCIAL, float_sum
 from pipeline.report.consolidate import read_ledger
 
 NATIONAL = "Toàn quốc"
+_NO_FIGURE = [math.nan]   # a unit owing an indicator that it did not report
+_NOTHING: dict = {}       # the figures of a unit that reported none (never written to)
 COMPLETENESS_COLUMNS = ["province_code", "province", "expected", "received", "accepted", "on_time", "late",
                         "with_warnings", "rejected", "not_yet_received", "missing", "completeness", "timeliness",
                         "communes_expected", "communes_accepted", "communes_completeness"]
@@ -88,38 +92,40 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     as_of = as_of or today(provinces[0].settings if provinces else None)
     if receipts is None or values is None:
         receipts, values = read_ledgers(provinces, period.code)
-    receipts_by_unit = receipts.set_index("unit_id", drop=False) if len(receipts) else receipts
-    reported = values[values["value"].notna()] if len(values) else values
+    reported = _figures_by_unit(values)   # the country's, read once
     frames, completeness, indicators = [], [], []
     for province in sorted(provinces, key=lambda p: p.code):
         status = (statuses or {}).get(province.code)
-        if status is None:
-            expected = expected_units(province.matrix, province.registry, period)
-            mine = (receipts_by_unit[receipts_by_unit.index.isin(set(expected["id"]))].reset_index(drop=True)
-                    if len(receipts) else receipts)
-            status = classify(expected, mine, period, as_of)
+        if status is None:   # (classify keeps the receipts of this province's units)
+            status = classify(expected_units(province.matrix, province.registry, period), receipts, period, as_of)
         status = status.assign(province_code=province.code)
         frames.append(status)
         completeness.append(_rates_row(province.code, province.name, status, rates, COMMUNE))
 
-        owed = indicator_obligations(province.catalogue, province.registry, period)
-        sums = owed.merge(reported[["unit_id", "code", "value"]], on=["unit_id", "code"], how="left")
-        # the catalogue's province rule, as in the province's own report: "provincial" counts the
-        # provincial units only (their figure covers the communes')
-        rules = dict(zip(province.catalogue.indicators["code"], province.catalogue.indicators["province_total"]))
-        counted = sums["value"].where(~(sums["code"].map(rules).eq(PROVINCIAL)
-                                        & sums["unit_id"].map(province.registry.kind_of).eq(COMMUNE)))
-        totals = sums.assign(counted=counted).groupby("code", sort=False).agg(
-            total=("counted", lambda v: float(v.sum(min_count=1))), units_owed=("unit_id", "size"),
-            units_reported=("value", "count"))
-        for ind in province.catalogue.asked(period).itertuples(index=False):
-            row = totals.loc[ind.code] if ind.code in totals.index else None
+        # per indicator, in the order of the units owing it, their figures (NaN for none) and the
+        # figures the total counts. The catalogue's province rule, as in the province's own report:
+        # "provincial" counts the provincial units only (their figure covers the communes')
+        catalogue, kind_of = province.catalogue, province.registry.kind_of
+        rules = dict(zip(catalogue.indicators["code"].tolist(), catalogue.indicators["province_total"].tolist()))
+        provincial = {code for code, rule in rules.items() if rule == PROVINCIAL}
+        figures_of: dict[str, list[float]] = {}
+        counted_of: dict[str, list[float]] = {}
+        owing = indicator_obligations(catalogue, province.registry, period)
+        for code, unit_id in zip(owing["code"].tolist(), owing["unit_id"].tolist()):
+            figure = reported.get(unit_id, _NOTHING).get(code, math.nan)
+            figures = figure if type(figure) is list else [figure]
+            figures_of.setdefault(code, []).extend(figures)
+            left_out = code in provincial and kind_of.get(unit_id) == COMMUNE
+            counted_of.setdefault(code, []).extend(_NO_FIGURE * len(figures) if left_out else figures)
+        asked = catalogue.asked(period)
+        for code, name, unit_of_measure, aggregation in zip(
+                *(asked[c].tolist() for c in ("code", "name", "unit_of_measure", "aggregation"))):
+            figures = figures_of.get(code, [])
             indicators.append({
-                "province_code": province.code, "province": province.name, "code": ind.code, "name": ind.name,
-                "unit_of_measure": ind.unit_of_measure, "aggregation": ind.aggregation,
-                "total": float(row["total"]) if row is not None else float("nan"),
-                "units_owed": int(row["units_owed"]) if row is not None else 0,
-                "units_reported": int(row["units_reported"]) if row is not None else 0,
+                "province_code": province.code, "province": province.name, "code": code, "name": name,
+                "unit_of_measure": unit_of_measure, "aggregation": aggregation,
+                "total": float_sum(counted_of[code]) if code in counted_of else math.nan,
+                "units_owed": len(figures), "units_reported": sum(1 for v in figures if not math.isnan(v)),
             })
 
     status = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -137,9 +143,31 @@ def rollup(provinces: list[ProvinceData], period: Period, as_of: dt.date | None 
     return Rollup(period.code, completeness, indicators, status)
 
 
+def _figures_by_unit(values: pd.DataFrame) -> dict[str, dict[str, float | list[float]]]:
+    """The reported figures (`values` rows with a value) by unit, then indicator: the figure, or the
+    list of a unit's figures for an indicator given more than once (rows of several periods), in
+    order, as a join keeps them. (Nested dicts of floats: a key and a list for each of the country's
+    65,000 figures cost more in garbage collection than the roll-up itself.)"""
+    figures: dict[str, dict] = {}
+    if not len(values):
+        return figures
+    rows = zip(values["unit_id"].tolist(), values["code"].tolist(), values["value"].tolist())
+    for unit_id, code, value in compress(rows, values["value"].notna().tolist()):
+        mine = figures.get(unit_id)
+        if mine is None:
+            mine = figures[unit_id] = {}
+        if code in mine:
+            earlier = mine[code]
+            mine[code] = [*(earlier if type(earlier) is list else [earlier]), value]
+        else:
+            mine[code] = value
+    return figures
+
+
 def _rates_row(code: int, name: str, status: pd.DataFrame, rates, commune_kind: str) -> dict:
-    overall = rates(status)
-    communes = rates(status[status["kind"] == commune_kind])
+    counted = status[["status", "versions", "with_warnings"]]   # (what rates reads: a narrower copy to filter)
+    overall = rates(counted)
+    communes = rates(counted[status["kind"] == commune_kind])
     return {"province_code": code, "province": name,
             **{k: v for k, v in overall.as_dict().items() if k in COMPLETENESS_COLUMNS},
             "communes_expected": communes.expected, "communes_accepted": communes.accepted,
