@@ -223,6 +223,26 @@ def test_appendix_three_is_the_audits_computation(province):
     assert "Chưa nộp (quá hạn 7 ngày)" in text   # the silent partner, deadline 18/06, as of 25/06
 
 
+def test_each_group_counts_its_tasks_due_once_a_year(province):
+    """A group's tasks done once a year ("Hằng năm") and how many of them are done: in the Excel
+    groups sheet and section II's progress line, as the narrative's own count says."""
+    from pipeline.reference.periods import TimeframeKind
+    from pipeline.report.excel import SHEET_GROUPS
+
+    _first, _, outputs = province
+    out = outputs["2026S1"]
+    k = out.data.consolidation
+    annual = k.tasks[k.tasks["timeframe_kind"] == TimeframeKind.ANNUAL.value]
+    assert len(annual) > 0   # (the plan has such tasks: the test means something)
+    for g in k.groups.itertuples(index=False):
+        mine = annual[annual["group_id"] == g.group_id]
+        assert (g.due_once, g.due_once_done) == (len(mine), int((mine["status"] == DONE).sum()))
+    sheet = openpyxl.load_workbook(out.excel)[SHEET_GROUPS]
+    assert sum(row[7] for row in sheet.iter_rows(min_row=2, values_only=True)) == len(annual)
+    g = next(g for g in k.groups.itertuples(index=False) if g.due_once)
+    assert f"{g.due_once_done}/{g.due_once} nhiệm vụ thực hiện hằng năm đã hoàn thành" in _docx_text(out.word)
+
+
 # ---------------------------------------------------------------- the annual report
 
 def test_annual_compares_with_the_first_half_and_flags_a_shrinking_cumulative_figure(province):

@@ -295,7 +295,7 @@ def _groups(tasks: pd.DataFrame) -> pd.DataFrame:
     """Tasks counted by status; `on_track`: under way or done; `due_once`: tasks done once a year
     (the only ones a completion count means something for), `due_once_done` of them done."""
     groups: dict[tuple[str, str], dict] = {}   # in the order the groups first appear
-    once = (tasks["timeframe_kind"] == TimeframeKind.ANNUAL).tolist()   # the only tasks that can be "done"
+    once = (tasks["timeframe_kind"] == TimeframeKind.ANNUAL.value).tolist()   # the only tasks that can be "done"
     for (group_id, title, status), annual in zip(_rows(tasks, ["group_id", "group_title", "status"]), once):
         row = groups.get((group_id, title))
         if row is None:
