@@ -159,18 +159,26 @@ def _consolidate_one(args):
     from pipeline.report.consolidate import consolidate
     from pipeline.reference.periods import parse_period
 
-    from pipeline.report.consolidate import LedgerData
-
     p, period_code = args
     period = parse_period(period_code, p.settings)
-    # the country's rows were read once for every province: each takes its own units' (as its
-    # report reads its province's from the shared ledger), not 34 scans of the whole country
-    ids = set(p.registry.ids)
-    tasks, values = _LEDGER_DATA.task_reports, _LEDGER_DATA.values
-    mine = LedgerData(tasks[tasks["unit_id"].isin(ids)].reset_index(drop=True),
-                      values[values["unit_id"].isin(ids)].reset_index(drop=True))
-    consolidate(p.matrix, p.registry, p.catalogue, period, mine)
+    consolidate(p.matrix, p.registry, p.catalogue, period, _LEDGER_DATA[p.code])
     return p.code, submission_status(p.project, period, _as_of(period))
+
+
+def _by_province(country, projects) -> dict:
+    """The country's rows split by province in one pass (each province's report reads its own
+    units' rows from the shared ledger), not each province filtering all of them."""
+    from pipeline.report.consolidate import LedgerData
+
+    owner = {unit_id: p.code for p in projects for unit_id in p.registry.ids}
+    tasks, values = country.task_reports, country.values
+    parts = {}
+    for name, frame in (("tasks", tasks), ("values", values)):
+        groups = frame.groupby(frame["unit_id"].map(owner), sort=False).indices
+        parts[name] = {code: frame.iloc[rows].reset_index(drop=True) for code, rows in groups.items()}
+    return {p.code: LedgerData(parts["tasks"].get(p.code, tasks.iloc[0:0].reset_index(drop=True)),
+                               parts["values"].get(p.code, values.iloc[0:0].reset_index(drop=True)))
+            for p in projects}
 
 
 def stage_consolidate(projects, period_code: str, scope: str) -> dict:
@@ -183,11 +191,12 @@ def stage_consolidate(projects, period_code: str, scope: str) -> dict:
     rows = []
     with Clock() as clock:
         period = parse_period(period_code, projects[0].settings)
-        _LEDGER_DATA = read_ledger(LEDGER, comparison_periods(period))   # read once for every province
+        country = read_ledger(LEDGER, comparison_periods(period))   # read once for every province
+        _LEDGER_DATA = _by_province(country, projects)
         statuses = dict(_fork_map(_consolidate_one, [(p, period_code) for p in projects]))
     counts = [rates(status) for status in statuses.values()]
     accepted, expected = sum(r.accepted for r in counts), sum(r.expected for r in counts)
-    rows.append({"stage": "consolidate", "files": len(_LEDGER_DATA.values["unit_id"].unique()), "wall": clock.wall,
+    rows.append({"stage": "consolidate", "files": len(country.values["unit_id"].unique()), "wall": clock.wall,
                  "cpu": clock.cpu, "note": f"{len(projects)} province(s), ledger read once"
                                            f"{', pool over the cores' if len(projects) > 1 else ''}; "
                                            f"{accepted}/{expected} units accepted"})
@@ -195,7 +204,7 @@ def stage_consolidate(projects, period_code: str, scope: str) -> dict:
         with Clock() as clock:
             provinces = [ProvinceData.of(p.settings, p.registry, p.matrix, p.catalogue) for p in projects]
             receipts = read_receipts(LEDGER, [period_code])
-            result = rollup(provinces, period, _as_of(period), receipts, _LEDGER_DATA.values, statuses)
+            result = rollup(provinces, period, _as_of(period), receipts, country.values, statuses)
         national = result.completeness.iloc[-1]
         rows.append({"stage": "consolidate: national roll-up", "files": len(receipts), "wall": clock.wall,
                      "cpu": clock.cpu, "note": f"{len(provinces)} provinces, completeness "
