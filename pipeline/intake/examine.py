@@ -73,10 +73,12 @@ def read_all(jobs: list, contexts: list, progress, ready=None) -> list[Read]:
         work = [(job, _receive(job, contexts)) for job in jobs]
     bar = tqdm(total=len(work), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
                disable=(not progress) if progress is not None else (len(work) < _PROGRESS_FROM or None))
+    said = _Ready(jobs, len(contexts), ready)
     try:
-        read = _examine_all(work, contexts, bar, _Ready(jobs, len(contexts), ready))
+        read = _examine_all(work, contexts, bar, said)
     finally:
         bar.close()
+    said.rest(read)   # (the projects with nothing to read, when no file at all was)
     return [read[job[0]] for job in jobs]
 
 
@@ -95,6 +97,14 @@ class _Ready:
         if self.ready is None:
             return
         self.missing[result.batch] -= 1
+        self._call(out)
+
+    def rest(self, out: dict) -> None:
+        """Every project not said yet (all read by now)."""
+        if self.ready is not None:
+            self._call(out)
+
+    def _call(self, out: dict) -> None:
         while self.next < self.projects and not self.missing[self.next]:
             n, self.next = self.next, self.next + 1
             self.ready(n, [out[key] for key in self.keys[n]])
