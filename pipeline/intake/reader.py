@@ -398,6 +398,15 @@ def _unescape(text: bytes) -> str:
     return unescape(text.decode("utf-8"), {"&quot;": '"', "&apos;": "'"})
 
 
+_unescape_short = functools.lru_cache(maxsize=1024)(_unescape)
+
+
+def _unescape_name(text: bytes) -> str:
+    """`_unescape` of a sheet's or a defined name's text: a template's are the same in every file (a
+    short one is remembered)."""
+    return _unescape_short(text) if len(text) <= 256 else _unescape(text)
+
+
 # a row or cell at column AAA+ or row 10000+ (the literal space makes the search fast; another white
 # space before the attribute, which no spreadsheet program writes, takes the slow pattern)
 _FAR_REF = re.compile(rb' r="(?:[A-Z]{3,}|[A-Z]*0*[1-9]\d{4,})')
@@ -415,7 +424,7 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
     for attrs, text in _DEFINED.findall(workbook_xml):
         name = _attrs(attrs).get(b"name", b"").decode("utf-8")
         if name:
-            defined[name] = _unescape(text)
+            defined[name] = _unescape_name(text)
     names = archive.NameToInfo
     external = sum(1 for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
     rels = {}
@@ -429,7 +438,7 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
         return defined, external
     for attrs in _SHEET.findall(workbook_xml):
         a = _attrs(attrs)
-        name = _unescape(a.get(b"name", b""))
+        name = _unescape_name(a.get(b"name", b""))
         part = rels.get(a.get(b"r:id", b""))
         if name in skip or part is None:
             continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -519,12 +520,20 @@ def _indexes(letters: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(column_index(letter) for letter in letters)
 
 
+@functools.lru_cache(maxsize=64)
+def _getter(letters: tuple[str, ...]) -> tuple[int, object]:
+    """How wide a row must be to hold every cell of `letters`, and what takes them from it at once."""
+    indexes = _indexes(letters)
+    return max(indexes) + 1, (operator.itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],))
+
+
 def _row_values(sheet: Sheet, row: int, letters: tuple[str, ...]) -> list:
     """The values of one row's cells in `letters` ('' outside the data): one list, read at once;
     a cell that cannot be used is a CellError."""
     cells = sheet.rows[row - 1] if row - 1 < len(sheet.rows) else ()
     width = len(cells)
-    values = [cells[i] if i < width else "" for i in _indexes(letters)]
+    needed, take = _getter(letters)
+    values = list(take(cells)) if width >= needed else [cells[i] if i < width else "" for i in _indexes(letters)]
     if sheet.error_cells or sheet.uncached_formulas:
         for n, letter in enumerate(letters):
             ref = f"{letter}{row}"
