@@ -145,13 +145,13 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
                 jobs.append((len(jobs), n, outputs, outputs / row["archive_path"], row["original_name"], row["id"]))
         contexts = [(Directory.of(b.source.registry), b.expectations, b.source.period, b.by_file, b.known)
                     if b.expectations is not None else None for b in batches]
-        store = _Store(batches, now, stamp, write_outputs, _apart(batches))
+        store = _Store(batches, now, stamp, write_outputs, _apart(batches), len(jobs))
         read_all(jobs, contexts, progress, ready=store.ready)
         store.flush()
     return [batch.report for batch in batches]
 
 
-WAVE_FILES = 400   # files read: the projects complete by then are stored while the pool reads on
+WAVE_FILES = 200   # the smallest wave of files stored while the pool reads on (see _Store)
 
 
 def _apart(batches: list[_Batch]) -> bool:
@@ -164,20 +164,25 @@ def _apart(batches: list[_Batch]) -> bool:
 
 
 class _Store:
-    """What is read is recorded, validated and judged a wave of projects at a time: the projects
-    read by then (in order) once WAVE_FILES files are, while the pool reads the next ones (the
-    schemas run once per wave; a project is judged as when judged alone), and the rest at the end.
-    Projects that share their ledger rows are stored together at the end, as one wave."""
+    """What is read is recorded, validated and judged a wave of projects at a time, while the pool
+    reads the next ones: the projects read by then (in order) once the files waiting are half of
+    those still to read (and at least WAVE_FILES), so the waves shrink (a third of the files, then
+    less and less) and what is left to store once the pool is done is small; and the rest at the
+    end. The schemas run once per wave; a project is judged as when judged alone. Projects that
+    share their ledger rows are stored together at the end, as one wave."""
 
-    def __init__(self, batches: list[_Batch], now: dt.datetime, stamp: str, write_outputs: bool, waves: bool):
+    def __init__(self, batches: list[_Batch], now: dt.datetime, stamp: str, write_outputs: bool, waves: bool,
+                 files: int):
         self.batches, self.now, self.stamp, self.write_outputs, self.waves = batches, now, stamp, write_outputs, waves
         self.read: list[tuple[int, list]] = []
-        self.files = 0
+        self.files = 0            # read and waiting
+        self.unread = files       # not read yet
 
     def ready(self, n: int, results: list) -> None:
         self.read.append((n, results))
         self.files += len(results)
-        if self.waves and self.files >= WAVE_FILES:
+        self.unread -= len(results)
+        if self.waves and self.files >= max(WAVE_FILES, self.unread // 2):
             self.flush()
 
     def flush(self) -> None:
