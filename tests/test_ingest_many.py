@@ -212,3 +212,27 @@ def test_a_province_reads_only_its_own_rows_from_the_shared_ledger(tmp_path):
     assert everyone - ours <= set(dien_bien.registry.ids)
     data = gather(lai_chau.project, lai_chau.period, force=True)
     assert set(data.consolidation.values.loc[data.consolidation.values["reported"], "unit_id"]) == ours
+
+
+def test_a_run_with_nothing_to_read_finishes_every_province(tmp_path):
+    ledger = tmp_path / "ministry" / "ledger.sqlite"
+    kits = [Kit.load(province_root(tmp_path, code, name, ledger)) for code, name in PROVINCES.items()]
+    for kit in kits:
+        kit.folder.mkdir(parents=True, exist_ok=True)
+    reports = ingest_many([Source(k.project, k.period) for k in kits], now=NOW, progress=False)
+    assert [(r.files_seen, r.files_new) for r in reports] == [(0, 0), (0, 0)]
+    with sqlite3.connect(ledger) as db:
+        assert db.execute("SELECT COUNT(*), COUNT(finished_at) FROM runs").fetchone() == (2, 2)
+
+
+def test_provinces_stored_a_wave_at_a_time_leave_the_same_ledger(tmp_path, monkeypatch):
+    import pipeline.intake.ingest as ingest_module
+
+    rows = {}
+    for waves in ("one", "each"):
+        kits = _country(tmp_path / waves)
+        if waves == "each":   # every province stored as soon as it is read
+            monkeypatch.setattr(ingest_module, "WAVE_FILES", 1)
+        ingest_many([Source(k.project, k.period) for k in kits.values()], now=NOW, progress=False)
+        rows[waves] = _rows(kits[12].settings.path("ledger"))
+    assert rows["one"] == rows["each"] and rows["one"]["submissions"]

@@ -23,6 +23,7 @@ from pipeline.forms import layout
 from pipeline.common.errors import ConfigError
 from pipeline.common.text import nfc
 from pipeline.intake.findings import WARNING, finding
+from pipeline.intake.reader import column_index
 from pipeline.common.io_csv import read_text_rows, validate_rows
 from pipeline.common.formatting import decimal_comma, thousands
 from pipeline.intake.rules import (IMPLAUSIBLE, LOCKED_CELL_CHANGED, POSITIVE_REQUIRES, REQUIRED_WHEN_DONE,
@@ -203,22 +204,35 @@ def check_locked_cells(item, exp) -> None:
     if not locked or item.blank or item.unit_id not in exp.tasks:
         return   # (a file of no unit, or of one not expected, is an error of its own)
     roles = dict(exp.tasks.get(item.unit_id, []))
-    rows = []   # (sheet, row, its columns, what the template wrote there, what the row is)
     if TASKS in item.sheets:
-        rows += [(item.sheets[TASKS].sheet, task["row"], layout.TASK_COLUMNS,
-                  {**wrote, "role": roles.get(task["task_id"], "")}, f"nhiệm vụ {task['task_id']}")
-                 for task in item.tasks if (wrote := locked["tasks"].get(task["task_id"])) is not None]
+        sheet = item.sheets[TASKS].sheet
+        for task in item.tasks:
+            wrote = locked["tasks"].get(task["task_id"])
+            if wrote is not None:
+                _check_locked_row(item, sheet, task["row"], layout.TASK_COLUMNS,
+                                  {**wrote, "role": roles.get(task["task_id"], "")}, "nhiệm vụ", task["task_id"])
     if INDICATORS in item.sheets:
-        rows += [(item.sheets[INDICATORS].sheet, int(ind["cell"][1:]), layout.INDICATOR_COLUMNS, wrote,
-                  f"chỉ tiêu {ind['code']}")
-                 for ind in item.indicators if (wrote := locked["indicators"].get(ind["code"])) is not None]
-    checks = [(sheet, row, column, wrote[column.key], what)
-              for sheet, row, columns, wrote, what in rows for column in columns if column.key in wrote]
-    for sheet, row, column, expected, what in checks:
-        found = sheet.cell(row, column.letter)
-        if _same(found, expected):
+        sheet = item.sheets[INDICATORS].sheet
+        for ind in item.indicators:
+            wrote = locked["indicators"].get(ind["code"])
+            if wrote is not None:
+                _check_locked_row(item, sheet, int(ind["cell"][1:]), layout.INDICATOR_COLUMNS, wrote, "chỉ tiêu",
+                                  ind["code"])
+
+
+def _check_locked_row(item, sheet, row: int, columns, wrote: dict, kind: str, key: str) -> None:
+    """The locked cells of one row (`columns` whose key the template wrote), as `Sheet.cell` reads them."""
+    values = sheet.rows[row - 1] if row - 1 < len(sheet.rows) else None
+    for column in columns:
+        if column.key not in wrote:
             continue
+        expected = wrote[column.key]
+        index = column_index(column.letter)
+        found = values[index] if values is not None and index < len(values) else ""
+        if found.__class__ is expected.__class__ and found == expected or _same(found, expected):
+            continue   # (the cell as the template wrote it: most of them)
         cell = f"{column.letter}{row}"
+        what = f"{kind} {key}"
         item.findings.append(finding(
             item, sheet.name, cell, _short(found) if found not in (None, "") else "", LOCKED_CELL_CHANGED, WARNING,
             f"Ô {cell} ({column.header}, {what}) là ô khoá của biểu mẫu nhưng đã bị sửa: biểu mẫu ghi "

@@ -53,13 +53,18 @@ WORKER_MEMORY = 1 << 30    # the address space a reading process may add to what
 _IN_PROCESS = False        # read in this process (tests comparing with the reading processes set it)
 
 
-def read_all(jobs: list, contexts: list, progress) -> list[Read]:
+def read_all(jobs: list, contexts: list, progress, ready=None) -> list[Read]:
     """Every job of the run: each file received (hashed, archived), then read, identified and its
     cells extracted in reading processes (forked), so that whatever one file does to its reader (a
     panic, a crash, all the memory, an endless loop) ends with that file rejected and the others
     read. A small batch is received here and read in one process; a large one is received and read
     in the pool, in parallel (a file whose reader died is received again here: archiving is
-    idempotent). Results come in job order."""
+    idempotent). Results come in job order.
+
+    `ready(n, results)`, when given, is called here for each project n (the jobs' second field, in
+    order, each once) as soon as its files and those of every project before it are read, with
+    its results in job order: the caller can store them while the pool reads the next ones. What
+    it raises stops the reading."""
     from tqdm import tqdm
 
     if len(jobs) >= _POOL_FROM:
@@ -68,9 +73,41 @@ def read_all(jobs: list, contexts: list, progress) -> list[Read]:
         work = [(job, _receive(job, contexts)) for job in jobs]
     bar = tqdm(total=len(work), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
                disable=(not progress) if progress is not None else (len(work) < _PROGRESS_FROM or None))
-    read = _examine_all(work, contexts, bar)
-    bar.close()
+    said = _Ready(jobs, len(contexts), ready)
+    try:
+        read = _examine_all(work, contexts, bar, said)
+    finally:
+        bar.close()
+    said.rest(read)   # (the projects with nothing to read, when no file at all was)
     return [read[job[0]] for job in jobs]
+
+
+class _Ready:
+    """Says when each project's results are all in (and every earlier project's): `ready`'s calls."""
+
+    def __init__(self, jobs: list, projects: int, ready):
+        self.ready, self.next, self.projects = ready, 0, projects
+        self.keys: list[list[int]] = [[] for _ in range(projects)]
+        for job in jobs:
+            self.keys[job[1]].append(job[0])
+        self.missing = [len(keys) for keys in self.keys]
+
+    def done(self, result: "Read", out: dict) -> None:
+        """`result` is in `out`: calls `ready` for the projects now complete."""
+        if self.ready is None:
+            return
+        self.missing[result.batch] -= 1
+        self._call(out)
+
+    def rest(self, out: dict) -> None:
+        """Every project not said yet (all read by now)."""
+        if self.ready is not None:
+            self._call(out)
+
+    def _call(self, out: dict) -> None:
+        while self.next < self.projects and not self.missing[self.next]:
+            n, self.next = self.next, self.next + 1
+            self.ready(n, [out[key] for key in self.keys[n]])
 
 
 def _receive(job, contexts: list) -> tuple["Read", Path | None, bytes | None]:
@@ -102,38 +139,52 @@ def _receive(job, contexts: list) -> tuple["Read", Path | None, bytes | None]:
 _CONTEXTS: list | None = None   # what a forked reader needs, per project, inherited from the parent
 
 
-def _examine_all(work: list, contexts: list, bar) -> dict[int, "Read"]:
+def _examine_all(work: list, contexts: list, bar, ready: "_Ready") -> dict[int, "Read"]:
     out: dict[int, Read] = {}
     with _reader_pool(len(work), contexts) as pool:
         if pool is None:
             for job, received in work:
-                out[job[0]] = _work(job, received, contexts)
+                out[job[0]] = result = _work(job, received, contexts)
                 bar.update()
+                ready.done(result, out)
             return out
         size = max(8, len(work) // 128)
         pending = {pool.submit(_work_in_worker, work[i:i + size]) for i in range(0, len(work), size)}
-        while pending:
-            done, pending = wait(pending, timeout=READ_SECONDS, return_when=FIRST_COMPLETED)
-            if not done:
-                break   # a reader has been stuck on one file too long
-            for future in done:
-                try:
-                    for result in future.result():
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=READ_SECONDS, return_when=FIRST_COMPLETED)
+                if not done:
+                    break   # a reader has been stuck on one file too long
+                for future in done:
+                    try:
+                        results = future.result()
+                    except Exception:  # noqa: BLE001 - a reading process died: its files are read one by one below
+                        continue
+                    for result in results:
                         out[result.key] = result
                         bar.update()
-                except Exception:  # noqa: BLE001 - a reading process died: its files are read one by one below
-                    pass
+                    for result in results:   # (what the caller does with them runs while the pool reads on)
+                        ready.done(result, out)
+        except BaseException:   # the caller's own work failed (or an interrupt): no more reading
+            _stop(pool)
+            raise
         if pending or len(out) < len(work):
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop(pool)
         for job, received in work:   # (_CONTEXTS is set by _reader_pool for the child _examine_alone forks)
             if job[0] not in out:
                 result, path, data = received or _receive(job, contexts)
-                out[job[0]] = (_examine_alone(result, path, data) if path is not None or data is not None
-                               else result)
+                out[job[0]] = result = (_examine_alone(result, path, data) if path is not None or data is not None
+                                        else result)
                 bar.update()
+                ready.done(result, out)
     return out
+
+
+def _stop(pool) -> None:
+    """The pool's processes killed and what they had not started dropped."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _work(job, received, contexts: list) -> "Read":

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.common.text import ascii_slug, fold, nfc
+from pipeline.common.text import ascii_slug, nfc
 from pipeline.forms import layout
 from pipeline.intake import rules
 from pipeline.intake.consistency import load_rules, locked_texts
@@ -16,7 +16,7 @@ from pipeline.store.ledger import Ledger
 from pipeline.reference.periods import Period, plan_periods
 from pipeline.intake.findings import ERROR, WARNING, Finding, finding
 from pipeline.intake.reader import Workbook, defined_value
-from pipeline.intake.validate import (Expectations, Item)
+from pipeline.intake.validate import (Expectations, Item, _key)
 from pipeline.reference.project import Project
 from pipeline.reference.catalogue import indicator_obligations
 from pipeline.reference.obligations import obligations
@@ -67,7 +67,8 @@ class Identity:
 def read_metadata(workbook: Workbook) -> dict[str, str]:
     """The hidden sheet's key/value rows, else the defined names; untrusted."""
     meta: dict[str, str] = {}
-    sheet = next((s for name, s in workbook.sheets.items() if fold(name) == fold(layout.SHEET_META)), None)
+    meta_key = _key(layout.SHEET_META)
+    sheet = next((s for name, s in workbook.sheets.items() if _key(name) == meta_key), None)
     if sheet is not None:
         for row in sheet.rows:
             if len(row) >= 2 and str(row[0]).strip() in layout.META_KEYS and str(row[1]).strip():

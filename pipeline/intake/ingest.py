@@ -115,7 +115,8 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
     Each project's files are archived, recorded, judged and stored in its own ledger exactly as
     `ingest` does for one (projects naming the same ledger file share it). What is shared is the
     work: one pool of processes over every project's files, and one pandera call per sheet kind
-    over all their rows."""
+    over the rows of a wave of projects (`_Store`: the projects read are stored while the pool
+    reads the next)."""
     first = sources[0].settings if sources else None   # the province's day (pipeline/common/clock.py)
     now = (now or clock.now(first)).astimezone(clock.zone(first)).replace(microsecond=0)
     stamp = now.isoformat()
@@ -144,16 +145,57 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
                 jobs.append((len(jobs), n, outputs, outputs / row["archive_path"], row["original_name"], row["id"]))
         contexts = [(Directory.of(b.source.registry), b.expectations, b.source.period, b.by_file, b.known)
                     if b.expectations is not None else None for b in batches]
-        results = read_all(jobs, contexts, progress)
+        store = _Store(batches, now, stamp, write_outputs, _apart(batches), len(jobs))
+        read_all(jobs, contexts, progress, ready=store.ready)
+        store.flush()
+    return [batch.report for batch in batches]
 
-        by_batch: dict[int, list[Read]] = {}
-        for result in results:
-            by_batch.setdefault(result.batch, []).append(result)
-        to_judge = {n: _record(batch, by_batch.get(n, []), now, stamp) for n, batch in enumerate(batches)}
+
+WAVE_FILES = 200   # the smallest wave of files stored while the pool reads on (see _Store)
+
+
+def _apart(batches: list[_Batch]) -> bool:
+    """Whether no two projects share their ledger rows (each its own ledger, or its own province
+    in a shared one): then each can be stored as soon as it is read, before the next are."""
+    provinces: dict[int, list] = {}
+    for batch in batches:
+        provinces.setdefault(id(batch.ledger), []).append(batch.source.settings.province_code)
+    return all(None not in codes and len(set(codes)) == len(codes) for codes in provinces.values() if len(codes) > 1)
+
+
+class _Store:
+    """What is read is recorded, validated and judged a wave of projects at a time, while the pool
+    reads the next ones: the projects read by then (in order) once the files waiting are half of
+    those still to read (and at least WAVE_FILES), so the waves shrink (a third of the files, then
+    less and less) and what is left to store once the pool is done is small; and the rest at the
+    end. The schemas run once per wave; a project is judged as when judged alone. Projects that
+    share their ledger rows are stored together at the end, as one wave."""
+
+    def __init__(self, batches: list[_Batch], now: dt.datetime, stamp: str, write_outputs: bool, waves: bool,
+                 files: int):
+        self.batches, self.now, self.stamp, self.write_outputs, self.waves = batches, now, stamp, write_outputs, waves
+        self.read: list[tuple[int, list]] = []
+        self.files = 0            # read and waiting
+        self.unread = files       # not read yet
+
+    def ready(self, n: int, results: list) -> None:
+        self.read.append((n, results))
+        self.files += len(results)
+        self.unread -= len(results)
+        if self.waves and self.files >= max(WAVE_FILES, self.unread // 2):
+            self.flush()
+
+    def flush(self) -> None:
+        wave, self.read, self.files = self.read, [], 0
+        if not wave:
+            return
+        batches, now, stamp = self.batches, self.now, self.stamp
+        to_judge = {n: _record(batches[n], results, now, stamp) for n, results in wave}
         check_schemas([r.item for judged in to_judge.values() for _row, r in judged if r.item and r.item.sheets],
                       {r.key: r.extracted for judged in to_judge.values() for _row, r in judged
                        if r.extracted is not None})
-        for n, batch in enumerate(batches):
+        for n, _results in wave:
+            batch = batches[n]
             items = [r.item for _row, r in to_judge[n] if r.item is not None]
             if batch.expectations is not None:
                 check_across([i for i in items if i.sheets], batch.expectations)
@@ -161,13 +203,11 @@ def ingest_many(sources: list[Source], *, now: dt.datetime | None = None, progre
             _judge(batch, to_judge[n], stamp)
             batch.ledger.finish_run(batch.run_id, clock.now(batch.source.settings).isoformat(),
                                     len(batch.files), batch.report.files_new)
-            if write_outputs:
-
+            if self.write_outputs:
                 s = batch.source
                 batch.report.check_report = write_check_report(s.settings, batch.ledger, s.period, s.registry)
                 batch.report.feedback_files = write_unit_feedback(s.settings, batch.ledger, s.period, s.registry,
                                                                   [j["id"] for j in batch.report.judged])
-    return [batch.report for batch in batches]
 
 
 def _start(source: Source, ledger: Ledger, stamp: str) -> _Batch:

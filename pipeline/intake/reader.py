@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -161,9 +162,61 @@ def _sniff(data: bytes, suffix: str) -> tuple[str, zipfile.ZipFile | None]:
                                           "LibreOffice): hãy gửi tệp biểu mẫu đã điền.")
 
 
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")   # zipfile's structFileHeader: 30 bytes before the name
+
+
+class _Archive(zipfile.ZipFile):
+    """zipfile's reader of bytes in memory, whose usual member (deflated or stored, not encrypted,
+    its local header agreeing with the directory, its length and CRC-32 right) is inflated straight
+    from those bytes: what zipfile would return, without its file-like layers (a third of the time
+    of a template's small parts). Any other member is zipfile's, which raises what it raises."""
+
+    def __init__(self, data: bytes):
+        super().__init__(io.BytesIO(data))
+        self._bytes = data
+
+    def read(self, name, pwd=None):
+        out = self._usual(name) if pwd is None and isinstance(name, str) and self.fp is not None else None
+        return super().read(name, pwd) if out is None else out
+
+    def _usual(self, name: str) -> bytes | None:
+        info = self.NameToInfo.get(name)
+        if info is None or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) \
+                or info.flag_bits & 0x61:   # encrypted, compressed patch, strong encryption
+            return None
+        data, start = self._bytes, info.header_offset
+        header = data[start:start + 30]
+        if len(header) != 30:
+            return None
+        fields = _LOCAL_HEADER.unpack(header)
+        if fields[0] != b"PK\x03\x04":
+            return None
+        name_end = start + 30 + fields[10]
+        try:
+            local_name = data[start + 30:name_end].decode(
+                "utf-8" if fields[3] & 0x800 else (getattr(self, "metadata_encoding", None) or "cp437"))
+        except UnicodeDecodeError:
+            return None
+        begin = name_end + fields[11]
+        if local_name != info.orig_filename or begin + info.compress_size > len(data):
+            return None
+        packed = data[begin:begin + info.compress_size]
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = packed
+        else:
+            inflate = zlib.decompressobj(-15)
+            try:
+                out = inflate.decompress(packed, info.file_size + 1)   # (never more than the directory says)
+            except zlib.error:
+                return None
+            if not inflate.eof:
+                return None
+        return out if len(out) == info.file_size and zlib.crc32(out) == info.CRC else None
+
+
 def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile]:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = _Archive(data)
     except ZIP_DAMAGE as exc:
         raise Unreadable(rules.CORRUPT_FILE, f"Tệp bị hỏng, không giải nén được ({exc}): hãy mở lại bằng Excel "
                                          "hoặc LibreOffice, lưu lại rồi gửi.") from exc
@@ -345,6 +398,15 @@ def _unescape(text: bytes) -> str:
     return unescape(text.decode("utf-8"), {"&quot;": '"', "&apos;": "'"})
 
 
+_unescape_short = functools.lru_cache(maxsize=1024)(_unescape)
+
+
+def _unescape_name(text: bytes) -> str:
+    """`_unescape` of a sheet's or a defined name's text: a template's are the same in every file (a
+    short one is remembered)."""
+    return _unescape_short(text) if len(text) <= 256 else _unescape(text)
+
+
 # a row or cell at column AAA+ or row 10000+ (the literal space makes the search fast; another white
 # space before the attribute, which no spreadsheet program writes, takes the slow pattern)
 _FAR_REF = re.compile(rb' r="(?:[A-Z]{3,}|[A-Z]*0*[1-9]\d{4,})')
@@ -362,7 +424,7 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
     for attrs, text in _DEFINED.findall(workbook_xml):
         name = _attrs(attrs).get(b"name", b"").decode("utf-8")
         if name:
-            defined[name] = _unescape(text)
+            defined[name] = _unescape_name(text)
     names = archive.NameToInfo
     external = sum(1 for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
     rels = {}
@@ -376,7 +438,7 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
         return defined, external
     for attrs in _SHEET.findall(workbook_xml):
         a = _attrs(attrs)
-        name = _unescape(a.get(b"name", b""))
+        name = _unescape_name(a.get(b"name", b""))
         part = rels.get(a.get(b"r:id", b""))
         if name in skip or part is None:
             continue
@@ -385,7 +447,8 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
         except KeyError:
             continue
         far = _FAR_REF.search(xml)
-        if far is None and (b'\tr="' in xml or b'\nr="' in xml or b'\rr="' in xml):
+        if far is None and (b"\t" in xml or b"\n" in xml or b"\r" in xml) \
+                and (b'\tr="' in xml or b'\nr="' in xml or b'\rr="' in xml):   # (a byte is found far quicker)
             far = _FAR_REF_ANY_SPACE.search(xml)
         if far:   # name the cell (a row's number comes before its cells' references)
             ref = _FAR_CELL.search(xml, far.start()) or _REF.match(xml, far.start())
@@ -398,7 +461,7 @@ def _scan_xlsx(archive: zipfile.ZipFile, facts: dict[str, Sheet], skip: tuple[st
 
 
 def _scan_sheet_xml(xml: bytes, sheet: Sheet) -> None:
-    if b'hidden="1"' in xml or b'hidden="true"' in xml:
+    if b'hidden="' in xml and (b'hidden="1"' in xml or b'hidden="true"' in xml):
         for tag in _ROW_HIDDEN.findall(xml):
             a = _attrs(tag)
             if a.get(b"hidden") in (b"1", b"true") and b"r" in a:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -273,6 +274,14 @@ def parse_number(raw, decimal: bool) -> Parsed:
 
 def clean_text(raw) -> tuple[str | None, bool]:
     """(text NFC, was it not NFC); None for a blank cell. Line breaks are kept."""
+    if raw.__class__ is str:   # the usual cell: no conversion
+        text = raw.strip()
+        if not text:
+            return None, False
+        if text.isascii():
+            return text, False
+        normal = unicodedata.normalize("NFC", text)
+        return normal, normal != text
     if raw is None or raw == "":
         return None, False
     if isinstance(raw, float):
@@ -348,9 +357,18 @@ class Item:
                     self.blank, self.info)
 
 
+# The columns of the batch's frames (check_schemas); Extracted holds each file's rows as tuples in
+# this order (a tuple, not a dict: what a reading process sends back is smaller and quicker to read)
+_INFO_FRAME = ("file_key", "preparer", "phone", "report_date", "head_of_unit")
+_TASK_FRAME = ("file_key", "excel_row", "sheet", "task_id", "status", "results", "quantity", "documents",
+               "difficulties", "proposals")
+_INDICATOR_FRAME = ("file_key", "excel_row", "sheet", "code", "value_type", "value", "is_blank", "note")
+
+
 @dataclass
 class Extracted:
-    """One file's rows for the batch's schemas, and the cells that could not be read."""
+    """One file's rows for the batch's schemas (tuples, columns as _INFO_FRAME, _TASK_FRAME and
+    _INDICATOR_FRAME), and the cells that could not be read."""
 
     info_rows: list = field(default_factory=list)
     task_rows: list = field(default_factory=list)
@@ -397,13 +415,9 @@ def check_schemas(items: list[Item], extracted: dict[int, Extracted]) -> None:
         cell_errors |= rows.cell_errors
 
     frames = [
-        (INFO, SubmissionInfoSchema, pd.DataFrame(info_rows, columns=["file_key", "preparer", "phone", "report_date",
-                                                                      "head_of_unit"]), None),
-        (TASKS, TaskReportSchema, pd.DataFrame(task_rows, columns=[
-            "file_key", "excel_row", "sheet", "task_id", "status", "results", "quantity", "documents",
-            "difficulties", "proposals"]), _column_cell(layout.TASK_COLUMNS)),
-        (INDICATORS, IndicatorValueSchema, pd.DataFrame(indicator_rows, columns=[
-            "file_key", "excel_row", "sheet", "code", "value_type", "value", "is_blank", "note"]),
+        (INFO, SubmissionInfoSchema, pd.DataFrame(info_rows, columns=list(_INFO_FRAME)), None),
+        (TASKS, TaskReportSchema, pd.DataFrame(task_rows, columns=list(_TASK_FRAME)), _column_cell(layout.TASK_COLUMNS)),
+        (INDICATORS, IndicatorValueSchema, pd.DataFrame(indicator_rows, columns=list(_INDICATOR_FRAME)),
          _column_cell(layout.INDICATOR_COLUMNS)),
     ]
     for kind, schema, frame, cell_of in frames:
@@ -506,12 +520,20 @@ def _indexes(letters: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(column_index(letter) for letter in letters)
 
 
+@functools.lru_cache(maxsize=64)
+def _getter(letters: tuple[str, ...]) -> tuple[int, object]:
+    """How wide a row must be to hold every cell of `letters`, and what takes them from it at once."""
+    indexes = _indexes(letters)
+    return max(indexes) + 1, (operator.itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],))
+
+
 def _row_values(sheet: Sheet, row: int, letters: tuple[str, ...]) -> list:
     """The values of one row's cells in `letters` ('' outside the data): one list, read at once;
     a cell that cannot be used is a CellError."""
     cells = sheet.rows[row - 1] if row - 1 < len(sheet.rows) else ()
     width = len(cells)
-    values = [cells[i] if i < width else "" for i in _indexes(letters)]
+    needed, take = _getter(letters)
+    values = list(take(cells)) if width >= needed else [cells[i] if i < width else "" for i in _indexes(letters)]
     if sheet.error_cells or sheet.uncached_formulas:
         for n, letter in enumerate(letters):
             ref = f"{letter}{row}"
@@ -527,6 +549,10 @@ _UNREAD = object()
 
 def _text_cell(item: Item, sheet: Sheet, row: int, letter: str, cell_errors, raw=_UNREAD) -> str | None:
     """The cell's text (NFC); `raw` is its value when already read."""
+    if raw.__class__ is str:   # the usual cell, read already: ASCII text needs no normalising
+        text = raw.strip()
+        if text.isascii():
+            return text or None
     if raw is _UNREAD:
         raw = _cell_value(sheet, row, letter)
     if isinstance(raw, CellError):
@@ -681,7 +707,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                 values[key] = day.isoformat() if day else None
             else:
                 values[key] = _text_cell(item, s, r, layout.INFO_VALUE_COLUMN, cell_errors)
-        info_rows.append(values)
+        info_rows.append(tuple(values.get(c) for c in _INFO_FRAME))
         item.info = {k: v for k, v in values.items() if k != "file_key"}
 
     if TASKS in item.sheets:
@@ -699,7 +725,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                     record["status"] = _STATUS_BY_KEY.get(_key(text), text) if text else None
                 else:
                     record[c.key] = _text_cell(item, s, row, c.letter, cell_errors, raw)
-            task_rows.append(record)
+            task_rows.append(tuple(record[c] for c in _TASK_FRAME))
             item.tasks.append({"task_id": task_id, "role": owed_tasks.get(task_id, ""), "status": record["status"],
                                "results": record["results"], "quantity": record["quantity"],
                                "documents": record["documents"], "difficulties": record["difficulties"],
@@ -718,8 +744,7 @@ def _extract(item: Item, exp: Expectations, info_rows, task_rows, indicator_rows
                                              values[_INDICATOR_LETTERS.index("E")],
                                              exp.ceilings.get(code, DEFAULT_MAX_VALUE))
             note = _text_cell(item, s, row, "F", cell_errors, values[_INDICATOR_LETTERS.index("F")])
-            indicator_rows.append({"file_key": item.key, "excel_row": row, "sheet": s.name, "code": code,
-                                   "value_type": value_type, "value": value, "is_blank": blank, "note": note})
+            indicator_rows.append((item.key, row, s.name, code, value_type, value, blank, note))   # _INDICATOR_FRAME
             item.indicators.append({"code": code, "value": value, "raw": raw, "note": note,
                                     "sheet": s.name, "cell": f"E{row}"})
         if expected:

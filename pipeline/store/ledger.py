@@ -191,6 +191,12 @@ TASK_FIELDS = ("task_id", "role", "status", "results", "quantity", "documents", 
                "sheet", "row")
 INDICATOR_FIELDS = ("code", "value", "raw", "note", "sheet", "cell")
 _FINDING_VALUES = attrgetter(*FINDING_FIELDS)     # of a pipeline.intake.findings.Finding
+_INSERT_FINDINGS = ("INSERT INTO findings (submission_id, period, unit_id, file, sheet, cell, value, rule, severity, "
+                    "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_TASKS = ("INSERT OR REPLACE INTO task_reports (submission_id, unit_id, period, " + ", ".join(TASK_FIELDS)
+                 + ") VALUES (?, ?, ?" + ", ?" * len(TASK_FIELDS) + ")")
+_INSERT_INDICATORS = ("INSERT OR REPLACE INTO indicator_values (submission_id, unit_id, period, "
+                      + ", ".join(INDICATOR_FIELDS) + ") VALUES (?, ?, ?" + ", ?" * len(INDICATOR_FIELDS) + ")")
 _TASK_VALUES, _INDICATOR_VALUES = (itemgetter(*f) for f in (TASK_FIELDS, INDICATOR_FIELDS))
 
 
@@ -533,19 +539,14 @@ class Ledger:
             if receipt is not None:
                 self.db.execute("UPDATE submissions SET receipt_date = ?, receipt_source = ? WHERE id = ?",
                                 (*receipt, submission_id))
-            self.db.executemany(
-                "INSERT INTO findings (submission_id, period, unit_id, file, sheet, cell, value, rule, severity, message) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(submission_id, period, *_FINDING_VALUES(f)) for f in findings])
+            if findings:   # (most files have none: no statement to run)
+                self.db.executemany(_INSERT_FINDINGS, [(submission_id, period, *_FINDING_VALUES(f)) for f in findings])
             if unit_id is not None:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO task_reports (submission_id, unit_id, period, "
-                    + ", ".join(TASK_FIELDS) + ") VALUES (?, ?, ?" + ", ?" * len(TASK_FIELDS) + ")",
-                    [(submission_id, unit_id, period, *_TASK_VALUES(t)) for t in tasks])
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO indicator_values (submission_id, unit_id, period, "
-                    + ", ".join(INDICATOR_FIELDS) + ") VALUES (?, ?, ?" + ", ?" * len(INDICATOR_FIELDS) + ")",
-                    [(submission_id, unit_id, period, *_INDICATOR_VALUES(i)) for i in indicators])
+                if tasks:
+                    self.db.executemany(_INSERT_TASKS, [(submission_id, unit_id, period, *_TASK_VALUES(t)) for t in tasks])
+                if indicators:
+                    self.db.executemany(_INSERT_INDICATORS,
+                                        [(submission_id, unit_id, period, *_INDICATOR_VALUES(i)) for i in indicators])
             if info:
                 self.db.execute("INSERT INTO submission_info (submission_id, preparer, phone, report_date, head_of_unit) "
                                 "VALUES (?, ?, ?, ?, ?)", (submission_id, info.get("preparer"), info.get("phone"),
@@ -726,8 +727,10 @@ LOCKED_OUT_SQL = """EXISTS (SELECT 1 FROM period_locks l
 
 def locked_out(ledger: Ledger, submission_id: int, unit_id: str | None) -> bool:
     """Whether this submission (being judged for `unit_id`) came after its period's active lock."""
-    return ledger.db.execute(f"SELECT 1 FROM submissions s WHERE s.id = ? AND "
-                           f"{LOCKED_OUT_SQL.replace('s.unit_id', '?')}", (submission_id, unit_id)).fetchone() is not None
+    return ledger.db.execute(_LOCKED_OUT_ONE, (submission_id, unit_id)).fetchone() is not None
+
+
+_LOCKED_OUT_ONE = f"SELECT 1 FROM submissions s WHERE s.id = ? AND {LOCKED_OUT_SQL.replace('s.unit_id', '?')}"
 
 
 def active_lock(ledger: Ledger, period: str, province: int | None) -> sqlite3.Row | None:
