@@ -156,10 +156,13 @@ def test_the_memo_key_follows_the_schema_and_the_libraries(tmp_path, monkeypatch
     renamed = io_csv.TextTable(table.path, ("id", "name", "active_from", "email", "contact_person", "phone"), table.rows)
     assert io_csv._rows_memo_key(renamed, SCHEMA[0]) != key
     real = metadata.version
-    for library in ("pandera", "pandas"):
+    for library in ("pandera", "pandas"):   # (an upgrade: the next process reads the new version)
         monkeypatch.setattr(metadata, "version", lambda name, lib=library: "0.0" if name == lib else real(name))
+        io_csv._validating_versions.cache_clear()
         assert io_csv._rows_memo_key(table, SCHEMA[0]) != key
     monkeypatch.setattr(metadata, "version", real)
+    io_csv._validating_versions.cache_clear()
+    assert io_csv._rows_memo_key(table, SCHEMA[0]) == key
 
 
 def test_a_validation_that_changes_the_table_is_not_remembered(tmp_path, monkeypatch):

@@ -128,3 +128,22 @@ def test_statuses_computed_already_give_the_same_rollup(country):
     a = rollup(provinces, kits[12].period, AS_OF)
     b = rollup(provinces, kits[12].period, AS_OF, statuses=given)
     assert a.completeness.equals(b.completeness) and a.indicators.equals(b.indicators)
+
+
+def test_each_province_reads_only_its_own_receipts_from_the_shared_ledger(country):
+    """The audit's receipts with a province: the files it received, and between them all of the
+    ledger's (what submission_status reads for each province)."""
+    import pandas as pd
+
+    from pipeline.audit.status import read_receipts
+
+    kits, _judged, ledger = country
+    period = next(iter(kits.values())).period.code
+    everything = read_receipts(ledger, [period])
+    parts = []
+    for code, kit in kits.items():
+        mine = read_receipts(ledger, [period], code)
+        assert len(mine) and set(mine["unit_id"]) <= set(kit.registry.ids)
+        parts.append(mine)
+    together = pd.concat(parts).sort_values(["period", "unit_id", "version"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(together, everything.reset_index(drop=True))

@@ -69,13 +69,15 @@ RECEIPT_COLUMNS = ["unit_id", "period", "version", "outcome", "receipt_date", "e
 
 # ---------------------------------------------------------------- reading the ledger
 
-def read_receipts(ledger_path: Path, period_codes: list[str] | None = None) -> pd.DataFrame:
-    """Every judged version of every identified unit (table `submissions`), one row each.
+def read_receipts(ledger_path: Path, period_codes: list[str] | None = None,
+                  province: int | None = None) -> pd.DataFrame:
+    """Every judged version of every identified unit (table `submissions`), one row each; with
+    `province`, of the files that province received (a ledger may be shared).
 
     An absent ledger means nothing was received yet. Pending (not yet judged) files and files
     whose unit could not be identified are not a unit's submission.
     """
-    frame = judged_versions(ledger_path, period_codes)   # a file received after its period's lock does not count
+    frame = judged_versions(ledger_path, period_codes, province)   # a file received after its period's lock does not count
     if len(frame):   # (a list, each distinct time parsed once: most files come in on a few days)
         days: dict[str, dt.date] = {}
         frame["receipt_date"] = pd.Series(
@@ -179,7 +181,7 @@ def submission_status(project: Project, period: Period, as_of: dt.date | None = 
 
     as_of = as_of or today(settings)
     expected = expected_units(matrix, registry, period)
-    receipts = read_receipts(settings.path("ledger"), [period.code])
+    receipts = read_receipts(settings.path("ledger"), [period.code], settings.province_code)
     return classify(expected, receipts, period, as_of)
 
 

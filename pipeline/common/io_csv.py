@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,15 +154,23 @@ def _rows_memo_key(table: TextTable, schema: str) -> str:
     import hashlib
     import importlib.util
     import json
-    from importlib import metadata
 
     spec = importlib.util.find_spec(schema.split(":")[0])
     digest = hashlib.sha256()
-    for part in ("rows-1", schema, metadata.version("pandera"), metadata.version("pandas")):
+    for part in ("rows-1", schema, *_validating_versions()):
         digest.update(part.encode("utf-8") + b"\0")
     digest.update(Path(spec.origin).read_bytes() if spec and spec.origin else b"")
     digest.update(b"\0" + json.dumps([table.columns, table.rows], ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _validating_versions() -> tuple[str, str]:
+    """pandera's and pandas' installed versions, read from their metadata once per process (a
+    lookup walks every installed distribution; a national run keys ~140 tables)."""
+    from importlib import metadata
+
+    return metadata.version("pandera"), metadata.version("pandas")
 
 
 def _unchanged(frame, validated) -> bool:

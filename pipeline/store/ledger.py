@@ -864,10 +864,12 @@ def _submission_rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
         db.close()
 
 
-def judged_versions(path: Path, period_codes: list[str] | None = None) -> pd.DataFrame:
+def judged_versions(path: Path, period_codes: list[str] | None = None, province: int | None = None) -> pd.DataFrame:
     """Every judged version of every identified unit (of these periods), RECEIPT_FIELDS, ordered by
     period, unit and version; a file received after its period's active lock is left out (it does
-    not count: pipeline/store/lock.py). An empty frame when nothing was received."""
+    not count: pipeline/store/lock.py). With `province`, only the files that province received
+    (and those recorded before provinces were): a ledger shared by several provinces. An empty
+    frame when nothing was received."""
     import pandas as pd   # loaded late: most commands open the ledger without reading frames
 
     empty = pd.DataFrame(columns=list(RECEIPT_FIELDS))
@@ -878,6 +880,9 @@ def judged_versions(path: Path, period_codes: list[str] | None = None) -> pd.Dat
     if period_codes is not None:
         sql += f" AND period IN ({','.join('?' * len(period_codes))})"
         args = tuple(period_codes)
+    if province is not None:
+        sql += " AND (province IS NULL OR province = ?)"
+        args += (province,)
     db = open_readonly(path)
     try:
         if not _has_table(db, "submissions"):
