@@ -189,7 +189,7 @@ class _Archive(zipfile.ZipFile):
         if len(header) != 30:
             return None
         fields = _LOCAL_HEADER.unpack(header)
-        if fields[0] != b"PK\x03\x04":
+        if fields[0] != ZIP_MAGIC:   # (a local file header begins as the file does)
             return None
         name_end = start + 30 + fields[10]
         try:
