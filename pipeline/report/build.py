@@ -9,6 +9,7 @@ The same ledger, settings and as-of day give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,8 @@ from pipeline.reference.periods import Period
 from pipeline.store.ledger import LedgerError
 from pipeline.store.lock import LockState, compare_issued, lock_state, remember_build
 from pipeline.report import reuse
-from pipeline.report.model import ReportData, charts, gather, output_dir, report_context, report_name
+from pipeline.report.model import (ReportData, chart, chart_keys, charts, gather, output_dir, report_context,
+                                   report_name)
 from pipeline.reference.project import Project
 
 
@@ -45,17 +47,17 @@ def render_all(data: ReportData, beside=None) -> dict[str, bytes]:
             xlsx = excel_bytes(data, context)
         else:
             # The second process imports matplotlib (it has, when it was started early), draws
-            # every chart and sends them, then writes the HTML page; this one meanwhile writes the
-            # Excel workbook (which needs no chart) and the Word report, which waits for the charts
-            # when it reaches the first one. Neither imports what the other uses.
-            drawn = pool.submit(_in_worker, "charts", data)
+            # the charts in the report's order, sending each as it is drawn, then writes the HTML
+            # page; this one meanwhile writes the Excel workbook (which needs no chart) and the
+            # Word report, which waits for a chart only when it reaches it. Neither imports what
+            # the other uses.
+            pool.submit(_in_worker, "data", data)
+            pictures = _Drawn({key: pool.submit(_in_worker, "chart", key) for key in chart_keys(data)})
             context = report_context(data)
             page = pool.submit(_in_worker, "html", context)   # (with this narrative: not made again there)
             xlsx = excel_bytes(data, context)
             from pipeline.report.word import word_bytes
 
-            # (the Word template prepared and rendered up to its first chart before it waits)
-            pictures = drawn.result
         word = word_bytes(data, context, pictures)
         if pool is not None:
             html = page.result()
@@ -90,18 +92,37 @@ def _beside():
     pool.shutdown()
 
 
-_WORKER: dict = {}   # in the second process (one, so its jobs run in order): the data, then its charts
+class _Drawn(Mapping):
+    """The charts by key as the second process sends them, each waited for when first asked for."""
+
+    def __init__(self, futures: dict):
+        self._futures = futures
+
+    def __getitem__(self, key: str):
+        return self._futures[key].result()
+
+    def __iter__(self):
+        return iter(self._futures)
+
+    def __len__(self):
+        return len(self._futures)
+
+
+_WORKER: dict = {}   # in the second process (one, so its jobs run in order): the data, the charts drawn
 
 
 def _in_worker(what: str, given=None):
-    """In the second process: the imports, every chart (`given`: the data), then the HTML page
-    (`given`: the narrative)."""
+    """In the second process: the imports; the data (`given`); one chart (`given`: its key); then
+    the HTML page (`given`: the narrative)."""
     if what == "start":
         from pipeline.report import charts as _  # noqa: F401  matplotlib, before the data comes
         return None
-    if what == "charts":
-        _WORKER["data"], _WORKER["charts"] = given, charts(given)
-        return _WORKER["charts"]
+    if what == "data":
+        _WORKER["data"], _WORKER["charts"] = given, {}
+        return None
+    if what == "chart":
+        _WORKER["charts"][given] = drawn = chart(_WORKER["data"], given)
+        return drawn
     from pipeline.report.html import html_text
 
     return html_text(_WORKER.pop("data"), given, _WORKER.pop("charts")).encode("utf-8")

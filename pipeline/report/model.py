@@ -811,23 +811,28 @@ def indicator_blocks(codes: list[str]) -> list[list[str]]:
 
 # ---------------------------------------------------------------- charts and writing
 
-def charts(data: ReportData, part: str | None = None, communes: slice = slice(None)) -> dict:
-    """The charts by key: `task_status`, `commune:<code>` for each indicator charted by commune,
-    `completeness` (the audit's statuses), in the order the report shows them. `part`: only the
-    commune charts ("communes", those of `communes` among them) or only the others ("others")."""
+def charts(data: ReportData) -> dict:
+    """The charts by key (`chart_keys`), in the order the report shows them."""
+    return {key: chart(data, key) for key in chart_keys(data)}
+
+
+def chart_keys(data: ReportData) -> list[str]:
+    """`task_status`, `commune:<code>` for each indicator charted by commune, `completeness` (the
+    audit's statuses): the charts in the order the report shows them."""
+    return ["task_status", *[f"commune:{i.code}" for i in chart_indicators(data)], "completeness"]
+
+
+def chart(data: ReportData, key: str):
+    """One chart (`chart_keys`), drawn."""
     from pipeline.report import charts as ch  # late: matplotlib, only when a report is drawn
 
     k = data.consolidation
-    out = {}
-    if part != "communes":
-        out["task_status"] = ch.task_status_by_group(k.groups)
-    if part != "others":
-        short = {u.id: u.short_name for u in data.registry.rows}
-        for indicator in chart_indicators(data)[communes]:
-            out[f"commune:{indicator.code}"] = ch.indicator_by_commune(k.values, indicator, short)
-    if part != "communes":
-        out["completeness"] = ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
-    return out
+    if key == "task_status":
+        return ch.task_status_by_group(k.groups)
+    if key == "completeness":
+        return ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
+    indicator = next(i for i in chart_indicators(data) if f"commune:{i.code}" == key)
+    return ch.indicator_by_commune(k.values, indicator, {u.id: u.short_name for u in data.registry.rows})
 
 
 def commune_charts(pictures: dict) -> list:

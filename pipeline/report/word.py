@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
 from pipeline.common.docx_finish import Properties, finished_bytes
 from pipeline.common.errors import BaocaoError
-from pipeline.report.model import chart_indicators, commune_charts
 from pipeline.report.model import indicator_blocks
 from pipeline.report.model import report_timestamp
 from pipeline.common.formatting import vn_number
@@ -43,10 +42,10 @@ def jinja_env():
     return Environment(undefined=StrictUndefined, autoescape=True)
 
 
-def word_bytes(data, context: dict, pictures) -> bytes:
-    """The Word report. `pictures`: the charts by key, or a function that returns them, called
-    when the rendering reaches the first chart (the template is read, prepared and rendered up to
-    there meanwhile: charts drawn in another process are waited for only then)."""
+def word_bytes(data, context: dict, pictures: Mapping) -> bytes:
+    """The Word report. `pictures`: the charts by key, each looked up when the rendering reaches
+    it (charts drawn in another process are waited for one by one: the template is read,
+    prepared and rendered up to each meanwhile)."""
     from docx.shared import Cm
     from docxtpl import DocxTemplate, InlineImage
     from jinja2 import TemplateError as JinjaError, UndefinedError
@@ -55,51 +54,41 @@ def word_bytes(data, context: dict, pictures) -> bytes:
     if not path.is_file():
         raise TemplateError(f"Không tìm thấy mẫu báo cáo {path} (tạo lại bằng: python -m scripts.word_templates)")
     tpl = DocxTemplate(str(path))
-    drawn: list[dict] = [] if callable(pictures) else [pictures]
-
-    def charts() -> dict:
-        if not drawn:
-            drawn.append(pictures())
-        return drawn[0]
 
     class Chart(InlineImage):
         """A chart put in when the rendering reaches it; at the width it was drawn for, so that
         its font sizes are the printed sizes."""
 
-        def __init__(self, key: str | None = None, chart=None):
+        def __init__(self, key: str):
             super().__init__(tpl, None)
-            self.key, self.chart = key, chart
+            self.key = key
 
         def _insert_image(self):
-            chart = self.chart or charts().get(self.key)
+            chart = pictures.get(self.key)
             if chart is None:
                 return ""
             self.image_descriptor, self.width = io.BytesIO(chart.png), Cm(chart.width_cm)
             return super()._insert_image()
 
+    commune_keys = [key for key in pictures if key.startswith("commune:")]
+
     class CommuneCharts(Sequence):
-        """Charts 2, 3, ...: one per indicator charted by commune (asked for their titles only
+        """Charts 2, 3, ...: one per indicator charted by commune (their titles asked for only
         when the rendering reaches them)."""
 
-        def _items(self) -> list:
-            return [{"image": Chart(chart=chart), "title": chart.title, "number": n}
-                    for n, chart in enumerate(commune_charts(charts()), start=2)]
-
         def __getitem__(self, index):
-            return self._items()[index]
+            key = commune_keys[index]
+            return {"image": Chart(key), "title": pictures[key].title, "number": 2 + commune_keys.index(key)}
 
         def __len__(self):
-            return len(chart_indicators(data))
-
-        def __iter__(self):
-            return iter(self._items())
+            return len(commune_keys)
 
     context = {
         **context,
         "chart_task_status": Chart("task_status"),
         "chart_completeness": Chart("completeness"),
         "commune_charts": CommuneCharts(),
-        "completeness_chart_number": 2 + len(chart_indicators(data)),   # the completeness chart last
+        "completeness_chart_number": 2 + len(commune_keys),   # the completeness chart last
         "by_unit": Markup(grid_xml(data)),
     }
     try:
