@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from bench.national import province_root
 from pipeline.audit.status import unidentified_files
+from pipeline.common.clock import today
 from pipeline.cli.main import cli
 from pipeline.intake.ingest import Source, ingest_many
 from pipeline.intake.receive import archive_file, received_content
@@ -78,7 +79,8 @@ def test_one_run_for_two_provinces_keeps_each_province_apart(tmp_path):
         book = openpyxl.load_workbook(kit.settings.path("outputs") / "2026S1" / "kiem-tra.xlsx", read_only=True)
         listed = {row[2] for row in book["Tổng hợp"].iter_rows(min_row=2, values_only=True) if row[2]}
         assert listed == {name for p, name, *_ in rows["submissions"] if p == code}
-        assert unidentified_files(ledger, "2026S1", dt.date.today(), code) == [f"rong-{code}.xlsx"]
+        # (as of the province's day, by which the receipts are dated: past 17:00 UTC it is tomorrow in Vietnam)
+        assert unidentified_files(ledger, "2026S1", today(kit.settings), code) == [f"rong-{code}.xlsx"]
         # each province's feedback for its own rejected commune
         feedback = list((kit.settings.path("outputs") / "2026S1" / "phan-hoi").glob("*.xlsx"))
         commune = kit.registry.communes()["id"].tolist()[2]
