@@ -15,23 +15,31 @@ from pipeline.common.text import printable
 
 # The longest text a cell holds (Excel's limit; openpyxl cuts a longer one there too).
 _MAX_TEXT = 32767
+BLANK = (None, "n")
+
+
+def plain(value) -> tuple[object, str] | None:
+    """(value, data type) `put` stores for a text, a number or a blank (BLANK), without openpyxl's
+    value setter, which would infer the type again and search every text for the characters
+    `printable` has already removed (a third of the time of a large workbook); None for anything
+    else, which the setter stores. What is stored is what the setter would store."""
+    kind = value.__class__
+    if kind is str:
+        return printable(value)[:_MAX_TEXT], "s"
+    if kind is int or (kind is float and not math.isnan(value)):
+        return (int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)), "n"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return BLANK
+    return None
 
 
 def put(ws, row: int, column: int, value):
     """One cell: numbers as numbers, NaN as blank, dates as dates, everything else as text."""
     cell = ws.cell(row=row, column=column)
-    kind = value.__class__
-    # The common cases stored directly: openpyxl's value setter would infer the type again and
-    # search every text for the characters `printable` has already removed (a third of the time of
-    # a large workbook). What is stored is what the setter below stores.
-    if kind is str:
-        cell._value, cell.data_type = printable(value)[:_MAX_TEXT], "s"
-        return cell
-    if kind is int or (kind is float and not math.isnan(value)):
-        cell._value = int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)
-        cell.data_type = "n"
-        return cell
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    stored = plain(value)
+    if stored is not None:
+        if stored is not BLANK:   # (a blank leaves the cell as it is)
+            cell._value, cell.data_type = stored
         return cell
     if isinstance(value, bool):
         cell.value = "Có" if value else "Không"

@@ -12,13 +12,10 @@ Where openpyxl does not write with lxml, the rows become cells and openpyxl writ
 from __future__ import annotations
 
 import datetime as dt
-import math
+import re
 from copy import copy
 
-from pipeline.common.cells import put
-from pipeline.common.text import printable
-
-_MAX_TEXT = 32767
+from pipeline.common.cells import plain, put
 
 
 def new_table(ws) -> None:
@@ -44,13 +41,9 @@ def max_row(ws) -> int:
 
 def _stored(ws, value) -> tuple[object, str]:
     """(value, data type) as `put` stores them in a new cell: None, "n" for a blank."""
-    kind = value.__class__
-    if kind is str:
-        return printable(value)[:_MAX_TEXT], "s"
-    if kind is int or (kind is float and not math.isnan(value)):
-        return (int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else float(value)), "n"
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None, "n"
+    stored = plain(value)
+    if stored is not None:
+        return stored
     # anything else (a date, a boolean, another type) through `put` itself, on a cell of no sheet:
     # a date registers its number format with the workbook, as it does for a cell of the sheet
     cell = put(_Scratch(ws), 1, 1, value)
@@ -175,7 +168,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
-_SURROGATE = __import__("re").compile("[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _sheet_data(ws) -> bytes:

@@ -77,8 +77,9 @@ def word_bytes(data, context: dict, pictures: Mapping) -> bytes:
         when the rendering reaches them)."""
 
         def __getitem__(self, index):
-            key = commune_keys[index]
-            return {"image": Chart(key), "title": pictures[key].title, "number": 2 + commune_keys.index(key)}
+            n = range(len(commune_keys))[index]
+            key = commune_keys[n]
+            return {"image": Chart(key), "title": pictures[key].title, "number": 2 + n}
 
         def __len__(self):
             return len(commune_keys)

@@ -864,6 +864,11 @@ def _submission_rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
         db.close()
 
 
+# A submission of this province, or recorded before provinces were (it counts for every province):
+# what a province reads from a ledger several provinces share.
+_OF_PROVINCE = "(province IS NULL OR province = ?)"
+
+
 def judged_versions(path: Path, period_codes: list[str] | None = None, province: int | None = None) -> pd.DataFrame:
     """Every judged version of every identified unit (of these periods), RECEIPT_FIELDS, ordered by
     period, unit and version; a file received after its period's active lock is left out (it does
@@ -881,7 +886,7 @@ def judged_versions(path: Path, period_codes: list[str] | None = None, province:
         sql += f" AND period IN ({','.join('?' * len(period_codes))})"
         args = tuple(period_codes)
     if province is not None:
-        sql += " AND (province IS NULL OR province = ?)"
+        sql += f" AND {_OF_PROVINCE}"
         args += (province,)
     db = open_readonly(path)
     try:
@@ -897,7 +902,7 @@ def judged_versions(path: Path, period_codes: list[str] | None = None, province:
 def unidentified_names(path: Path, period_code: str, as_of: str, province: int | None = None) -> list[str]:
     """The files judged for the period, received by `as_of` (ISO date), whose unit could not be
     identified, by name; with `province`, only those that province received."""
-    where = " AND (province IS NULL OR province = ?)" if province is not None else ""
+    where = f" AND {_OF_PROVINCE}" if province is not None else ""
     rows = _submission_rows(path, "SELECT original_name FROM submissions WHERE period = ? AND unit_id IS NULL "
                             f"AND outcome != 'pending' AND substr(receipt_date, 1, 10) <= ?{where} "
                             "ORDER BY original_name",
@@ -913,14 +918,14 @@ def periods_received(path: Path) -> list[str]:
 def received_hashes(path: Path, period_code: str, province: int | None) -> set[str]:
     """The SHA-256 of every file recorded for the period by this province (or before provinces were)."""
     return {r[0] for r in _submission_rows(path, "SELECT sha256 FROM submissions WHERE period = ? "
-                                                 "AND (province IS NULL OR province = ?)", (period_code, province))}
+                                                 f"AND {_OF_PROVINCE}", (period_code, province))}
 
 
 def pending_names(path: Path, period_code: str, province: int | None) -> list[str]:
     """The files of the period recorded but not judged yet (a killed run left them pending)."""
     return [r[0] for r in _submission_rows(
         path, "SELECT original_name FROM submissions WHERE period = ? AND outcome = 'pending' "
-              "AND (province IS NULL OR province = ?)", (period_code, province))]
+              f"AND {_OF_PROVINCE}", (period_code, province))]
 
 
 def signed_scans(path: Path, period_code: str, province: int | None) -> list[tuple[str, str]]:
@@ -931,7 +936,7 @@ def signed_scans(path: Path, period_code: str, province: int | None) -> list[tup
         try:
             return db.execute("SELECT unit_id, original_name FROM submissions WHERE period = ? AND unit_id IS NOT NULL "
                               "AND version IS NULL AND format IN ('pdf', 'image') "
-                              "AND (province IS NULL OR province = ?) ORDER BY original_name",
+                              f"AND {_OF_PROVINCE} ORDER BY original_name",
                               (period_code, province)).fetchall()
         except sqlite3.OperationalError:   # a ledger without submissions yet
             return []
@@ -950,7 +955,7 @@ def current_rows(path: Path, periods: list[str], task_columns: list[str],
     mine = ""
     params = list(periods)
     if province is not None:
-        mine = " AND submission_id IN (SELECT id FROM submissions WHERE province IS NULL OR province = ?)"
+        mine = f" AND submission_id IN (SELECT id FROM submissions WHERE {_OF_PROVINCE})"
         params.append(province)
     db = open_readonly(path)  # read only, checked; any path
     try:
