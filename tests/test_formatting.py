@@ -44,6 +44,26 @@ def test_numbers_group_thousands_with_dots_and_decimals_with_a_comma(value, deci
     assert vn_number(value, decimal) == text
 
 
+class _Float(float):
+    """A float the short way does not take (it checks the exact type): the general route's text."""
+
+
+class _Int(int):
+    pass
+
+
+@pytest.mark.parametrize("value", [0.0, -0.0, 12.0, -12.0, 1234567.0, 2.0 ** 53 - 1, 2.0 ** 53, 2.0 ** 60, 1e16, 1e20,
+                                   -1e22, 7, -7, 0, 10 ** 18, 10 ** 30])
+@pytest.mark.parametrize("decimal", [None, True, False])
+def test_a_whole_number_is_written_as_the_general_route_writes_it(value, decimal):
+    """Whole numbers take a short way (the usual figure, thousands of them a report): the same
+    text as the general route (where a float's repr is what is written, 2**60 as
+    1.152921504606847e18, and -0.0 with decimals is "-0")."""
+    general = _Float(value) if isinstance(value, float) else _Int(value)
+    assert type(general) is not type(value)
+    assert vn_number(value, decimal) == vn_number(general, decimal)
+
+
 def test_a_huge_integer_is_exact():
     total = 2 * 10 ** 308 + 1
     assert vn_number(total).replace(".", "") == str(total)

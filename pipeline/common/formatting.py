@@ -27,11 +27,17 @@ def _missing(value) -> bool:
             or (isinstance(value, float) and not math.isfinite(value)))
 
 
+_EXACT = 2.0 ** 53   # below it, a whole float is the number its repr says
+
+
 def vn_number(value, decimal: bool | None = None) -> str:
     """1234567 -> "1.234.567"; 12.5 -> "12,5"; NaN -> "" (thousands "." and decimals "," as written in
     Vietnam). Up to two decimals (half to even), trailing zeros dropped; `decimal=False` rounds to a
     whole number, None decides by the value. Exact for Python ints and Decimals of any size (no
     conversion to float)."""
+    kind = type(value)
+    if kind is int or (kind is float and value.is_integer() and abs(value) < _EXACT and (decimal is not True or value)):
+        return thousands(int(value))   # (a whole number, the usual figure: what the rest returns, sooner)
     if _missing(value):
         return ""
     if isinstance(value, float):
