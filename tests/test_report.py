@@ -735,6 +735,9 @@ def _library_upgraded(kit, monkeypatch):
 
     real = reuse.metadata.version
     monkeypatch.setattr(reuse.metadata, "version", lambda name: "99.0" if name == "openpyxl" else real(name))
+    # (the versions are read once a process: an upgrade shows in the next command's process)
+    reuse._library_versions.cache_clear()
+    monkeypatch.setattr(reuse, "_library_versions", reuse._library_versions.__wrapped__)
     return None
 
 

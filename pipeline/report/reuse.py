@@ -42,23 +42,21 @@ def cache_dir(settings, period_code: str) -> Path:
     return settings.path("outputs") / CACHE_NAME / period_code
 
 
-def render_key(data) -> str | None:
+def render_key(data, content: bytes | None = None) -> str | None:
     """The SHA-256 of everything a rendering of `data` reads (see the module docstring); None when
-    matplotlib's font list cannot be found (the charts' font unknown: render every time)."""
+    matplotlib's font list cannot be found (the charts' font unknown: render every time) or the data
+    cannot be kept. `content`: `data_content(data)`, when the caller has it (the key after a
+    rendering, which only a template, the code or the fonts can have changed)."""
     fonts = _font_list()
-    if fonts is None:
-        return None
-    try:
-        content = io.BytesIO()
-        _ContentPickler(content, protocol=5).dump(data)
-    except (pickle.PicklingError, TypeError, AttributeError):   # something that cannot be kept: render
+    content = data_content(data) if content is None else content
+    if fonts is None or content is None:
         return None
     digest = hashlib.sha256()
 
     def part(label: str, content: bytes) -> None:
         digest.update(label.encode("utf-8") + b"\0" + len(content).to_bytes(8, "big") + content)
 
-    part("data", content.getvalue())
+    part("data", content)
     templates = data.settings.root / "templates"
     for path in _files(templates):
         part("templates/" + path.relative_to(templates).as_posix(), path.read_bytes())
@@ -66,15 +64,35 @@ def render_key(data) -> str | None:
         if path.suffix == ".py":
             part("code/" + path.relative_to(_PACKAGE).as_posix(), path.read_bytes())
     part("python", sys.version.encode("utf-8"))
-    for name in RENDERING_LIBRARIES:
-        try:
-            part(name, metadata.version(name).encode("utf-8"))
-        except metadata.PackageNotFoundError:
-            part(name, b"")
+    for name, version in _library_versions():
+        part(name, version)
     part("fonts", fonts)
     for path in _matplotlibrc_files():   # a user's matplotlib settings change what the charts look like
         part(f"matplotlibrc {path}", path.read_bytes())
     return digest.hexdigest()
+
+
+def data_content(data) -> bytes | None:
+    """The data's part of the key: its content pickled (`_ContentPickler`), or None where something
+    in it cannot be kept."""
+    try:
+        content = io.BytesIO()
+        _ContentPickler(content, protocol=5).dump(data)
+    except (pickle.PicklingError, TypeError, AttributeError):   # something that cannot be kept: render
+        return None
+    return content.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, bytes], ...]:
+    """The rendering libraries' versions, read once a process (8 ms: not twice a build)."""
+    found = []
+    for name in RENDERING_LIBRARIES:
+        try:
+            found.append((name, metadata.version(name).encode("utf-8")))
+        except metadata.PackageNotFoundError:
+            found.append((name, b""))
+    return tuple(found)
 
 
 class _ContentPickler(pickle.Pickler):
