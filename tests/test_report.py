@@ -501,7 +501,7 @@ def test_the_word_report_asks_for_each_chart_when_it_reaches_it(province):
 
 
 def test_a_second_core_changes_no_byte(province, monkeypatch):
-    """Where a process is forked for the charts and the HTML page, the reports are the
+    """Where processes are forked for the charts and the Excel workbook, the reports are the
     bytes rendered all in one process (as on Windows, or with one core)."""
     import multiprocessing
     import os
@@ -511,7 +511,7 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("rendering forks a second process only with two cores and fork")
     pools = []
-    real = report_module._beside
+    real = report_module.second_process
 
     @contextmanager
     def spy():
@@ -519,7 +519,7 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
             pools.append(pool)
             yield pool
 
-    monkeypatch.setattr(report_module, "_beside", spy)
+    monkeypatch.setattr(report_module, "second_process", spy)
     first, _, _ = province
     data = gather(first.project, first.period, AS_OF_S1)
     forked = render_all(data)
@@ -570,7 +570,7 @@ def test_no_process_is_forked_from_a_job_of_the_web_server():
     seen = []
 
     def job():
-        with report_module._beside() as pool:
+        with report_module.second_process() as pool:
             seen.append(pool)
     thread = threading.Thread(target=job)
     thread.start()
@@ -868,6 +868,63 @@ def test_template_errors_in_an_edited_report_template(project, paragraph, messag
     data = gather(loaded, loaded.period("2026S1"), AS_OF_S1, force=True)
     with pytest.raises(BaocaoError, match=message):
         render_all(data)
+
+
+def test_a_failed_rendering_leaves_no_drawing_process_behind(project, monkeypatch):
+    """The Word report failing while the charts are being drawn: the error is raised at once and
+    both drawing processes (the one started and its copy, which draws half the charts) are gone,
+    not left sending a chart nobody reads (which held the officer's terminal open)."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    import pipeline.report.build as report_module
+
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods() \
+            or not Path("/proc/self/stat").is_file():
+        pytest.skip("the charts are drawn beside only with two cores and fork; processes are listed from /proc")
+    groups = []
+    real = report_module.second_process
+
+    @contextmanager
+    def spy():
+        with real() as helper:
+            groups.append(helper._process.pid)
+            yield helper
+
+    monkeypatch.setattr(report_module, "second_process", spy)
+
+    def broken(data, context, pictures):
+        pictures["task_status"]   # the first chart taken: both processes are drawing
+        raise BaocaoError("Mẫu báo cáo hỏng giữa chừng")
+
+    import pipeline.report.word
+
+    monkeypatch.setattr(pipeline.report.word, "word_bytes", broken)
+    loaded = Project(project)
+    data = gather(loaded, loaded.period("2026S1"), AS_OF_S1, force=True)
+    with pytest.raises(BaocaoError, match="hỏng giữa chừng"):
+        render_all(data)
+
+    def in_group(pid: int) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        return found
+    assert groups
+    deadline = time.monotonic() + 5   # a killed process is gone within moments, not at once
+    while in_group(groups[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = in_group(groups[0])
+    for pid in left:   # (so that a failure here leaves no process holding the suite's output)
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
 
 
 def test_cli_semiannual_ingests_then_writes_the_reports(project):

@@ -596,16 +596,22 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual);
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
-    from pipeline.intake.receive import submissions_dir
-    from pipeline.report.build import report_period
+    from pipeline.report.drawing import second_process
+
+    # The chart-drawing process starts first, before this one imports pandas: it imports matplotlib
+    # meanwhile, and waits while this one ingests (ended unused when the kept rendering is enough).
+    with second_process() as beside:
+        from pipeline.intake.receive import submissions_dir
+        from pipeline.report.build import report_period
+
+        periods = [period]
+        if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
+            periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
+        for each in periods:
+            _ingest_first(project, each, no_ingest)
+        run = report_period(project, period, as_of.date() if as_of else None, force, beside)
     from pipeline.report.model import officer_text_line
 
-    periods = [period]
-    if period.is_annual and submissions_dir(project.settings, period.first_half(project.settings)).is_dir():
-        periods.insert(0, period.first_half(project.settings))  # the comparison reads the first half too
-    for each in periods:
-        _ingest_first(project, each, no_ingest)
-    run = report_period(project, period, as_of.date() if as_of else None, force)
     lock, out = run.lock, run.outputs
     if lock is not None:
         day = out.data.as_of

@@ -51,11 +51,10 @@ from pipeline.common.text import fold
 from pipeline.reference.units import COMMUNE, Registry
 from pipeline.common.text import nfc
 from pipeline.common.formatting import vn_number
+from pipeline.report.statuses import (DONE, IN_PROGRESS, NO_LEAD_REPORT, NOT_APPLICABLE, NOT_STARTED,  # noqa: F401
+                                      TASK_STATUSES)
 
-DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE = layout.STATUSES[2], layout.STATUSES[1], layout.STATUSES[0], layout.STATUSES[3]
 NOT_REPORTED = "Chưa báo cáo"
-NO_LEAD_REPORT = "Chưa có báo cáo"
-TASK_STATUSES = (DONE, IN_PROGRESS, NOT_STARTED, NOT_APPLICABLE, NO_LEAD_REPORT)
 FLOW, STOCK = "flow", "stock"
 SUM, PROVINCIAL = "sum", "provincial"   # the catalogue's province_total rules
 

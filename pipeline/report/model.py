@@ -824,15 +824,26 @@ def chart_keys(data: ReportData) -> list[str]:
 
 def chart(data: ReportData, key: str):
     """One chart (`chart_keys`), drawn."""
-    from pipeline.report import charts as ch  # late: matplotlib, only when a report is drawn
+    from pipeline.report.drawing import draw
 
+    return draw(*chart_input(data, key))
+
+
+def chart_input(data: ReportData, key: str) -> tuple[str, tuple]:
+    """What drawing one chart (`chart_keys`) takes: the name of its function in
+    pipeline.report.charts and its arguments as plain lists and dicts (what the chart process,
+    which has no pandas, is sent)."""
     k = data.consolidation
     if key == "task_status":
-        return ch.task_status_by_group(k.groups)
+        return "task_status_by_group", (k.groups.to_dict("records"),)
     if key == "completeness":
-        return ch.completeness_by_kind(data.status, STATUS_LABELS, KIND_LABELS)
-    indicator = next(i for i in chart_indicators(data) if f"commune:{i.code}" == key)
-    return ch.indicator_by_commune(k.values, indicator, {u.id: u.short_name for u in data.registry.rows})
+        return "completeness_by_kind", (list(zip(data.status["kind"].tolist(), data.status["status"].tolist())),
+                                        STATUS_LABELS, KIND_LABELS)
+    i = next(i for i in chart_indicators(data) if f"commune:{i.code}" == key)
+    indicator = {"code": i.code, "name": i.name, "unit_of_measure": i.unit_of_measure, "value_type": i.value_type}
+    values = k.values[(k.values["code"] == i.code) & (k.values["unit_kind"] == COMMUNE)]
+    rows = list(zip(values["unit_id"].tolist(), values["unit_name"].tolist(), values["value"].tolist()))
+    return "indicator_by_commune", (rows, indicator, {u.id: u.short_name for u in data.registry.rows})
 
 
 def commune_charts(pictures: dict) -> list:
