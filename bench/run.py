@@ -389,21 +389,41 @@ def _empty(root, period_code: str) -> None:
         (outputs / f"ledger.sqlite{suffix}").unlink(missing_ok=True)
 
 
+# A small process between the benchmark and the command: Linux counts into a process's peak memory
+# the peak of the process it was forked from (the benchmark's own, ~160 MiB, which every command
+# then showed); forked from this one (~10 MiB), the command's peak is its own. It times the command
+# from its fork to its exit and prints what the kernel accounted for it (and the workers it waited for).
+_LAUNCH = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    try:
+        os.execv(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_pid, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024,
+                  "exit": os.waitstatus_to_exitcode(status)}))
+"""
+
+
 def run_command(root, args: list[str]) -> dict:
-    """`python -m pipeline --root ROOT ARGS` in a fresh process: wall seconds from start to exit,
-    CPU seconds and peak memory from the kernel's accounting of that process (and its workers)."""
+    """`python -m pipeline --root ROOT ARGS` in a fresh process (`_LAUNCH`): wall seconds from start
+    to exit, CPU seconds and peak memory from the kernel's accounting of that process (and its
+    workers)."""
     with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "--root", str(root), *args],
-                                stdout=subprocess.DEVNULL, stderr=errors, cwd=PROJECT_ROOT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCH, sys.executable, "-m", "pipeline",
+                               "--root", str(root), *args],
+                              stdout=subprocess.PIPE, stderr=errors, cwd=PROJECT_ROOT, check=False)
+        measured = json.loads(proc.stdout) if proc.returncode == 0 else {"exit": proc.returncode}
+        if measured["exit"] != 0:
             errors.seek(0)
-            raise SystemExit(f"python -m pipeline {' '.join(args)} failed (exit {proc.returncode}): "
+            raise SystemExit(f"python -m pipeline {' '.join(args)} failed (exit {measured['exit']}): "
                              f"{errors.read().decode('utf-8', 'replace')[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
+    return {"wall": measured["wall"], "cpu": measured["cpu"], "peak_mib": measured["peak_mib"]}
 
 
 def officer_commands(period_code: str) -> dict[str, dict]:
