@@ -789,6 +789,63 @@ def test_whatever_the_reports_are_rendered_from_renders_them_again(rerun, change
     assert len(renders) == 1
 
 
+def test_the_guess_that_the_kept_rendering_will_do(rerun):
+    """`probably_kept` (whether the command starts the chart-drawing process before it ingests):
+    yes after a rendering or a use of the kept one with nothing received or written since; no
+    with nothing kept, a file received or copied in (even an old one), or the officer's text
+    written; a kept rendering used again makes the guess right again."""
+    import os
+
+    from pipeline.report import reuse
+
+    kit, before, _ = rerun
+    kept = reuse.cache_dir(kit.settings, "2026S1")
+    received = kit.settings.path("submissions") / "2026S1"
+    text = kit.root / "inputs" / "bao-cao"
+    text.mkdir(parents=True, exist_ok=True)
+    sources = [received, text]
+    assert reuse.probably_kept(kept, sources)
+    assert not reuse.probably_kept(reuse.cache_dir(kit.settings, "2027S1"), sources)   # nothing kept
+    copied = received / "gui SYT" / "ban cu.xlsx"
+    copied.parent.mkdir(exist_ok=True)
+    shutil.copy2(next(received.glob("*.xlsx")), copied)
+    os.utime(copied, (1_600_000_000, 1_600_000_000))   # an old file copied in: its time says 2020
+    assert not reuse.probably_kept(kept, sources)
+    build_reports(kit.project, kit.period, AS_OF_S1)   # the same file twice: the kept rendering used
+    assert reuse.probably_kept(kept, sources)
+    (text / "2026S1.md").write_text("## Đánh giá chung\n\nMột đoạn.\n", encoding="utf-8")
+    assert not reuse.probably_kept(kept, sources)
+
+
+def test_a_rerun_starts_no_drawing_process(project, monkeypatch):
+    """The officer's command starts the chart-drawing process before it ingests when a rendering
+    is likely; not for the rerun with nothing new (it would import matplotlib for nothing)."""
+    import pipeline.report.drawing as drawing
+
+    started = []
+    real = drawing.second_process
+
+    @contextmanager
+    def spy():
+        started.append(True)
+        with real() as helper:
+            yield helper
+
+    monkeypatch.setattr(drawing, "second_process", spy)
+    kit = _kit(project, "2026S1")
+    _spec, wb = kit.filled(COMMUNE, values={"TT01": 77})
+    kit.save(wb, "Ta Leng.xlsx")
+    command = ["--root", str(project), "semiannual", "--period", "2026S1", "--force"]
+    first = CliRunner().invoke(cli, command)
+    assert first.exit_code == 0, first.output
+    assert started == [True]
+    word = project / "outputs" / "2026S1" / "bao-cao-6-thang-dau-nam-2026.docx"
+    written = word.read_bytes()
+    again = CliRunner().invoke(cli, command)
+    assert again.exit_code == 0, again.output
+    assert started == [True] and word.read_bytes() == written
+
+
 def test_a_template_edited_while_the_reports_render_is_not_kept_under_its_new_key(rerun, monkeypatch):
     """The officer saves a template while a run renders: what was rendered is not kept as the
     rendering of the new template; the next run renders it."""

@@ -596,11 +596,21 @@ def _report(project: Project, period, as_of, no_ingest: bool = False, force: boo
     """Ingests what is new, then consolidates and writes the period's reports (semiannual, annual);
     below [report] min_completeness, stops with one line unless `force` (a draft). A locked period
     is rebuilt from the figures as they were at the lock."""
+    from contextlib import nullcontext
+
+    from pipeline.report import reuse
     from pipeline.report.drawing import second_process
 
     # The chart-drawing process starts first, before this one imports pandas: it imports matplotlib
-    # meanwhile, and waits while this one ingests (ended unused when the kept rendering is enough).
-    with second_process() as beside:
+    # meanwhile, and waits while this one ingests; not when the kept rendering will probably do
+    # (nothing received or written since: the rerun), where it would be ended unused.
+    settings = project.settings
+    sources = [settings.path("submissions") / period.code, settings.root / "inputs" / "bao-cao",
+               settings.root / "templates"]
+    if period.is_annual:
+        sources.append(settings.path("submissions") / period.first_half(settings).code)
+    likely = reuse.probably_kept(reuse.cache_dir(settings, period.code), [s for s in sources if s.exists()])
+    with (nullcontext() if likely else second_process()) as beside:
         from pipeline.intake.receive import submissions_dir
         from pipeline.report.build import report_period
 

@@ -96,6 +96,8 @@ def build_reports(project: Project, period: Period, as_of: dt.date | None = None
         rendered = files is None
         if rendered:
             files = render_all(data, early)
+        else:
+            reuse.used(kept_in)
     folder = output_dir(settings, period)
     written = {name: write_issued(folder / name, content, settings.path("outputs")) for name, content in files.items()}
     if rendered:

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import pickle
 import sys
 from importlib import metadata
@@ -134,6 +135,41 @@ def _never_rebuilt(*_):   # (a key's pickle is hashed, never loaded)
 def kept(folder: Path) -> bool:
     """Whether a rendering is kept in `folder` (whatever its key)."""
     return (folder / MANIFEST).is_file()
+
+
+def probably_kept(folder: Path, sources: list[Path]) -> bool:
+    """A guess, made before anything is read, that the rendering kept in `folder` will do: one is
+    kept and nothing under `sources` (the period's received files, the officer's text) was written
+    or moved there since it was last rendered or used (`used`). It decides only whether the
+    chart-drawing process starts before the ingestion (pipeline/report/drawing.py), never which
+    bytes are written: a wrong guess costs a process started for nothing, or started later."""
+    try:
+        since = (folder / MANIFEST).stat().st_mtime
+    except OSError:
+        return False
+    for source in sources:
+        for path in [source] if source.is_file() else _all_files(source):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if max(info.st_mtime, info.st_ctime) > since:   # (ctime: a file moved or copied in)
+                return False
+    return True
+
+
+def used(folder: Path) -> None:
+    """The kept rendering was written again: its time is now, for `probably_kept`."""
+    try:
+        os.utime(folder / MANIFEST)
+    except OSError:
+        pass
+
+
+def _all_files(folder: Path):
+    for parent, _folders, names in os.walk(folder):
+        for name in names:
+            yield Path(parent, name)
 
 
 def load(folder: Path, key: str | None) -> dict[str, bytes] | None:
