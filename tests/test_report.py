@@ -500,6 +500,22 @@ def test_the_word_report_asks_for_each_chart_when_it_reaches_it(province):
     assert list(dict.fromkeys(asked)) == list(pictures) and len(pictures) == 4
 
 
+def _second_processes(monkeypatch, module) -> list:
+    """Every chart-drawing process that `module` starts (`second_process`), as it is started (None
+    where forking does not help)."""
+    seen = []
+    real = module.second_process
+
+    @contextmanager
+    def spy():
+        with real() as helper:
+            seen.append(helper)
+            yield helper
+
+    monkeypatch.setattr(module, "second_process", spy)
+    return seen
+
+
 def test_a_second_core_changes_no_byte(province, monkeypatch):
     """Where processes are forked for the charts and the Excel workbook, the reports are the
     bytes rendered all in one process (as on Windows, or with one core)."""
@@ -510,16 +526,7 @@ def test_a_second_core_changes_no_byte(province, monkeypatch):
 
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("rendering forks a second process only with two cores and fork")
-    pools = []
-    real = report_module.second_process
-
-    @contextmanager
-    def spy():
-        with real() as pool:
-            pools.append(pool)
-            yield pool
-
-    monkeypatch.setattr(report_module, "second_process", spy)
+    pools = _second_processes(monkeypatch, report_module)
     first, _, _ = province
     data = gather(first.project, first.period, AS_OF_S1)
     forked = render_all(data)
@@ -822,28 +829,19 @@ def test_a_rerun_starts_no_drawing_process(project, monkeypatch):
     is likely; not for the rerun with nothing new (it would import matplotlib for nothing)."""
     import pipeline.report.drawing as drawing
 
-    started = []
-    real = drawing.second_process
-
-    @contextmanager
-    def spy():
-        started.append(True)
-        with real() as helper:
-            yield helper
-
-    monkeypatch.setattr(drawing, "second_process", spy)
+    started = _second_processes(monkeypatch, drawing)
     kit = _kit(project, "2026S1")
     _spec, wb = kit.filled(COMMUNE, values={"TT01": 77})
     kit.save(wb, "Ta Leng.xlsx")
     command = ["--root", str(project), "semiannual", "--period", "2026S1", "--force"]
     first = CliRunner().invoke(cli, command)
     assert first.exit_code == 0, first.output
-    assert started == [True]
+    assert len(started) == 1
     word = project / "outputs" / "2026S1" / "bao-cao-6-thang-dau-nam-2026.docx"
     written = word.read_bytes()
     again = CliRunner().invoke(cli, command)
     assert again.exit_code == 0, again.output
-    assert started == [True] and word.read_bytes() == written
+    assert len(started) == 1 and word.read_bytes() == written
 
 
 def test_a_template_edited_while_the_reports_render_is_not_kept_under_its_new_key(rerun, monkeypatch):
@@ -941,16 +939,7 @@ def test_a_failed_rendering_leaves_no_drawing_process_behind(project, monkeypatc
     if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods() \
             or not Path("/proc/self/stat").is_file():
         pytest.skip("the charts are drawn beside only with two cores and fork; processes are listed from /proc")
-    groups = []
-    real = report_module.second_process
-
-    @contextmanager
-    def spy():
-        with real() as helper:
-            groups.append(helper._process.pid)
-            yield helper
-
-    monkeypatch.setattr(report_module, "second_process", spy)
+    helpers = _second_processes(monkeypatch, report_module)
 
     def broken(data, context, pictures):
         pictures["task_status"]   # the first chart taken: both processes are drawing
@@ -974,6 +963,7 @@ def test_a_failed_rendering_leaves_no_drawing_process_behind(project, monkeypatc
             if int(fields[2]) == pid and fields[0] != "Z":
                 found.append(int(stat.parent.name))
         return found
+    groups = [helper._process.pid for helper in helpers]
     assert groups
     deadline = time.monotonic() + 5   # a killed process is gone within moments, not at once
     while in_group(groups[0]) and time.monotonic() < deadline:
