@@ -941,19 +941,8 @@ def test_a_failed_rendering_leaves_no_drawing_process_behind(project, monkeypatc
         pytest.skip("the charts are drawn beside only with two cores and fork; processes are listed from /proc")
     helpers = _second_processes(monkeypatch, report_module)
 
-    def broken(data, context, pictures):
-        pictures["task_status"]   # the first chart taken: both processes are drawing
-        raise BaocaoError("Mẫu báo cáo hỏng giữa chừng")
-
-    import pipeline.report.word
-
-    monkeypatch.setattr(pipeline.report.word, "word_bytes", broken)
-    loaded = Project(project)
-    data = gather(loaded, loaded.period("2026S1"), AS_OF_S1, force=True)
-    with pytest.raises(BaocaoError, match="hỏng giữa chừng"):
-        render_all(data)
-
     def in_group(pid: int) -> list[int]:
+        """The live processes of the process group `pid`."""
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -963,12 +952,28 @@ def test_a_failed_rendering_leaves_no_drawing_process_behind(project, monkeypatc
             if int(fields[2]) == pid and fields[0] != "Z":
                 found.append(int(stat.parent.name))
         return found
-    groups = [helper._process.pid for helper in helpers]
-    assert groups
+
+    drawing_then = []
+
+    def broken(data, context, pictures):
+        pictures["task_status"]   # the first chart taken: both processes are drawing
+        drawing_then.extend(in_group(helpers[0]._process.pid))
+        raise BaocaoError("Mẫu báo cáo hỏng giữa chừng")
+
+    import pipeline.report.word
+
+    monkeypatch.setattr(pipeline.report.word, "word_bytes", broken)
+    loaded = Project(project)
+    data = gather(loaded, loaded.period("2026S1"), AS_OF_S1, force=True)
+    with pytest.raises(BaocaoError, match="hỏng giữa chừng"):
+        render_all(data)
+    group = helpers[0]._process.pid
+    # (the group is looked for where it was: the process and its copy, a group of their own)
+    assert len(drawing_then) == 2 and group in drawing_then
     deadline = time.monotonic() + 5   # a killed process is gone within moments, not at once
-    while in_group(groups[0]) and time.monotonic() < deadline:
+    while in_group(group) and time.monotonic() < deadline:
         time.sleep(0.05)
-    left = in_group(groups[0])
+    left = in_group(group)
     for pid in left:   # (so that a failure here leaves no process holding the suite's output)
         os.kill(pid, signal.SIGKILL)
     assert left == []

@@ -31,22 +31,35 @@ class Forked:
             return
         context = multiprocessing.get_context("fork")
         self._from, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_run, args=(function, args, sender, nice), daemon=True)
-        self._process.start()   # (multiprocessing flushes this process's output before it forks)
+        self._process = context.Process(target=_run, args=(function, args, sender, self._from, nice), daemon=True)
+        try:
+            self._process.start()   # (multiprocessing flushes this process's output before it forks)
+        except OSError:   # no process to be had (EAGAIN, ENOMEM): computed here
+            self._from.close()
+            sender.close()
+            self._process = None
+            self._done, self._value = True, function(*args)
+            return
         sender.close()
         self._done, self._value = False, None
 
     def result(self):
         if not self._done:
-            self._done = True
             try:
-                failed, self._value = self._from.recv()
+                failed, value = self._from.recv()
             except (EOFError, OSError):   # the copy died: the work is done here
-                failed, self._value = False, self._function(*self._args)
-            finally:
+                self._done = True
                 self._end()
+                failed, value = False, self._function(*self._args)
+            except BaseException:   # interrupted while waiting: the copy is stopped, not waited for
+                self.cancel()
+                raise
+            else:
+                self._done = True
+                self._end()
+            self._value = value
             if failed:
-                raise self._value
+                raise value
         return self._value
 
     def cancel(self) -> None:
@@ -61,12 +74,14 @@ class Forked:
         self._from.close()
 
 
-def _run(function, args, sender, nice: int) -> None:
-    """In the copy: Ctrl+C is for the officer's process (which stops this one); `nice`: how far
-    behind other work on the cores; the result or the exception sent back (an exception that
-    cannot be pickled as its text)."""
+def _run(function, args, sender, theirs, nice: int) -> None:
+    """In the copy: Ctrl+C is for the officer's process (which stops this one); `theirs`: the
+    officer's end of the pipe, closed here (so that, should the officer's process be gone, sending
+    fails instead of waiting for ever); `nice`: how far behind other work on the cores; the result
+    or the exception sent back (an exception that cannot be pickled as its text)."""
     import signal
 
+    theirs.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice:
         os.nice(nice)

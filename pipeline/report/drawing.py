@@ -31,7 +31,11 @@ def second_process():
     if not fork_helps():
         yield None
         return
-    helper = Beside()
+    try:
+        helper = Beside()
+    except OSError:   # no process to be had (EAGAIN, ENOMEM): the caller draws
+        yield None
+        return
     try:
         yield helper
     finally:
@@ -58,7 +62,12 @@ class Beside:
         # (the process closes this one's ends of the pipes, so that a drawing process whose reader is
         # gone finds out when it sends)
         self._process = context.Process(target=_serve, args=(inbox, outboxes, [self._to, *self._from]), daemon=True)
-        self._process.start()   # (multiprocessing flushes this process's output before it forks)
+        try:
+            self._process.start()   # (multiprocessing flushes this process's output before it forks)
+        except OSError:
+            for connection in (inbox, self._to, *self._from, *outboxes):
+                connection.close()
+            raise
         inbox.close()
         for writer in outboxes:
             writer.close()
@@ -80,8 +89,9 @@ class Beside:
     def _send(self, message) -> None:
         try:
             self._to.send(message)
-        except (OSError, ValueError):   # (the process died: the charts are drawn here)
-            pass
+        except Exception:  # noqa: BLE001 - the process died, or the inputs could not be sent
+            # (closed: the drawing process, should it still live, ends; the charts are drawn here)
+            self._to.close()
 
     def wait_ready(self) -> None:
         """Until the process has imported matplotlib and drawn its first figure (what a benchmark
@@ -173,6 +183,10 @@ def _serve(inbox, outboxes, theirs: list) -> None:
         return   # not needed: the kept rendering was written
     mine, copys = _shares(list(inputs))
     if copys and os.fork() == 0:
+        # (the copy keeps only its own pipe: should the first process die, the officer's end of
+        # the first pipe must see it, not wait on this copy's inherited end)
+        outboxes[0].close()
+        inbox.close()
         try:
             _draw_and_send([(key, inputs[key]) for key in copys], outboxes[1])
         finally:
