@@ -48,15 +48,16 @@ def render_all(data: ReportData, beside: Beside | None = None) -> dict[str, byte
             word = word_bytes(data, context, pictures)
         else:
             # The chart-drawing process has imported matplotlib (while this one ingested, or
-            # gathered the figures); it is sent what each chart shows and sends each chart back
-            # as it is drawn. A copy of this process, forked first, writes the Excel workbook (it
-            # needs no chart), giving way on the cores to the other two. This one writes the Word
-            # report, which waits for a chart only when it reaches it, then the HTML page; it
-            # imports neither matplotlib nor openpyxl.
-            workbook = Forked(excel_bytes, data, nice=10)
+            # gathered the figures); it is sent what each chart shows and sends each chart back as
+            # it is drawn. A copy of this process, forked first (before the thread that sends),
+            # writes the Excel workbook from the same narrative (it needs no chart), giving way on
+            # the cores to the other two. This one writes the Word report, which waits for a
+            # chart only when it reaches it, then the HTML page; it imports neither matplotlib
+            # nor openpyxl.
+            context = report_context(data)
+            workbook = Forked(excel_bytes, data, context, nice=10)
             try:
                 pictures = helper.draw({key: chart_input(data, key) for key in chart_keys(data)})
-                context = report_context(data)
                 from pipeline.report.word import word_bytes
 
                 word = word_bytes(data, context, pictures)

@@ -153,7 +153,8 @@ def probably_kept(folder: Path, sources: list[Path]) -> bool:
                 info = path.stat()
             except OSError:
                 continue
-            if max(info.st_mtime, info.st_ctime) > since:   # (ctime: a file moved or copied in)
+            # (ctime: a file moved or copied in; the same tick of the coarse file clock counts as new)
+            if max(info.st_mtime, info.st_ctime) >= since:
                 return False
     return True
 
