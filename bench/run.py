@@ -243,6 +243,7 @@ def stage_report(projects, period_code: str) -> dict:
     chart-drawing process is started with the command (`pipeline.report.drawing.second_process`,
     which meanwhile imports matplotlib, while the command ingests), so here before the clock, its
     start-up counted apart like every stage's imports."""
+    import pipeline.report.build  # noqa: F401  imported before the workers fork: they start warm
     from pipeline.report.drawing import second_process
 
     jobs = [(p, period_code) for p in projects]

@@ -139,7 +139,7 @@ def kept(folder: Path) -> bool:
 
 def probably_kept(folder: Path, sources: list[Path]) -> bool:
     """A guess, made before anything is read, that the rendering kept in `folder` will do: one is
-    kept and nothing under `sources` (the period's received files, the officer's text) was written
+    kept and nothing in the folders `sources` (the period's received files, the officer's text) was written
     or moved there since it was last rendered or used (`used`). It decides only whether the
     chart-drawing process starts before the ingestion (pipeline/report/drawing.py), never which
     bytes are written: a wrong guess costs a process started for nothing, or started later."""
@@ -148,7 +148,7 @@ def probably_kept(folder: Path, sources: list[Path]) -> bool:
     except OSError:
         return False
     for source in sources:
-        for path in [source] if source.is_file() else _all_files(source):
+        for path in _files(source):
             try:
                 info = path.stat()
             except OSError:
@@ -165,12 +165,6 @@ def used(folder: Path) -> None:
         os.utime(folder / MANIFEST)
     except OSError:
         pass
-
-
-def _all_files(folder: Path):
-    for parent, _folders, names in os.walk(folder):
-        for name in names:
-            yield Path(parent, name)
 
 
 def load(folder: Path, key: str | None) -> dict[str, bytes] | None:
@@ -251,8 +245,6 @@ def _font_files(font_list: Path) -> bytes:
 def _matplotlibrc_files() -> list[Path]:
     """The matplotlibrc files matplotlib would read before its own (`matplotlib.matplotlib_fname`):
     in the working folder, $MATPLOTLIBRC, the user's configuration folder."""
-    import os
-
     candidates = [Path.cwd() / "matplotlibrc"]
     if os.environ.get("MATPLOTLIBRC"):
         given = Path(os.environ["MATPLOTLIBRC"])
@@ -272,8 +264,6 @@ def _matplotlibrc_files() -> list[Path]:
 
 def _matplotlib_cache_dirs() -> list[Path]:
     """Where matplotlib's cache is, as `matplotlib._get_config_or_cache_dir` looks for it."""
-    import os
-
     if os.environ.get("MPLCONFIGDIR"):
         return [Path(os.environ["MPLCONFIGDIR"])]
     try:
