@@ -221,3 +221,92 @@ def test_history_reads_a_ledger_written_before_period_locks(ingested):
         assert "1 bản đã nhận" in result.output
     finally:
         os.chmod(ledger, 0o644)
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from pipeline.store.ledger import run_lock
+with run_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold(ledger, seconds: float) -> subprocess.Popen:
+    """Another process holding the run lock of `ledger` for `seconds` (once it printed "held")."""
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(ledger), str(seconds)], cwd=PROJECT_ROOT,
+                             env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_a_run_waits_for_the_lock_says_so_and_goes_on(tmp_path, capsys):
+    from pipeline.store.ledger import run_lock
+
+    ledger = tmp_path / "ledger.sqlite"
+    child = _hold(ledger, 1.5)
+    with run_lock(ledger):
+        assert child.poll() is not None   # got it only once the other run had ended
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.sqlite.lock"]   # no journal beside it
+    assert "Một lần chạy khác đang ghi sổ cái" in capsys.readouterr().err
+    child.wait()
+    assert (tmp_path / "ledger.sqlite.lock").stat().st_size == 0
+
+
+def test_a_run_stops_with_one_line_after_the_wait_and_a_killed_holder_frees_the_lock(tmp_path, monkeypatch):
+    from pipeline.store import ledger as module
+    from pipeline.store.ledger import LedgerError
+
+    ledger = tmp_path / "ledger.sqlite"
+    child = _hold(ledger, 600)
+    try:
+        monkeypatch.setattr(module, "LOCK_WAIT_SECONDS", 0.3)
+        with pytest.raises(LedgerError, match="vẫn đang được một lần chạy khác ghi"):
+            with module.run_lock(ledger):
+                pass
+    finally:
+        child.kill()   # a run killed however it ends: the OS releases its lock
+        child.wait()
+    with module.run_lock(ledger):
+        pass
+
+
+def test_two_threads_of_one_process_take_the_lock_in_turn(tmp_path, monkeypatch):
+    """The web application's jobs are threads: the lock holds between them too."""
+    import threading
+
+    from pipeline.store import ledger as module
+    from pipeline.store.ledger import LedgerError
+
+    ledger = tmp_path / "ledger.sqlite"
+    held, release, outcome = threading.Event(), threading.Event(), []
+
+    def holder():
+        with module.run_lock(ledger):
+            held.set()
+            release.wait(10)
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    monkeypatch.setattr(module, "LOCK_WAIT_SECONDS", 0.3)
+    try:
+        with module.run_lock(ledger):
+            outcome.append("taken while held")
+    except LedgerError:
+        outcome.append("refused")
+    release.set()
+    thread.join()
+    with module.run_lock(ledger):
+        outcome.append("taken once released")
+    assert outcome == ["refused", "taken once released"]
+
+
+def test_a_lock_file_something_else_wrote_is_one_line(tmp_path):
+    from pipeline.store.ledger import LedgerError, run_lock
+
+    ledger = tmp_path / "ledger.sqlite"
+    (tmp_path / "ledger.sqlite.lock").write_bytes(b"not a lock" * 100)
+    with pytest.raises(LedgerError, match="Tệp khóa .* bị hỏng"):
+        with run_lock(ledger):
+            pass

@@ -333,30 +333,47 @@ def open_readonly(path: Path) -> sqlite3.Connection:
 @contextmanager
 def run_lock(path: Path, what: str = "nhập báo cáo"):
     """One run at a time writes a project's received files into this ledger: an exclusive lock
-    on `<ledger>.lock` beside it (an OS lock, released when the process ends however it ends; it
-    works the same on Windows and Linux). A second run waits, saying so, then goes on; after
-    LOCK_WAIT_SECONDS it stops with one line."""
-    from filelock import FileLock, Timeout
-
+    on `<ledger>.lock` beside it, taken by SQLite (an OS lock, released when the process ends
+    however it ends; SQLite takes it the same way on Windows and Linux, between processes and
+    between threads of one). A second run waits, saying so, then goes on; after LOCK_WAIT_SECONDS
+    it stops with one line. (The lock file stays empty: no journal, nothing written.)"""
     check_ledger(path, writing=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(f"{path}.lock")
+    lock = Path(f"{path}.lock")
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print(f"Một lần chạy khác đang ghi sổ cái {path} ({what}): đang chờ lần đó xong "
-              f"(tối đa {LOCK_WAIT_SECONDS // 60} phút)...", file=sys.stderr, flush=True)
+        db = sqlite3.connect(lock, timeout=0, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
+    try:
         try:
-            lock.acquire(timeout=LOCK_WAIT_SECONDS)
-        except Timeout:
-            raise LedgerError(f"Sổ cái {path} vẫn đang được một lần chạy khác ghi sau {LOCK_WAIT_SECONDS // 60} "
-                              f"phút chờ: lệnh dừng, chưa ghi gì. Chạy lại khi lần kia xong.") from None
-    except OSError as exc:
-        raise LedgerError(f"Không tạo được tệp khóa {path}.lock: {exc.strerror or exc}") from None
-    try:
+            _take(db)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
+            print(f"Một lần chạy khác đang ghi sổ cái {path} ({what}): đang chờ lần đó xong "
+                  f"(tối đa {LOCK_WAIT_SECONDS // 60} phút)...", file=sys.stderr, flush=True)
+            db.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
+            try:
+                _take(db)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
+                raise LedgerError(f"Sổ cái {path} vẫn đang được một lần chạy khác ghi sau {LOCK_WAIT_SECONDS // 60} "
+                                  f"phút chờ: lệnh dừng, chưa ghi gì. Chạy lại khi lần kia xong.") from None
+        except sqlite3.DatabaseError as exc:   # (the lock file is not SQLite's: something else wrote it)
+            raise LedgerError(f"Tệp khóa {lock} bị hỏng ({exc}): hãy xoá tệp đó rồi chạy lại.") from None
         yield
     finally:
-        lock.release()
+        db.close()   # (the transaction is dropped: the lock is released)
+
+
+def _take(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode = OFF")   # (no journal file beside the lock: it never writes)
+    db.execute("BEGIN EXCLUSIVE")
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
 
 
 class Ledger:
