@@ -155,3 +155,38 @@ def test_the_quick_end_is_taken_beside_a_daemon_thread_not_beside_a_working_one(
             release.set()
             thread.join()
             release.clear()
+
+
+PROBE = ("import sys\nfrom pipeline.intake.examine import _progress_bar\n"
+         "bar = _progress_bar(int(sys.argv[1]), {'-': None, 'y': True, 'n': False}[sys.argv[2]])\n"
+         "print(type(bar).__name__, 'tqdm' in sys.modules)")
+
+
+@pytest.mark.parametrize("files, progress, shown", [(46, "-", "_NoBar False"), (46, "n", "_NoBar False"),
+                                                    (3, "y", "tqdm True")])
+def test_ingestion_imports_tqdm_only_for_a_bar_it_may_show(files, progress, shown):
+    """Off a terminal (a scheduled task, the web application, a pipe) no bar, and tqdm is not
+    imported; asked for (`--progress`), it is, whatever the batch."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(files), progress], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, check=True)
+    assert proc.stdout.split() == shown.split()
+
+
+def test_on_a_terminal_a_large_batch_has_a_bar_and_a_small_one_none(monkeypatch):
+    from pipeline.intake import examine
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            pass
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    large, small = examine._progress_bar(examine._PROGRESS_FROM, None), examine._progress_bar(3, None)
+    try:
+        assert type(large).__name__ == "tqdm" and type(small).__name__ == "_NoBar"
+    finally:
+        large.close()

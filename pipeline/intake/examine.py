@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import sys
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
@@ -65,14 +66,11 @@ def read_all(jobs: list, contexts: list, progress, ready=None) -> list[Read]:
     order, each once) as soon as its files and those of every project before it are read, with
     its results in job order: the caller can store them while the pool reads the next ones. What
     it raises stops the reading."""
-    from tqdm import tqdm
-
     if len(jobs) >= _POOL_FROM:
         work = [(job, None) for job in jobs]
     else:
         work = [(job, _receive(job, contexts)) for job in jobs]
-    bar = tqdm(total=len(work), desc="Đọc tệp", unit="tệp", delay=1.0, leave=False,
-               disable=(not progress) if progress is not None else (len(work) < _PROGRESS_FROM or None))
+    bar = _progress_bar(len(work), progress)
     said = _Ready(jobs, len(contexts), ready)
     try:
         read = _examine_all(work, contexts, bar, said)
@@ -80,6 +78,29 @@ def read_all(jobs: list, contexts: list, progress, ready=None) -> list[Read]:
         bar.close()
     said.rest(read)   # (the projects with nothing to read, when no file at all was)
     return [read[job[0]] for job in jobs]
+
+
+class _NoBar:
+    """The progress bar when none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(files: int, progress):
+    """tqdm's bar over the files, shown after a second on a terminal (`progress` None: for a batch
+    of _PROGRESS_FROM files or more), always (True) or never (False); tqdm is only imported when it
+    may be shown."""
+    show = progress if progress is not None else (files >= _PROGRESS_FROM and sys.stderr is not None
+                                                  and sys.stderr.isatty())
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=files, desc="Đọc tệp", unit="tệp", delay=1.0, leave=False)
 
 
 class _Ready:
