@@ -345,35 +345,30 @@ def run_lock(path: Path, what: str = "nhập báo cáo"):
     except sqlite3.Error as exc:
         raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
     try:
-        try:
-            _take(db)
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc):
-                raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
-            print(f"Một lần chạy khác đang ghi sổ cái {path} ({what}): đang chờ lần đó xong "
-                  f"(tối đa {LOCK_WAIT_SECONDS // 60} phút)...", file=sys.stderr, flush=True)
-            db.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
-            try:
-                _take(db)
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
-                raise LedgerError(f"Sổ cái {path} vẫn đang được một lần chạy khác ghi sau {LOCK_WAIT_SECONDS // 60} "
-                                  f"phút chờ: lệnh dừng, chưa ghi gì. Chạy lại khi lần kia xong.") from None
-        except sqlite3.DatabaseError as exc:   # (the lock file is not SQLite's: something else wrote it)
-            raise LedgerError(f"Tệp khóa {lock} bị hỏng ({exc}): hãy xoá tệp đó rồi chạy lại.") from None
+        _take(db, path, lock, what)
         yield
     finally:
         db.close()   # (the transaction is dropped: the lock is released)
 
 
-def _take(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode = OFF")   # (no journal file beside the lock: it never writes)
-    db.execute("BEGIN EXCLUSIVE")
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
+def _take(db: sqlite3.Connection, path: Path, lock: Path, what: str) -> None:
+    """The lock at once, or after saying so and waiting up to LOCK_WAIT_SECONDS."""
+    for wait in (0, LOCK_WAIT_SECONDS):
+        if wait:
+            print(f"Một lần chạy khác đang ghi sổ cái {path} ({what}): đang chờ lần đó xong "
+                  f"(tối đa {LOCK_WAIT_SECONDS // 60} phút)...", file=sys.stderr, flush=True)
+            db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            db.execute("PRAGMA journal_mode = OFF")   # (no journal file beside the lock: it never writes)
+            db.execute("BEGIN EXCLUSIVE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+                raise LedgerError(f"Không tạo được tệp khóa {lock}: {exc}") from None
+        except sqlite3.DatabaseError as exc:   # (the lock file is not SQLite's: something else wrote it)
+            raise LedgerError(f"Tệp khóa {lock} bị hỏng ({exc}): hãy xoá tệp đó rồi chạy lại.") from None
+    raise LedgerError(f"Sổ cái {path} vẫn đang được một lần chạy khác ghi sau {LOCK_WAIT_SECONDS // 60} "
+                      f"phút chờ: lệnh dừng, chưa ghi gì. Chạy lại khi lần kia xong.")
 
 
 class Ledger:
